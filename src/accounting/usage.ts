@@ -1,0 +1,64 @@
+/**
+ * The memory-usage record, kept per VMA as one row of a Float64Array (so the
+ * hot loops index numbers, not objects) and turned into a named object for
+ * reports. Every value is in bytes; PSS values are fractional bytes, summed
+ * exactly per page (4096/mapcount) and rounded only when printed.
+ */
+
+/** Field order of a usage row. */
+export const USAGE_FIELDS = [
+  "rss", // present pages the kernel counts in smaps Rss (zero pages, PFN maps and hugetlb excluded)
+  "pss", // Σ page/mapcount
+  "uss", // pages with mapcount 1 (smaps Private_Clean + Private_Dirty)
+  "shared", // pages with mapcount ≥ 2 (smaps Shared_Clean + Shared_Dirty)
+  "anon", // anonymous pages (smaps Anonymous)
+  "file", // page-cache pages that are not shmem
+  "shmem", // shmem, tmpfs, SysV shm, memfd and shared anonymous pages
+  "pssAnon",
+  "pssFile",
+  "pssShmem",
+  "swap", // swap entries in the page tables
+  "swapPss", // Σ page / number of scanned PTEs referencing the same swap slot
+  "ksm", // KSM-merged pages
+  "thp", // pages of large folios (THP, mTHP, large page-cache folios: kpageflags THP)
+  "pgDirty", // pages whose struct page is dirty (PG_dirty); the PTE dirty bit is invisible to user space
+  "hugetlbPrivate", // hugetlb pages mapped once (smaps Private_Hugetlb)
+  "hugetlbShared", // hugetlb pages mapped more than once (smaps Shared_Hugetlb)
+  "hugetlbPss",
+  "zeroPage", // PTEs of the shared zero page or the huge zero page (not memory use; left out of rss)
+  "unmanaged", // present PTEs without an rmap-tracked page: PFN maps, device memory (left out of rss)
+  "migration", // migration, hwpoison and device-private entries (transient; not swap)
+  "guard", // guard-region markers (MADV_GUARD_INSTALL)
+  "uffdWp", // userfaultfd write-protected entries
+  "softDirty", // soft-dirty entries (only with CONFIG_MEM_SOFT_DIRTY)
+] as const;
+
+export type UsageField = (typeof USAGE_FIELDS)[number];
+export type MemUsage = Record<UsageField, number>;
+
+export const NF = USAGE_FIELDS.length;
+export const U = Object.fromEntries(USAGE_FIELDS.map((f, i) => [f, i])) as Record<UsageField, number>;
+
+export function zeroUsage(): MemUsage {
+  return Object.fromEntries(USAGE_FIELDS.map((f) => [f, 0])) as MemUsage;
+}
+
+/** Row `row` of a usage table as a named record. */
+export function usageRow(table: Float64Array, row: number): MemUsage {
+  const out = zeroUsage();
+  const base = row * NF;
+  for (let i = 0; i < NF; i++) out[USAGE_FIELDS[i]!] = table[base + i]!;
+  return out;
+}
+
+/** Sum of all rows of a usage table. */
+export function sumRows(table: Float64Array): MemUsage {
+  const acc = new Float64Array(NF);
+  for (let i = 0; i < table.length; i++) acc[i % NF]! += table[i]!;
+  return usageRow(acc, 0);
+}
+
+export function addUsage(into: MemUsage, other: MemUsage): MemUsage {
+  for (const f of USAGE_FIELDS) into[f] += other[f];
+  return into;
+}

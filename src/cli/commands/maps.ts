@@ -1,0 +1,41 @@
+/** `pagelens maps PID`: one process, mapping by mapping. */
+import { NoSuchProcessError, PermissionError, ProcessGoneError } from "../../errors.js";
+import { parseSmaps, type SmapsEntry } from "../../parse/smaps.js";
+import { buildMapsReport } from "../../report/maps-report.js";
+import { renderMapsJson, renderMapsTable } from "../../render/maps-render.js";
+import type { Unit } from "../../render/units.js";
+import { scanSystem, type ScannedProcess } from "../../scan/system-scan.js";
+import { printNotes, type Context } from "../context.js";
+
+export interface MapsCommandOptions {
+  readonly units: Unit;
+  readonly json: boolean;
+  readonly exact: boolean;
+}
+
+/** Scan one process; a missing or unreadable one is an error here, as the user asked for it by pid. */
+export function scanOne(ctx: Context, pid: number, exact = false): { scan: ReturnType<typeof scanSystem>; proc: ScannedProcess } {
+  const scan = scanSystem(ctx.procfs, { pids: [pid], exact, passwdFile: ctx.passwdFile });
+  const proc = scan.processes.find((p) => p.info.pid === pid);
+  if (!proc) throw new NoSuchProcessError(pid);
+  if (proc.state === "unreadable") throw new PermissionError(ctx.procfs.path(pid, "maps"), proc.reason ?? "the kernel refused access");
+  return { scan, proc };
+}
+
+export function mapsCommand(ctx: Context, pid: number, o: MapsCommandOptions): number {
+  const { scan, proc } = scanOne(ctx, pid, o.exact);
+  let smaps: SmapsEntry[] | undefined;
+  try {
+    smaps = parseSmaps(ctx.procfs.readText(`${pid}/smaps`, pid), ctx.procfs.path(pid, "smaps"));
+  } catch (err) {
+    // smaps only adds the kernel's clean/dirty split; without it those columns show "-".
+    if (!(err instanceof PermissionError || err instanceof ProcessGoneError)) throw err;
+  }
+  const report = buildMapsReport(scan, proc, smaps);
+  if (o.json) ctx.io.stdout(renderMapsJson(report));
+  else {
+    ctx.io.stdout(renderMapsTable(report, o.units));
+    printNotes(ctx, report.notes);
+  }
+  return 0;
+}

@@ -1,0 +1,43 @@
+/** `pagelens ps` (the default): every process, procrank-style. */
+import { buildPsReport, type SortKey } from "../../report/process-report.js";
+import { renderPsCsv, renderPsJson, renderPsTable } from "../../render/ps-render.js";
+import type { Unit } from "../../render/units.js";
+import { scanSystem } from "../../scan/system-scan.js";
+import { printNotes, type Context } from "../context.js";
+import { Progress } from "../progress.js";
+
+export interface PsCommandOptions {
+  readonly sort: SortKey;
+  readonly reverse: boolean;
+  readonly pid?: readonly number[];
+  readonly user?: string;
+  readonly command?: RegExp;
+  readonly all: boolean;
+  readonly exact: boolean;
+  readonly units: Unit;
+  readonly json: boolean;
+  readonly csv: boolean;
+}
+
+export function psCommand(ctx: Context, o: PsCommandOptions): number {
+  const progress = new Progress(ctx.io, "scanning processes");
+  const scan = scanSystem(ctx.procfs, {
+    pids: o.pid,
+    exact: o.exact,
+    passwdFile: ctx.passwdFile,
+    // Filters by user and command are applied before any memory is read.
+    select: (info) =>
+      (o.user === undefined || info.user === o.user || String(info.uid) === o.user) &&
+      (o.command === undefined || o.command.test(info.comm) || o.command.test(info.cmdline.join(" "))),
+    onProgress: progress.update,
+  });
+  progress.done();
+  const report = buildPsReport(scan, { sort: o.sort, reverse: o.reverse, pids: o.pid, user: o.user, command: o.command, all: o.all });
+  if (o.json) ctx.io.stdout(renderPsJson(report));
+  else if (o.csv) ctx.io.stdout(renderPsCsv(report));
+  else {
+    ctx.io.stdout(renderPsTable(report, o.units));
+    printNotes(ctx, report.notes);
+  }
+  return 0;
+}

@@ -1,0 +1,24 @@
+/** What every command needs: the procfs handle built from the global options, and the io. */
+import { ProcFs } from "../procfs/procfs.js";
+import type { CliIo } from "./io.js";
+
+export interface GlobalOptions {
+  readonly root: string;
+  readonly sysRoot?: string;
+  readonly passwd?: string;
+}
+
+export interface Context {
+  readonly procfs: ProcFs;
+  readonly io: CliIo;
+  readonly passwdFile: string | undefined;
+}
+
+export function makeContext(g: GlobalOptions, io: CliIo): Context {
+  return { procfs: new ProcFs({ root: g.root, sysRoot: g.sysRoot }), io, passwdFile: g.passwd };
+}
+
+/** Notes go to stderr once, so stdout stays clean for tables and JSON. */
+export function printNotes(ctx: Context, notes: readonly string[]): void {
+  for (const n of notes) ctx.io.stderr(`pagelens: note: ${n}\n`);
+}

@@ -1,0 +1,113 @@
+/**
+ * The command line: `run(argv, io)` parses arguments with commander, runs one
+ * command and returns the exit code. It never calls process.exit and never
+ * lets a stack trace reach the user (set PAGELENS_DEBUG=1 to see one).
+ */
+import { Command, CommanderError, Option } from "commander";
+import { PagelensError, UsageError } from "../errors.js";
+import { SORT_KEYS, type SortKey } from "../report/process-report.js";
+import type { Unit } from "../render/units.js";
+import { UNITS } from "../render/units.js";
+import { makeContext, type GlobalOptions } from "./context.js";
+import { EXIT, exitCodeFor } from "./exit-codes.js";
+import type { CliIo } from "./io.js";
+import { parseAddressRange, parsePid, parsePidList, parseRegex, parseUnit } from "./options.js";
+import { psCommand } from "./commands/ps.js";
+import { mapsCommand } from "./commands/maps.js";
+import { pagesCommand } from "./commands/pages.js";
+
+export const VERSION = "0.1.0";
+
+/** Wrap a value parser so that its UsageError becomes commander's invalid-argument error. */
+function valueParser<T>(fn: (text: string) => T): (text: string) => T {
+  return fn;
+}
+
+const unitOption = (): Option => new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(valueParser(parseUnit));
+
+function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
+  const program = new Command("pagelens")
+    .description("Where a Linux machine's memory goes, page by page, read from /proc page tables.")
+    .version(VERSION)
+    .option("--root <dir>", "procfs root to read (a live /proc, a fixture tree or a capture)", "/proc")
+    .option("--sys-root <dir>", "sysfs root (default /sys when --root is /proc)")
+    .option("--passwd <file>", "passwd file for user names (default /etc/passwd)")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      outputError: (str, write) => write(str.startsWith("error:") ? `pagelens: ${str}` : str),
+    });
+  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
+
+  program
+    .command("ps", { isDefault: true })
+    .description("every process: VSS, RSS, PSS, USS and swap, largest PSS first")
+    .addOption(new Option("--sort <key>", "sort key").choices(SORT_KEYS).default("pss"))
+    .option("--reverse", "reverse the sort order", false)
+    .option("--pid <list>", "only these pids (comma-separated)", valueParser(parsePidList))
+    .option("--user <name>", "only processes of this user (name or uid)")
+    .option("--command <regex>", "only processes whose name or command line matches", (t: string) => parseRegex(t, "--command"))
+    .option("--all", "also list kernel threads and zombies (no user memory)", false)
+    .option("--exact", "look every page up in kpagecount (slower; never settle pages from pagemap bits)", false)
+    .addOption(unitOption())
+    .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--csv", "print CSV (sizes in bytes)", false)
+    .action(function (this: Command) {
+      const o = this.opts() as { sort: SortKey; reverse: boolean; pid?: number[]; user?: string; command?: RegExp; all: boolean; exact: boolean; units: Unit; json: boolean; csv: boolean };
+      if (o.json && o.csv) throw new UsageError("--json and --csv cannot be used together");
+      setCode(psCommand(makeContext(globals(this), io), o));
+    });
+
+  program
+    .command("maps")
+    .description("one process, mapping by mapping (like procmem, showmap, pmap -X)")
+    .argument("<pid>", "process id", valueParser((t: string) => parsePid(t)))
+    .option("--exact", "look every page up in kpagecount", false)
+    .addOption(unitOption())
+    .option("--json", "print one JSON document (sizes in bytes)", false)
+    .action(function (this: Command, pid: number) {
+      const o = this.opts() as { units: Unit; json: boolean; exact: boolean };
+      setCode(mapsCommand(makeContext(globals(this), io), pid, o));
+    });
+
+  program
+    .command("pages")
+    .description("one process, page by page (like page-types -p PID -l / -L)")
+    .argument("<pid>", "process id", valueParser((t: string) => parsePid(t)))
+    .option("--addr <start-end>", "only this virtual address range (hex, end exclusive)", valueParser(parseAddressRange))
+    .option("--each", "one row per page instead of folding runs of alike pages", false)
+    .option("--raw", "raw flags: kernel-hacker bits and page-types' expanded overloaded bits", false)
+    .option("--json", "print one JSON document", false)
+    .action(function (this: Command, pid: number) {
+      const o = this.opts() as { addr?: { start: number; end: number }; each: boolean; raw: boolean; json: boolean };
+      setCode(pagesCommand(makeContext(globals(this), io), pid, o));
+    });
+
+  return program;
+}
+
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (n) => {
+    code = n;
+  });
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
+      // commander has already printed the message; a UsageError from an option parser arrives wrapped.
+      return EXIT.usage;
+    }
+    if (err instanceof PagelensError) {
+      io.stderr(`pagelens: ${err.message}\n`);
+      return exitCodeFor(err);
+    }
+    io.stderr(`pagelens: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (io.env["PAGELENS_DEBUG"]) io.stderr(`${err instanceof Error ? err.stack : ""}\n`);
+    return EXIT.internal;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * What the running kernel (or the kernel a snapshot came from) offers, probed
+ * once per run. Every feature pagelens uses is listed with whether it is there
+ * and why not, so the tool can say plainly which numbers it cannot give.
+ */
+import { gunzipSync } from "node:zlib";
+import * as fs from "node:fs";
+import type { ProcFs } from "../procfs/procfs.js";
+import { parseKernelConfig, parseOsRelease, versionAtLeast, type KernelConfig, type KernelVersion } from "../parse/kernel-config.js";
+import { parseSwaps, type SwapArea } from "../parse/meminfo.js";
+import { PermissionError } from "../errors.js";
+
+/** How /proc/kpagecount and smaps count mappings of pages inside large folios. */
+export type MapcountMode = "precise" | "average" | "unknown";
+
+export interface Feature {
+  readonly available: boolean;
+  /** Why it is missing, or a note about how it behaves here. */
+  readonly note?: string;
+}
+
+export interface KernelInfo {
+  readonly version: KernelVersion | undefined;
+  readonly pageSize: number;
+  readonly mapcount: MapcountMode;
+  /** MAX_SWAPFILES: swap types below it are real swap areas (include/linux/swap.h). */
+  readonly maxSwapfiles: number;
+  readonly swapAreas: readonly SwapArea[];
+  /** KSM has merged pages now: single-mapped KSM pages look exclusive in pagemap. */
+  readonly ksmActive: boolean;
+  readonly thpMode: string | undefined;
+  readonly features: Readonly<Record<FeatureName, Feature>>;
+}
+
+export type FeatureName =
+  | "kpagecount"
+  | "kpageflags"
+  | "kpagecgroup"
+  | "pfns"
+  | "softDirty"
+  | "idlePageTracking"
+  | "anonVmaNames"
+  | "pagemapScan"
+  | "smapsRollup"
+  | "guardRegions"
+  | "config";
+
+function readConfig(procfs: ProcFs): KernelConfig | undefined {
+  try {
+    const gz = fs.readFileSync(procfs.path("config.gz"));
+    return parseKernelConfig(gunzipSync(gz).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** First KernelPageSize in our own smaps: Node has no sysconf(_SC_PAGESIZE). */
+function pageSizeOf(procfs: ProcFs): number {
+  const text = procfs.readOptionalText("self/smaps");
+  const m = text === undefined ? null : /^KernelPageSize:\s+([0-9]+) kB/m.exec(text);
+  return m ? Number(m[1]) * 1024 : 4096;
+}
+
+function canRead(procfs: ProcFs, rel: string): Feature {
+  try {
+    procfs.openU64(rel).close();
+    return { available: true };
+  } catch (err) {
+    if (err instanceof PermissionError) return { available: false, note: `${procfs.path(rel)} is readable by root only` };
+    return { available: false, note: `${procfs.path(rel)} is missing (kernel built without it)` };
+  }
+}
+
+function maxSwapfilesOf(config: KernelConfig | undefined): number {
+  // MAX_SWAPFILES = 32 - device(4 if DEVICE_PRIVATE) - migration(3) - hwpoison(1 if MEMORY_FAILURE) - marker(1).
+  // Unknown config: assume the smallest value, so no special type is ever taken for swap.
+  if (!config) return 23;
+  const dev = config.get("CONFIG_DEVICE_PRIVATE") === "y" ? 4 : 0;
+  const hwp = config.get("CONFIG_MEMORY_FAILURE") === "y" ? 1 : 0;
+  return 32 - dev - 3 - hwp - 1;
+}
+
+function mapcountOf(version: KernelVersion | undefined, config: KernelConfig | undefined): MapcountMode {
+  // Before 6.15 every kernel kept per-page mapcounts; since then it is a build option.
+  if (version && !versionAtLeast(version, 6, 15)) return "precise";
+  if (config?.get("CONFIG_PAGE_MAPCOUNT") === "y") return "precise";
+  if (config?.get("CONFIG_NO_PAGE_MAPCOUNT") === "y") return "average";
+  return "unknown";
+}
+
+export function probeKernel(procfs: ProcFs): KernelInfo {
+  const version = parseOsRelease(procfs.readOptionalText("sys/kernel/osrelease") ?? "");
+  const config = readConfig(procfs);
+  const swapsText = procfs.readOptionalText("swaps");
+  const swapAreas = swapsText === undefined ? [] : parseSwaps(swapsText, procfs.path("swaps"));
+  const ksmShared = Number(procfs.readSysText("kernel/mm/ksm/pages_shared") ?? "0");
+  const ksmSharing = Number(procfs.readSysText("kernel/mm/ksm/pages_sharing") ?? "0");
+  const thp = procfs.readSysText("kernel/mm/transparent_hugepage/enabled");
+  const thpMode = thp === undefined ? undefined : /\[([a-z]+)\]/.exec(thp)?.[1];
+  const cfg = (name: string): Feature =>
+    config === undefined
+      ? { available: false, note: `unknown: no ${procfs.path("config.gz")}` }
+      : config.get(name) === "y"
+        ? { available: true }
+        : { available: false, note: `kernel built without ${name}` };
+  const idle = procfs.sysPath("kernel/mm/page_idle/bitmap");
+  const features: Record<FeatureName, Feature> = {
+    kpagecount: canRead(procfs, "kpagecount"),
+    kpageflags: canRead(procfs, "kpageflags"),
+    kpagecgroup: canRead(procfs, "kpagecgroup"),
+    // Filled in by the scan: PFNs read as zero without CAP_SYS_ADMIN in the initial user namespace.
+    pfns: { available: true },
+    softDirty: cfg("CONFIG_MEM_SOFT_DIRTY"),
+    idlePageTracking:
+      idle !== undefined && fs.existsSync(idle)
+        ? { available: true }
+        : { available: false, note: "no /sys/kernel/mm/page_idle/bitmap (CONFIG_IDLE_PAGE_TRACKING)" },
+    anonVmaNames: cfg("CONFIG_ANON_VMA_NAME"),
+    pagemapScan: versionAtLeast(version, 6, 7)
+      ? { available: true, note: "PAGEMAP_SCAN ioctl (6.7+); pagelens reads pagemap directly" }
+      : { available: false, note: "needs Linux 6.7" },
+    smapsRollup: versionAtLeast(version, 4, 14) || version === undefined ? { available: true } : { available: false, note: "needs Linux 4.14" },
+    guardRegions: versionAtLeast(version, 6, 15) ? { available: true } : { available: false, note: "pagemap bit 58 needs Linux 6.15" },
+    config: config ? { available: true } : { available: false, note: `no ${procfs.path("config.gz")}: kernel options are guessed` },
+  };
+  return {
+    version,
+    pageSize: pageSizeOf(procfs),
+    mapcount: mapcountOf(version, config),
+    maxSwapfiles: maxSwapfilesOf(config),
+    swapAreas,
+    ksmActive: ksmShared + ksmSharing > 0,
+    thpMode,
+    features,
+  };
+}

@@ -1,0 +1,55 @@
+/** Parsers for kernel facts: the build config (/proc/config.gz, gunzipped by the reader) and osrelease. */
+
+/** CONFIG_X -> "y" | "m" | value; options shown as "is not set" map to "n". */
+export type KernelConfig = ReadonlyMap<string, string>;
+
+export function parseKernelConfig(text: string): KernelConfig {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    let m = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line);
+    if (m) {
+      out.set(m[1]!, m[2]!.replace(/^"(.*)"$/, "$1"));
+      continue;
+    }
+    m = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/.exec(line);
+    if (m) out.set(m[1]!, "n");
+  }
+  return out;
+}
+
+export interface KernelVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly release: string;
+}
+
+export function parseOsRelease(text: string): KernelVersion | undefined {
+  const release = text.trim();
+  const m = /^([0-9]+)\.([0-9]+)/.exec(release);
+  return m ? { major: Number(m[1]), minor: Number(m[2]), release } : undefined;
+}
+
+export function versionAtLeast(v: KernelVersion | undefined, major: number, minor: number): boolean {
+  return v !== undefined && (v.major > major || (v.major === major && v.minor >= minor));
+}
+
+/** /proc/PID/cgroup: "hierarchy-id:controllers:path" per line. */
+export interface CgroupLine {
+  readonly id: number;
+  readonly controllers: readonly string[];
+  readonly path: string;
+}
+
+export function parseCgroupFile(text: string): CgroupLine[] {
+  const out: CgroupLine[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([0-9]+):([^:]*):(.*)$/.exec(line);
+    if (m) out.push({ id: Number(m[1]), controllers: m[2] === "" ? [] : m[2]!.split(","), path: m[3]! });
+  }
+  return out;
+}
+
+/** The memory cgroup path: the v1 "memory" hierarchy, else the v2 unified one ("0::"). */
+export function memoryCgroupPath(lines: readonly CgroupLine[]): string | undefined {
+  return lines.find((l) => l.controllers.includes("memory"))?.path ?? lines.find((l) => l.id === 0)?.path;
+}

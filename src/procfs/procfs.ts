@@ -1,0 +1,167 @@
+/**
+ * The one place that turns names into paths under a procfs root (default
+ * `/proc`) and a sysfs root (default `/sys`), and the only module that opens
+ * files. Everything else asks this module for text or for 64-bit words, so the
+ * same code runs on the live machine, on a fixture tree and on a snapshot.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { errnoOf, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
+
+/** Text files are small, but a process with 60 000 VMAs has a multi-megabyte maps file. */
+const MAX_TEXT_BYTES = 256 * 1024 * 1024;
+
+export interface ProcFsOptions {
+  /** procfs root. Defaults to `/proc`. */
+  readonly root?: string;
+  /**
+   * sysfs root, for the few facts /proc lacks (KSM state, THP mode, cgroup
+   * mounts). Defaults to `/sys` when `root` is `/proc`, otherwise absent, so a
+   * fixture tree never reads the live machine's sysfs by accident.
+   */
+  readonly sysRoot?: string | null;
+}
+
+/** An open PFN- or page-indexed binary file (pagemap, kpagecount, ...). */
+export class U64File {
+  constructor(
+    readonly file: string,
+    private readonly fd: number,
+    private readonly pid: number | undefined,
+  ) {}
+
+  /**
+   * Read `count` 64-bit words starting at word `index` into `into` (at byte 0).
+   * Offsets and lengths are multiples of 8, as the kernel demands. Returns the
+   * number of whole words read: fewer than asked at the end of the file (the
+   * end of the address space for pagemap, the last PFN for kpage files).
+   */
+  readWords(index: number, count: number, into: Uint8Array): number {
+    let done = 0;
+    const want = count * 8;
+    while (done < want) {
+      let n: number;
+      try {
+        n = fs.readSync(this.fd, into, done, want - done, index * 8 + done);
+      } catch (err) {
+        const code = errnoOf(err);
+        if (code === "ESRCH" && this.pid !== undefined) throw new ProcessGoneError(this.pid, this.file);
+        if (code === "EINTR" || code === "EAGAIN") continue;
+        throw new ProcReadError(this.file, `${code ?? "error"} at word ${index + done / 8}`, { cause: err });
+      }
+      if (n === 0) break;
+      done += n;
+    }
+    return Math.floor(done / 8);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+export class ProcFs {
+  readonly root: string;
+  readonly sysRoot: string | undefined;
+
+  constructor(options: ProcFsOptions = {}) {
+    this.root = options.root ?? "/proc";
+    const sys = options.sysRoot === undefined ? (this.root === "/proc" ? "/sys" : undefined) : options.sysRoot;
+    this.sysRoot = sys ?? undefined;
+  }
+
+  /** Is this the kernel's own procfs (rather than a fixture or snapshot tree)? */
+  get isLive(): boolean {
+    return path.resolve(this.root) === "/proc";
+  }
+
+  path(...parts: (string | number)[]): string {
+    return path.join(this.root, ...parts.map(String));
+  }
+
+  sysPath(...parts: string[]): string | undefined {
+    return this.sysRoot === undefined ? undefined : path.join(this.sysRoot, ...parts);
+  }
+
+  /** Numeric directories under the root, ascending. */
+  listPids(): number[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.root);
+    } catch (err) {
+      throw new ProcReadError(this.root, `cannot list directory (${errnoOf(err) ?? String(err)})`, { cause: err });
+    }
+    const pids: number[] = [];
+    for (const name of names) if (/^[1-9][0-9]*$/.test(name)) pids.push(Number(name));
+    return pids.sort((a, b) => a - b);
+  }
+
+  /** Read a whole text file under the procfs root. `pid` makes ENOENT/ESRCH mean "process gone". */
+  readText(rel: string, pid?: number): string {
+    return readTextFile(this.path(rel), pid);
+  }
+
+  /** Like readText, but undefined when the file does not exist (optional kernel features). */
+  readOptionalText(rel: string): string | undefined {
+    return readOptional(this.path(rel));
+  }
+
+  readSysText(rel: string): string | undefined {
+    const p = this.sysPath(rel);
+    return p === undefined ? undefined : readOptional(p);
+  }
+
+  /** Open a 64-bit-word file (pagemap, kpagecount, kpageflags, kpagecgroup). */
+  openU64(rel: string, pid?: number): U64File {
+    const file = this.path(rel);
+    try {
+      return new U64File(file, fs.openSync(file, "r"), pid);
+    } catch (err) {
+      throw mapOpenError(err, file, pid);
+    }
+  }
+
+  /** The real user id owning a process directory (the fallback when status is unreadable). */
+  ownerOf(pid: number): number | undefined {
+    try {
+      return fs.statSync(this.path(pid)).uid;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function readOptional(file: string): string | undefined {
+  try {
+    return readTextFile(file, undefined);
+  } catch (err) {
+    if (err instanceof ProcReadError && /ENOENT|ENOTDIR/.test(err.reason)) return undefined;
+    throw err;
+  }
+}
+
+function readTextFile(file: string, pid: number | undefined): string {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (err) {
+    throw mapOpenError(err, file, pid);
+  }
+  if (buf.length > MAX_TEXT_BYTES) throw new ProcReadError(file, `larger than ${MAX_TEXT_BYTES} bytes`);
+  return buf.toString("utf8");
+}
+
+function mapOpenError(err: unknown, file: string, pid: number | undefined): Error {
+  const code = errnoOf(err);
+  if (pid !== undefined && (code === "ENOENT" || code === "ESRCH")) return new ProcessGoneError(pid, file);
+  if (code === "EACCES" || code === "EPERM") return new PermissionError(file, permissionHint(file));
+  return new ProcReadError(file, code === "ENOENT" ? "ENOENT (no such file)" : (code ?? String(err)), { cause: err });
+}
+
+/** Why the kernel says no, in the user's terms. */
+function permissionHint(file: string): string {
+  if (/kpage(count|flags|cgroup)$/.test(file)) return "these files are readable by root only (mode 0400)";
+  if (/\/(pagemap|smaps|smaps_rollup|maps)$/.test(file))
+    return "needs the same user as the process, or root (ptrace read access); some processes refuse even root";
+  return "insufficient privilege";
+}

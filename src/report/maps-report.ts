@@ -1,0 +1,122 @@
+/**
+ * One process, mapping by mapping (`pagelens maps PID`), like procmem,
+ * showmap and `pmap -X`. Page-level numbers come from the scan; the clean /
+ * dirty split and VmFlags come from the kernel's smaps, because the PTE
+ * dirty bit is not visible from user space.
+ */
+import { NF, USAGE_FIELDS, usageRow, zeroUsage, type MemUsage } from "../accounting/usage.js";
+import type { SmapsEntry } from "../parse/smaps.js";
+import type { VmaKind } from "../parse/maps.js";
+import { commandOf } from "../scan/process-info.js";
+import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import { SCHEMA_VERSION, vssOf } from "./process-report.js";
+
+export interface KernelDirty {
+  readonly privateClean: number;
+  readonly privateDirty: number;
+  readonly sharedClean: number;
+  readonly sharedDirty: number;
+}
+
+export interface MappingRow extends MemUsage {
+  readonly start: string;
+  readonly end: string;
+  readonly perms: string;
+  readonly offset: number;
+  readonly dev: string;
+  readonly inode: number;
+  readonly name: string;
+  readonly kind: VmaKind;
+  readonly size: number;
+  /** The kernel's clean/dirty split for this mapping (smaps), null when smaps could not be read. */
+  readonly kernel: KernelDirty | null;
+  readonly vmFlags: readonly string[] | null;
+}
+
+export interface MapsReport {
+  readonly schemaVersion: number;
+  readonly takenAt: string;
+  readonly pid: number;
+  readonly command: string;
+  readonly user: string;
+  readonly source: ScannedProcess["source"];
+  readonly notes: readonly string[];
+  readonly mappings: readonly MappingRow[];
+  readonly totals: MemUsage & { readonly size: number; readonly kernel: KernelDirty | null };
+}
+
+function dirtyOf(e: SmapsEntry | undefined): KernelDirty | null {
+  if (!e) return null;
+  const g = (k: string): number => e.fields[k] ?? 0;
+  return { privateClean: g("Private_Clean"), privateDirty: g("Private_Dirty"), sharedClean: g("Shared_Clean"), sharedDirty: g("Shared_Dirty") };
+}
+
+/** Per-VMA usage from smaps alone (when page-level data is unavailable). */
+function usageFromSmaps(e: SmapsEntry | undefined): MemUsage {
+  const u = zeroUsage();
+  if (!e) return u;
+  const g = (k: string): number => e.fields[k] ?? 0;
+  u.rss = g("Rss");
+  u.pss = g("Pss");
+  u.uss = g("Private_Clean") + g("Private_Dirty");
+  u.shared = g("Shared_Clean") + g("Shared_Dirty");
+  u.anon = g("Anonymous");
+  u.swap = g("Swap");
+  u.swapPss = g("SwapPss");
+  u.ksm = g("KSM");
+  u.thp = g("AnonHugePages") + g("ShmemPmdMapped") + g("FilePmdMapped");
+  u.hugetlbPrivate = g("Private_Hugetlb");
+  u.hugetlbShared = g("Shared_Hugetlb");
+  return u;
+}
+
+export function buildMapsReport(scan: Scan, proc: ScannedProcess, smaps: readonly SmapsEntry[] | undefined): MapsReport {
+  const byRange = new Map((smaps ?? []).map((e) => [e.vma.range, e]));
+  const mappings: MappingRow[] = proc.vmas.map((vma, i) => {
+    const k = byRange.get(vma.range);
+    const usage = proc.source === "pagemap" ? usageRow(proc.usage, i) : usageFromSmaps(k);
+    const [start, end] = vma.range.split("-") as [string, string];
+    return {
+      start,
+      end,
+      perms: vma.perms,
+      offset: vma.offset,
+      dev: vma.dev,
+      inode: vma.inode,
+      name: vma.name,
+      kind: vma.kind,
+      size: vma.end - vma.start,
+      ...usage,
+      kernel: dirtyOf(k),
+      vmFlags: k ? k.vmFlags : null,
+    };
+  });
+  const totals = zeroUsage();
+  for (const m of mappings) for (const f of USAGE_FIELDS) totals[f] += m[f];
+  const kernelTotals = smaps
+    ? mappings.reduce<KernelDirty>(
+        (a, m) =>
+          m.kernel
+            ? {
+                privateClean: a.privateClean + m.kernel.privateClean,
+                privateDirty: a.privateDirty + m.kernel.privateDirty,
+                sharedClean: a.sharedClean + m.kernel.sharedClean,
+                sharedDirty: a.sharedDirty + m.kernel.sharedDirty,
+              }
+            : a,
+        { privateClean: 0, privateDirty: 0, sharedClean: 0, sharedDirty: 0 },
+      )
+    : null;
+  void NF;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    takenAt: scan.takenAt,
+    pid: proc.info.pid,
+    command: commandOf(proc.info),
+    user: proc.info.user,
+    source: proc.source,
+    notes: scan.notes,
+    mappings,
+    totals: { ...totals, size: vssOf(proc), kernel: kernelTotals },
+  };
+}

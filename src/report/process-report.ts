@@ -1,0 +1,176 @@
+/**
+ * The per-process report (`pagelens ps`): pure functions from a Scan to rows,
+ * totals and the JSON document. Sizes are bytes; PSS is fractional.
+ */
+import { F_HUGE, F_ZERO_PAGE } from "../decode/kpageflags.js";
+import { addUsage, sumRows, zeroUsage, type MemUsage } from "../accounting/usage.js";
+import { commandOf } from "../scan/process-info.js";
+import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+
+export const SCHEMA_VERSION = 1;
+
+export interface ProcessRow extends MemUsage {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number | null;
+  readonly user: string;
+  readonly comm: string;
+  readonly command: string;
+  readonly cgroup: string | null;
+  readonly state: ScannedProcess["state"];
+  readonly source: ScannedProcess["source"];
+  readonly reason: string | null;
+  /** Virtual size: all mappings except [vsyscall] (as VmSize in status). */
+  readonly vss: number;
+  /** USS is known exactly only from pagemap; from smaps_rollup it is Private_Clean + Private_Dirty. */
+}
+
+/** Virtual size of a process (the kernel's total_vm, which leaves out the [vsyscall] gate). */
+export function vssOf(p: ScannedProcess): number {
+  let v = 0;
+  for (const vma of p.vmas) if (vma.kind !== "vsyscall") v += vma.end - vma.start;
+  return v;
+}
+
+export function processRow(p: ScannedProcess): ProcessRow {
+  const usage = p.state === "ok" ? sumRows(p.usage) : zeroUsage();
+  return {
+    pid: p.info.pid,
+    ppid: p.info.ppid,
+    uid: p.info.uid ?? null,
+    user: p.info.user,
+    comm: p.info.comm,
+    command: commandOf(p.info),
+    cgroup: p.info.cgroup ?? null,
+    state: p.state,
+    source: p.source,
+    reason: p.reason ?? null,
+    vss: vssOf(p),
+    ...usage,
+  };
+}
+
+export const SORT_KEYS = ["pss", "uss", "rss", "vss", "swap", "pid", "command"] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+
+export interface ProcessFilter {
+  readonly pids?: readonly number[];
+  readonly user?: string;
+  readonly command?: RegExp;
+}
+
+export function filterRows(rows: readonly ProcessRow[], f: ProcessFilter): ProcessRow[] {
+  return rows.filter(
+    (r) =>
+      (f.pids === undefined || f.pids.includes(r.pid)) &&
+      (f.user === undefined || r.user === f.user || String(r.uid) === f.user) &&
+      (f.command === undefined || f.command.test(r.command) || f.command.test(r.comm)),
+  );
+}
+
+/** Sort: sizes descending (largest first), pid and command ascending; `reverse` flips. Ties by pid. */
+export function sortRows(rows: readonly ProcessRow[], key: SortKey, reverse = false): ProcessRow[] {
+  const dir = key === "pid" || key === "command" ? 1 : -1;
+  const cmp = (a: ProcessRow, b: ProcessRow): number => {
+    const d = key === "command" ? a.command.localeCompare(b.command) : (a[key] as number) - (b[key] as number);
+    return (d !== 0 ? d * dir : a.pid - b.pid) * (reverse ? -1 : 1);
+  };
+  return [...rows].sort(cmp);
+}
+
+export interface Totals extends MemUsage {
+  readonly processes: number;
+  readonly vss: number;
+  /** Processes whose numbers are in the totals / that could not be read / without user memory. */
+  readonly measured: number;
+  readonly unreadable: number;
+  readonly noMemory: number;
+}
+
+export function totalsOf(rows: readonly ProcessRow[]): Totals {
+  const acc = zeroUsage();
+  let vss = 0;
+  let measured = 0;
+  let unreadable = 0;
+  let noMemory = 0;
+  for (const r of rows) {
+    if (r.state === "ok") {
+      addUsage(acc, r);
+      vss += r.vss;
+      measured++;
+    } else if (r.state === "unreadable") unreadable++;
+    else noMemory++;
+  }
+  return { ...acc, processes: rows.length, vss, measured, unreadable, noMemory };
+}
+
+/** Machine-wide figures that are not sums over processes. */
+export interface MachineFigures {
+  /** Bytes of distinct physical pages mapped by the scanned processes (no page counted twice); null without page data. */
+  readonly distinctMapped: number | null;
+  /** Bytes of distinct hugetlb pages mapped. */
+  readonly distinctHugetlb: number | null;
+  readonly memTotal: number | null;
+}
+
+/**
+ * Distinct pages: every page with map count 1 belongs to exactly one process
+ * (it is in that process's USS); pages mapped more often are counted once
+ * each from the looked-up PFNs.
+ */
+export function machineFigures(scan: Scan, rows: readonly ProcessRow[]): MachineFigures {
+  if (scan.mode !== "pagemap") return { distinctMapped: null, distinctHugetlb: null, memTotal: scan.meminfo?.["MemTotal"] ?? null };
+  let bytes = 0;
+  for (const r of rows) if (r.source === "pagemap") bytes += r.uss;
+  let sharedPages = 0;
+  let hugetlb = 0;
+  scan.kpage.forEachKnown((_pfn, count, lo) => {
+    if ((lo & F_ZERO_PAGE) !== 0 || count === 0) return;
+    if ((lo & F_HUGE) !== 0) hugetlb++;
+    else if (count >= 2) sharedPages++;
+  });
+  const ps = scan.kernel.pageSize;
+  return { distinctMapped: bytes + sharedPages * ps, distinctHugetlb: hugetlb * ps, memTotal: scan.meminfo?.["MemTotal"] ?? null };
+}
+
+export interface PsOptions extends ProcessFilter {
+  readonly sort?: SortKey;
+  readonly reverse?: boolean;
+  /** Include kernel threads and zombies (no user memory) as rows. */
+  readonly all?: boolean;
+}
+
+export interface PsReport {
+  readonly schemaVersion: number;
+  readonly takenAt: string;
+  readonly mode: Scan["mode"];
+  readonly kernel: { readonly release: string | null; readonly pageSize: number; readonly mapcount: string };
+  readonly notes: readonly string[];
+  readonly processes: readonly ProcessRow[];
+  readonly totals: Totals;
+  readonly machine: MachineFigures;
+  /** Pids that exited while the scan ran. */
+  readonly vanished: readonly number[];
+}
+
+export function buildPsReport(scan: Scan, opts: PsOptions = {}): PsReport {
+  const all = scan.processes.map(processRow);
+  const shown = filterRows(
+    all.filter((r) => opts.all || r.state !== "no-mm"),
+    opts,
+  );
+  const rows = sortRows(shown, opts.sort ?? "pss", opts.reverse);
+  const unfiltered = opts.pids === undefined && opts.user === undefined && opts.command === undefined;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    takenAt: scan.takenAt,
+    mode: scan.mode,
+    kernel: { release: scan.kernel.version?.release ?? null, pageSize: scan.kernel.pageSize, mapcount: scan.kernel.mapcount },
+    notes: scan.notes,
+    processes: rows,
+    totals: totalsOf(unfiltered ? all : rows),
+    // Distinct pages are a whole-machine figure: only meaningful for an unfiltered scan.
+    machine: unfiltered ? machineFigures(scan, all) : { distinctMapped: null, distinctHugetlb: null, memTotal: scan.meminfo?.["MemTotal"] ?? null },
+    vanished: scan.vanished,
+  };
+}

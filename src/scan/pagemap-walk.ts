@@ -1,0 +1,134 @@
+/**
+ * The hot loop over decoded pagemap words: a pure function over a Uint32Array
+ * view of entries just read (no I/O, no BigInt, no object per entry).
+ *
+ * A present page is settled on the spot, without a kpagecount lookup, only
+ * when pagemap alone proves it is a private anonymous 4 KiB page mapped once:
+ * PM_MMAP_EXCLUSIVE set, PM_FILE clear, the kernel keeps precise per-page
+ * mapcounts, KSM is idle, and the page is not part of a 2 MiB-aligned run of
+ * 512 physically contiguous pages. That last rule exists because since 6.15
+ * a PMD-mapped THP reports the head page's exclusivity for all 512 subpages
+ * (fs/proc/task_mmu.c pagemap_pmd_range), and hugetlb pages look exclusive
+ * too; such runs are always looked up. Everything else goes to the entry
+ * store for a batched kpagecount/kpageflags lookup.
+ */
+import {
+  PM_EXCLUSIVE_HI,
+  PM_FILE_HI,
+  PM_FRAME_HI_MASK,
+  PM_GUARD_HI,
+  PM_PRESENT_HI,
+  PM_SOFT_DIRTY_HI,
+  PM_SWAP_HI,
+  PM_UFFD_WP_HI,
+  SWP_PTE_MARKER,
+  TWO_32,
+} from "../decode/pagemap.js";
+import { NF, U } from "../accounting/usage.js";
+import { E_EXCLUSIVE, E_FILE, E_HUGE_RUN, E_SOFT_DIRTY, E_UFFD_WP, type EntryStore, type SwapStore } from "./entry-store.js";
+
+export interface WalkTarget {
+  readonly store: EntryStore;
+  readonly swaps: SwapStore;
+  /** Usage table of the process, one row per VMA. */
+  readonly usage: Float64Array;
+  /** May an exclusive anonymous entry be settled without a lookup (see above)? */
+  readonly trustExclusive: boolean;
+  readonly maxSwapfiles: number;
+  readonly pageSize: number;
+  /** Set when a present entry has PFN 0: the reader lacks CAP_SYS_ADMIN. */
+  pfnHidden: boolean;
+}
+
+/** Entries in one PMD (2 MiB of 4 KiB pages). */
+const PMD_PAGES = 512;
+
+/** Do entries i..i+511 form one physically contiguous, aligned run with identical flags? */
+function isHugeRun(u32: Uint32Array, i: number): boolean {
+  const lo0 = u32[2 * i]!;
+  const hi0 = u32[2 * i + 1]!;
+  if ((lo0 & (PMD_PAGES - 1)) !== 0) return false;
+  const flags0 = hi0 & ~PM_FRAME_HI_MASK;
+  const pfn0 = (hi0 & PM_FRAME_HI_MASK) * TWO_32 + lo0;
+  for (let k = 1; k < PMD_PAGES; k++) {
+    const lo = u32[2 * (i + k)]!;
+    const hi = u32[2 * (i + k) + 1]!;
+    if ((hi & ~PM_FRAME_HI_MASK) !== flags0) return false;
+    if ((hi & PM_FRAME_HI_MASK) * TWO_32 + lo !== pfn0 + k) return false;
+  }
+  return true;
+}
+
+function entryBits(hi: number): number {
+  return (
+    ((hi & PM_FILE_HI) !== 0 ? E_FILE : 0) |
+    ((hi & PM_EXCLUSIVE_HI) !== 0 ? E_EXCLUSIVE : 0) |
+    ((hi & PM_SOFT_DIRTY_HI) !== 0 ? E_SOFT_DIRTY : 0) |
+    ((hi & PM_UFFD_WP_HI) !== 0 ? E_UFFD_WP : 0)
+  );
+}
+
+/**
+ * Walk `count` entries whose first virtual page number is `firstVpn`, all in
+ * the VMA at row `vmaRow` of the target's usage table.
+ */
+export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, vmaRow: number, t: WalkTarget): void {
+  const { store, swaps, usage } = t;
+  const trust = t.trustExclusive;
+  let trusted = 0;
+  let swapped = 0;
+  let migration = 0;
+  let guard = 0;
+  let uffdWp = 0;
+  let softDirty = 0;
+  for (let i = 0; i < count; i++) {
+    const hi = u32[2 * i + 1]!;
+    if (hi === 0 && u32[2 * i] === 0) continue; // pte_none: nothing mapped here
+    if ((hi & PM_SOFT_DIRTY_HI) !== 0) softDirty++;
+    if ((hi & PM_UFFD_WP_HI) !== 0) uffdWp++;
+    if ((hi & PM_PRESENT_HI) !== 0) {
+      const lo = u32[2 * i]!;
+      const pfn = (hi & PM_FRAME_HI_MASK) * TWO_32 + lo;
+      if (pfn === 0) {
+        t.pfnHidden = true;
+        continue;
+      }
+      if (trust && (hi & (PM_EXCLUSIVE_HI | PM_FILE_HI)) === PM_EXCLUSIVE_HI) {
+        if (((firstVpn + i) & (PMD_PAGES - 1)) === 0 && i + PMD_PAGES <= count && isHugeRun(u32, i)) {
+          const bits = entryBits(hi) | E_HUGE_RUN;
+          for (let k = 0; k < PMD_PAGES; k++) store.push(pfn + k, vmaRow, bits);
+          i += PMD_PAGES - 1;
+          continue;
+        }
+        trusted++;
+        continue;
+      }
+      store.push(pfn, vmaRow, entryBits(hi));
+    } else if ((hi & PM_SWAP_HI) !== 0) {
+      const lo = u32[2 * i]!;
+      const type = lo & 0x1f;
+      if ((hi & PM_GUARD_HI) !== 0) guard++;
+      else if (type === SWP_PTE_MARKER) {
+        // Marker bits are in the offset: uffd-wp and guard markers are counted from the pagemap bits.
+      } else if (type < t.maxSwapfiles) {
+        swapped++;
+        swaps.push((hi & PM_FRAME_HI_MASK) * TWO_32 + lo, vmaRow);
+      } else migration++;
+    }
+  }
+  const base = vmaRow * NF;
+  const ps = t.pageSize;
+  if (trusted > 0) {
+    const b = trusted * ps;
+    usage[base + U.rss]! += b;
+    usage[base + U.pss]! += b;
+    usage[base + U.uss]! += b;
+    usage[base + U.anon]! += b;
+    usage[base + U.pssAnon]! += b;
+  }
+  usage[base + U.swap]! += swapped * ps;
+  usage[base + U.migration]! += migration * ps;
+  usage[base + U.guard]! += guard * ps;
+  usage[base + U.uffdWp]! += uffdWp * ps;
+  usage[base + U.softDirty]! += softDirty * ps;
+}

@@ -1,0 +1,42 @@
+/** Who a process is: pid, parent, owner, name, command line and memory cgroup. */
+import { parseCgroupFile, memoryCgroupPath } from "../parse/kernel-config.js";
+import { parseCmdline, parseStatus } from "../parse/status.js";
+import type { ProcFs } from "../procfs/procfs.js";
+import type { UserNames } from "../procfs/users.js";
+
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number | undefined;
+  readonly user: string;
+  /** The kernel's short name (comm, at most 15 characters). */
+  readonly comm: string;
+  /** Arguments; empty for kernel threads and zombies. */
+  readonly cmdline: readonly string[];
+  /** The memory cgroup path (v1 memory hierarchy or v2), when known. */
+  readonly cgroup: string | undefined;
+}
+
+/** A display command: the command line, else the name in brackets (as ps does for kernel threads). */
+export function commandOf(info: ProcessInfo): string {
+  return info.cmdline.length > 0 ? info.cmdline.join(" ") : `[${info.comm}]`;
+}
+
+/** Read a process's identity. Throws ProcessGoneError if it has exited. */
+export function readProcessInfo(procfs: ProcFs, pid: number, users: UserNames): ProcessInfo {
+  const status = parseStatus(procfs.readText(`${pid}/status`, pid), procfs.path(pid, "status"));
+  let cmdline: string[] = [];
+  let cgroup: string | undefined;
+  try {
+    cmdline = parseCmdline(procfs.readText(`${pid}/cmdline`, pid));
+  } catch {
+    // cmdline is only informative; status already proved the process exists.
+  }
+  try {
+    cgroup = memoryCgroupPath(parseCgroupFile(procfs.readText(`${pid}/cgroup`, pid)));
+  } catch {
+    cgroup = undefined;
+  }
+  const uid = status.uids[0];
+  return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup };
+}
