@@ -1,0 +1,222 @@
+/**
+ * Live: pagelens against processes whose memory is known exactly.
+ *
+ * Each test starts one memscenario mode, stops it (SIGSTOP) so nothing moves,
+ * scans only its pids and checks the usage row of the VMA at the address the
+ * program printed, to the page. Expected values are computed from the
+ * scenario's parameters (and, for the THP quirk, cross-checked against the
+ * kernel's smaps for that VMA) — never taken from pagelens's output.
+ * Every check runs twice: with the default scan (exclusive anonymous pages
+ * settled from pagemap bits) and with `exact: true` (every page looked up).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { ProcFs } from "../../src/procfs/procfs.js";
+import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
+import type { MemUsage } from "../../src/accounting/usage.js";
+import { liveSkipReason, MiB, PAGE, processIn, readRollupKb, readSmapsVmaKb, runCli, scenarioFor, vmaUsage, type Scenario } from "../support/scenario.js";
+
+const skip = liveSkipReason();
+const procfs = new ProcFs();
+
+/** Scan the scenario's processes twice: default and exact. */
+function scans(s: Scenario): { name: string; scan: Scan }[] {
+  const pids = s.allPids;
+  return [
+    { name: "default", scan: scanSystem(procfs, { pids }) },
+    { name: "exact", scan: scanSystem(procfs, { pids, exact: true }) },
+  ];
+}
+
+type Expect = Partial<Record<keyof MemUsage, number>>;
+
+/** Compare selected usage fields of one VMA; PSS-like fields to within 1e-6 byte (fractions are exact). */
+function checkVma(scan: Scan, label: string, pid: number, start: number, expect: Expect, expectEnd?: number): void {
+  const u = vmaUsage(scan, pid, start);
+  if (expectEnd !== undefined) assert.equal(u.vmaEnd, expectEnd, `${label}: VMA at 0x${start.toString(16)} should end at 0x${expectEnd.toString(16)}`);
+  const diffs: string[] = [];
+  for (const [k, want] of Object.entries(expect) as [keyof MemUsage, number][]) {
+    const got = u[k];
+    if (Math.abs(got - want) > 1e-6) diffs.push(`${k}: expected ${want} (${(want / PAGE).toFixed(3)} pages), got ${got} (${(got / PAGE).toFixed(3)} pages)`);
+  }
+  assert.deepEqual(diffs, [], `${label}, pid ${pid}, VMA 0x${start.toString(16)}:\n  ${diffs.join("\n  ")}`);
+}
+
+test("private: N written private pages are RSS = PSS = USS = N pages of that VMA", { skip }, async (t) => {
+  const N = 1000;
+  const s = await scenarioFor(t, "private", [N]);
+  s.freeze();
+  const addr = s.addr("addr");
+  const want: Expect = { rss: N * PAGE, pss: N * PAGE, uss: N * PAGE, shared: 0, anon: N * PAGE, pssAnon: N * PAGE, zeroPage: 0, swap: 0, thp: 0 };
+  for (const { name, scan } of scans(s)) checkVma(scan, `private ${N} (${name})`, s.pid, addr, want, addr + N * PAGE);
+
+  // The same through the CLI's maps report.
+  const r = runCli(["maps", String(s.pid), "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { mappings: { start: string; rss: number; pss: number; uss: number; kernel: { privateDirty: number } | null }[] };
+  const row = doc.mappings.find((m) => parseInt(m.start, 16) === addr);
+  assert.ok(row, `maps --json has no mapping at 0x${addr.toString(16)}`);
+  assert.equal(row.rss, N * PAGE);
+  assert.equal(row.pss, N * PAGE);
+  assert.equal(row.uss, N * PAGE);
+  assert.equal(row.kernel?.privateDirty, N * PAGE, "the kernel's Private_Dirty of the mapping (smaps)");
+});
+
+test("cow: after fork without writes both processes map N pages with count 2", { skip }, async (t) => {
+  const N = 1000;
+  const s = await scenarioFor(t, "cow", [N]);
+  s.freeze();
+  const addr = s.addr("addr");
+  const [child] = s.children;
+  const want: Expect = { rss: N * PAGE, pss: (N * PAGE) / 2, uss: 0, shared: N * PAGE, anon: N * PAGE };
+  for (const { name, scan } of scans(s)) {
+    checkVma(scan, `cow ${N} parent (${name})`, s.pid, addr, want, addr + N * PAGE);
+    checkVma(scan, `cow ${N} child (${name})`, child!, addr, want, addr + N * PAGE);
+  }
+});
+
+test("cow with writes: the child rewrites M of N pages: M private on each side", { skip }, async (t) => {
+  const N = 1000;
+  const M = 300;
+  const s = await scenarioFor(t, "cow", [N, M]);
+  s.freeze();
+  const addr = s.addr("addr");
+  const [child] = s.children;
+  const want: Expect = { rss: N * PAGE, uss: M * PAGE, shared: (N - M) * PAGE, pss: M * PAGE + ((N - M) * PAGE) / 2 };
+  for (const { name, scan } of scans(s)) {
+    checkVma(scan, `cow ${N} ${M} parent (${name})`, s.pid, addr, want);
+    checkVma(scan, `cow ${N} ${M} child (${name})`, child!, addr, want);
+  }
+});
+
+test("shared3: a MAP_SHARED region mapped by three processes has PSS N/3 pages in each", { skip }, async (t) => {
+  const N = 1000; // not a multiple of 3: the exact PSS is fractional
+  const s = await scenarioFor(t, "shared3", [N]);
+  s.freeze();
+  const addr = s.addr("addr");
+  assert.equal(s.children.length, 2);
+  const want: Expect = { rss: N * PAGE, pss: (N * PAGE) / 3, uss: 0, shared: N * PAGE, shmem: N * PAGE, pssShmem: (N * PAGE) / 3, anon: 0, file: 0 };
+  for (const { name, scan } of scans(s))
+    for (const pid of s.allPids) checkVma(scan, `shared3 ${N} pid ${pid} (${name})`, pid, addr, want, addr + N * PAGE);
+});
+
+test("zero: N pages only read map the zero page: RSS 0, zeroPage N pages", { skip }, async (t) => {
+  const N = 1000;
+  const s = await scenarioFor(t, "zero", [N]);
+  s.freeze();
+  const addr = s.addr("addr");
+  const k = readSmapsVmaKb(s.pid, addr);
+  assert.equal(k?.["Rss"], 0, "scenario check: the kernel counts no Rss for zero-page PTEs");
+  const want: Expect = { rss: 0, pss: 0, uss: 0, shared: 0, zeroPage: N * PAGE, unmanaged: 0 };
+  for (const { name, scan } of scans(s)) checkVma(scan, `zero ${N} (${name})`, s.pid, addr, want, addr + N * PAGE);
+});
+
+test("hugezero: a read-only MADV_HUGEPAGE range maps zero pages (huge or not): RSS 0", { skip }, async (t) => {
+  const s = await scenarioFor(t, "hugezero", [4]);
+  s.freeze();
+  const addr = s.addr("addr");
+  const bytes = s.num("bytes");
+  assert.equal(readSmapsVmaKb(s.pid, addr)?.["Rss"], 0, "scenario check: smaps Rss of the range");
+  for (const { name, scan } of scans(s)) checkVma(scan, `hugezero (${name})`, s.pid, addr, { rss: 0, pss: 0, uss: 0, zeroPage: bytes, unmanaged: 0 }, addr + bytes);
+});
+
+test("thp: a written MADV_HUGEPAGE region is one private THP per 2 MiB", { skip }, async (t) => {
+  const s = await scenarioFor(t, "thp", [4]);
+  s.freeze();
+  const addr = s.addr("addr");
+  const bytes = s.num("bytes");
+  const k = readSmapsVmaKb(s.pid, addr);
+  if (!k || !(k["AnonHugePages"]! > 0)) {
+    t.skip(`the kernel gave no THP for the MADV_HUGEPAGE region (AnonHugePages ${k?.["AnonHugePages"]} kB; THP mode ${fs.readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8").trim()})`);
+    return;
+  }
+  const want: Expect = { rss: bytes, pss: bytes, uss: bytes, shared: 0, anon: bytes, thp: k["AnonHugePages"]! * 1024 };
+  for (const { name, scan } of scans(s)) checkVma(scan, `thp 4 (${name})`, s.pid, addr, want, addr + bytes);
+});
+
+test("thp partial share: the child unmaps one 4 KiB page of the first THP; the parent's USS follows kpagecount, not PM_MMAP_EXCLUSIVE", { skip }, async (t) => {
+  const s = await scenarioFor(t, "thp", [4, "fork"]);
+  s.freeze();
+  const addr = s.addr("addr");
+  const bytes = s.num("bytes");
+  const [child] = s.children;
+  const k = readSmapsVmaKb(s.pid, addr);
+  if (!k || !(k["AnonHugePages"]! >= 2048)) {
+    t.skip(`the kernel gave no THP for the MADV_HUGEPAGE region (AnonHugePages ${k?.["AnonHugePages"]} kB)`);
+    return;
+  }
+  // The kernel's view of the parent's VMA (§2.4): one page private, everything else shared with the child.
+  assert.equal(k["Private_Dirty"]! + k["Private_Clean"]!, 4, "scenario check: parent's smaps Private_* for the THP VMA");
+  assert.equal(k["Shared_Dirty"]! + k["Shared_Clean"]!, bytes / 1024 - 4, "scenario check: parent's smaps Shared_* for the THP VMA");
+  const parentWant: Expect = { rss: bytes, uss: PAGE, shared: bytes - PAGE, pss: PAGE + (bytes - PAGE) / 2, anon: bytes };
+  // The child's VMA now starts one page later; every page in it is mapped twice.
+  const childWant: Expect = { rss: bytes - PAGE, uss: 0, shared: bytes - PAGE, pss: (bytes - PAGE) / 2 };
+  for (const { name, scan } of scans(s)) {
+    checkVma(scan, `thp fork parent (${name})`, s.pid, addr, parentWant, addr + bytes);
+    checkVma(scan, `thp fork child (${name})`, child!, addr + PAGE, childWant, addr + bytes);
+  }
+});
+
+test("hugetlb: one private 2 MiB MAP_HUGETLB page is hugetlbPrivate, not RSS", { skip }, async (t) => {
+  const file = "/proc/sys/vm/nr_hugepages";
+  const old = Number(fs.readFileSync(file, "utf8").trim());
+  const freeNow = (): number => Number(/^HugePages_Free:\s+(\d+)/m.exec(fs.readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
+  let raised = false;
+  t.after(() => {
+    if (raised) fs.writeFileSync(file, `${old}\n`);
+  });
+  if (freeNow() < 1) {
+    try {
+      fs.writeFileSync(file, `${old + 1}\n`);
+      raised = true;
+    } catch (err) {
+      t.skip(`cannot raise ${file}: ${(err as Error).message}`);
+      return;
+    }
+    if (freeNow() < 1) {
+      t.skip(`the kernel could not reserve a 2 MiB huge page (${file} = ${fs.readFileSync(file, "utf8").trim()})`);
+      return;
+    }
+  }
+  const s = await scenarioFor(t, "hugetlb");
+  s.freeze();
+  const addr = s.addr("addr");
+  const H = 2 * MiB;
+  assert.equal(readSmapsVmaKb(s.pid, addr)?.["Private_Hugetlb"], 2048, "scenario check: smaps Private_Hugetlb");
+  const want: Expect = { rss: 0, pss: 0, uss: 0, shared: 0, hugetlbPrivate: H, hugetlbShared: 0, hugetlbPss: H };
+  for (const { name, scan } of scans(s)) {
+    checkVma(scan, `hugetlb (${name})`, s.pid, addr, want, addr + H);
+    // The process's RSS leaves hugetlb out, as smaps_rollup's Rss does.
+    const p = processIn(scan, s.pid);
+    let rss = 0;
+    for (let i = 0; i < p.vmas.length; i++) rss += vmaUsage(scan, s.pid, p.vmas[i]!.start).rss;
+    assert.equal(rss, (readRollupKb(s.pid)?.["Rss"] ?? NaN) * 1024, `hugetlb (${name}): process RSS vs smaps_rollup Rss`);
+  }
+});
+
+test("workload 3 64 128: each child has USS >= 64 MiB and PSS 128 MiB / 4 of the shared region", { skip }, async (t) => {
+  const NPROC = 3;
+  const PRIV = 64 * MiB;
+  const SHARED = 128 * MiB;
+  const s = await scenarioFor(t, "workload", [NPROC, 64, 128]);
+  s.freeze();
+  const shared = s.addr("shared");
+  assert.equal(s.children.length, NPROC);
+  for (const { name, scan } of scans(s)) {
+    for (const pid of s.allPids) {
+      const u = vmaUsage(scan, pid, shared);
+      assert.equal(u.rss, SHARED, `workload (${name}) pid ${pid}: shared-region RSS`);
+      assert.ok(Math.abs(u.pss - SHARED / (NPROC + 1)) <= PAGE, `workload (${name}) pid ${pid}: shared-region PSS ${u.pss}, expected ${SHARED / (NPROC + 1)} within one page`);
+      assert.equal(u.uss, 0, `workload (${name}) pid ${pid}: shared-region USS`);
+    }
+    for (const child of s.children) {
+      const row = processIn(scan, child);
+      let uss = 0;
+      for (let i = 0; i < row.vmas.length; i++) uss += vmaUsage(scan, child, row.vmas[i]!.start).uss;
+      assert.ok(uss >= PRIV, `workload (${name}) child ${child}: USS ${uss} < ${PRIV}`);
+      const priv = vmaUsage(scan, child, s.addr(`private.${child}`));
+      assert.ok(priv.uss >= PRIV, `workload (${name}) child ${child}: private mapping USS ${priv.uss} < ${PRIV}`);
+    }
+  }
+});
