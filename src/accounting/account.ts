@@ -1,5 +1,5 @@
 /**
- * Pure accounting over decoded arrays: stored pagemap entries plus their
+ * Pure accounting over decoded arrays: stored pagemap runs plus their
  * kpagecount/kpageflags values become usage rows, following the kernel's own
  * smaps rules (fs/proc/task_mmu.c smaps_account) so that the results can be
  * checked against smaps_rollup:
@@ -11,58 +11,72 @@
  *    point value per page and per VMA; see docs/numbers.md).
  */
 import { F_ANON, F_DIRTY, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
+import type { RunColumns } from "../scan/entry-store.js";
 import { NF, U } from "./usage.js";
 
-/** Read access to per-PFN values (a KpageTable, or anything shaped like it). */
-export interface KpageValues {
-  countOf(pfn: number): number;
-  flagsLoOf(pfn: number): number;
+/** Per-PFN values in pages of 2^16 PFNs (the shape of scan/kpage-lookup.ts's KpageTable). */
+export interface KpagePages {
+  readonly pages: readonly ({ readonly count: Uint32Array; readonly flagsLo: Uint32Array } | undefined)[];
 }
 
-/** Columns of stored entries: PFN and VMA row per entry. */
-export interface EntryColumns {
-  forEachChunk(start: number, end: number, fn: (pfn: Float64Array, vma: Uint32Array, bits: Uint8Array, from: number, to: number) => void): void;
+export const KPAGE_PAGE_SHIFT = 16;
+const PAGE = 1 << KPAGE_PAGE_SHIFT;
+const EMPTY = new Uint32Array(PAGE);
+
+/** Columns of stored runs. */
+export interface RunSource {
+  forEachChunk(start: number, end: number, fn: (cols: RunColumns, from: number, to: number) => void): void;
 }
 
-/** Add the stored entries [start, end) of one process to its usage table. */
-export function accountEntries(entries: EntryColumns, start: number, end: number, kpage: KpageValues, usage: Float64Array, pageSize: number): void {
+/** Add the stored runs [start, end) of one process to its usage table. */
+export function accountEntries(entries: RunSource, start: number, end: number, kpage: KpagePages, usage: Float64Array, pageSize: number): void {
   const ps = pageSize;
-  entries.forEachChunk(start, end, (pfns, vmas, _bits, from, to) => {
-    for (let i = from; i < to; i++) {
-      const pfn = pfns[i]!;
-      const base = vmas[i]! * NF;
-      const f = kpage.flagsLoOf(pfn);
-      const c = kpage.countOf(pfn);
-      if ((f & F_ZERO_PAGE) !== 0) {
-        usage[base + U.zeroPage]! += ps;
-        continue;
+  entries.forEachChunk(start, end, (cols, from, to) => {
+    for (let r = from; r < to; r++) {
+      const base = cols.vma[r]! * NF;
+      let pfn = cols.pfn[r]!;
+      let left = cols.len[r]!;
+      while (left > 0) {
+        // The part of the run inside one table page: index its arrays directly.
+        const page = kpage.pages[Math.floor(pfn / PAGE)];
+        const counts = page?.count ?? EMPTY;
+        const flags = page?.flagsLo ?? EMPTY;
+        const o0 = pfn % PAGE;
+        const n = Math.min(left, PAGE - o0);
+        for (let o = o0; o < o0 + n; o++) {
+          const f = flags[o]!;
+          const c = counts[o]!;
+          if ((f & (F_ZERO_PAGE | F_HUGE)) !== 0 || c === 0) {
+            if ((f & F_ZERO_PAGE) !== 0) usage[base + U.zeroPage]! += ps;
+            else if ((f & F_HUGE) !== 0) {
+              usage[base + (c >= 2 ? U.hugetlbShared : U.hugetlbPrivate)]! += ps;
+              usage[base + U.hugetlbPss]! += c >= 2 ? ps / c : ps;
+            } else usage[base + U.unmanaged]! += ps;
+            continue;
+          }
+          const pss = c >= 2 ? ps / c : ps;
+          usage[base + U.rss]! += ps;
+          usage[base + U.pss]! += pss;
+          usage[base + (c === 1 ? U.uss : U.shared)]! += ps;
+          if ((f & F_ANON) !== 0) {
+            usage[base + U.anon]! += ps;
+            usage[base + U.pssAnon]! += pss;
+          } else if ((f & F_SWAPBACKED) !== 0) {
+            usage[base + U.shmem]! += ps;
+            usage[base + U.pssShmem]! += pss;
+          } else {
+            usage[base + U.file]! += ps;
+            usage[base + U.pssFile]! += pss;
+          }
+          if ((f & (F_KSM | F_THP | F_DIRTY)) !== 0) {
+            if ((f & F_KSM) !== 0) usage[base + U.ksm]! += ps;
+            if ((f & F_THP) !== 0) usage[base + U.thp]! += ps;
+            if ((f & F_DIRTY) !== 0) usage[base + U.pgDirty]! += ps;
+          }
+        }
+        pfn += n;
+        left -= n;
       }
-      if ((f & F_HUGE) !== 0) {
-        usage[base + (c >= 2 ? U.hugetlbShared : U.hugetlbPrivate)]! += ps;
-        usage[base + U.hugetlbPss]! += c >= 2 ? ps / c : ps;
-        continue;
-      }
-      if (c === 0) {
-        usage[base + U.unmanaged]! += ps;
-        continue;
-      }
-      const pss = c >= 2 ? ps / c : ps;
-      usage[base + U.rss]! += ps;
-      usage[base + U.pss]! += pss;
-      usage[base + (c === 1 ? U.uss : U.shared)]! += ps;
-      if ((f & F_ANON) !== 0) {
-        usage[base + U.anon]! += ps;
-        usage[base + U.pssAnon]! += pss;
-      } else if ((f & F_SWAPBACKED) !== 0) {
-        usage[base + U.shmem]! += ps;
-        usage[base + U.pssShmem]! += pss;
-      } else {
-        usage[base + U.file]! += ps;
-        usage[base + U.pssFile]! += pss;
-      }
-      if ((f & F_KSM) !== 0) usage[base + U.ksm]! += ps;
-      if ((f & F_THP) !== 0) usage[base + U.thp]! += ps;
-      if ((f & F_DIRTY) !== 0) usage[base + U.pgDirty]! += ps;
     }
   });
 }

@@ -37,7 +37,37 @@ export type UsageField = (typeof USAGE_FIELDS)[number];
 export type MemUsage = Record<UsageField, number>;
 
 export const NF = USAGE_FIELDS.length;
-export const U = Object.fromEntries(USAGE_FIELDS.map((f, i) => [f, i])) as Record<UsageField, number>;
+
+/**
+ * Column index of each field. A frozen literal (not built at run time) so
+ * that hot loops compile `U.rss` to a constant.
+ */
+export const U = {
+  rss: 0,
+  pss: 1,
+  uss: 2,
+  shared: 3,
+  anon: 4,
+  file: 5,
+  shmem: 6,
+  pssAnon: 7,
+  pssFile: 8,
+  pssShmem: 9,
+  swap: 10,
+  swapPss: 11,
+  ksm: 12,
+  thp: 13,
+  pgDirty: 14,
+  hugetlbPrivate: 15,
+  hugetlbShared: 16,
+  hugetlbPss: 17,
+  zeroPage: 18,
+  unmanaged: 19,
+  migration: 20,
+  guard: 21,
+  uffdWp: 22,
+  softDirty: 23,
+} as const satisfies Record<UsageField, number>;
 
 export function zeroUsage(): MemUsage {
   return Object.fromEntries(USAGE_FIELDS.map((f) => [f, 0])) as MemUsage;
@@ -62,3 +92,8 @@ export function addUsage(into: MemUsage, other: MemUsage): MemUsage {
   for (const f of USAGE_FIELDS) into[f] += other[f];
   return into;
 }
+
+// U must list USAGE_FIELDS in order; checked once at load so the two can never drift apart.
+USAGE_FIELDS.forEach((f, i) => {
+  if (U[f] !== i) throw new Error(`usage field ${f} has index ${U[f]}, expected ${i}`);
+});

@@ -54,10 +54,10 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
     .addOption(unitOption())
     .option("--json", "print one JSON document (sizes in bytes)", false)
     .option("--csv", "print CSV (sizes in bytes)", false)
-    .action(function (this: Command) {
+    .action(async function (this: Command) {
       const o = this.opts() as { sort: SortKey; reverse: boolean; pid?: number[]; user?: string; command?: RegExp; all: boolean; exact: boolean; units: Unit; json: boolean; csv: boolean };
       if (o.json && o.csv) throw new UsageError("--json and --csv cannot be used together");
-      setCode(psCommand(makeContext(globals(this), io), o));
+      setCode(await psCommand(makeContext(globals(this), io), o));
     });
 
   program
@@ -67,9 +67,9 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
     .option("--exact", "look every page up in kpagecount", false)
     .addOption(unitOption())
     .option("--json", "print one JSON document (sizes in bytes)", false)
-    .action(function (this: Command, pid: number) {
+    .action(async function (this: Command, pid: number) {
       const o = this.opts() as { units: Unit; json: boolean; exact: boolean };
-      setCode(mapsCommand(makeContext(globals(this), io), pid, o));
+      setCode(await mapsCommand(makeContext(globals(this), io), pid, o));
     });
 
   program

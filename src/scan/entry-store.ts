@@ -1,76 +1,87 @@
 /**
  * Column store for the pagemap entries that need a kpagecount/kpageflags
- * lookup (present pages not provably mapped once) and for swap entries.
- * Chunked typed arrays: no object per entry, no copying as it grows.
+ * lookup (present pages not provably mapped once), run-length encoded:
+ * consecutive virtual pages backed by consecutive PFNs with the same pagemap
+ * bits form one record. Buddy allocation hands out physically contiguous
+ * pages so often that records are tens of pages long on average, which keeps
+ * the store small and the later loops tight. Chunked typed arrays: no object
+ * per entry, no copying as it grows.
  */
 
-const SHIFT = 16;
+const SHIFT = 14;
 const CHUNK = 1 << SHIFT;
 const MASK = CHUNK - 1;
 
-/** Compact pagemap bits kept per stored entry. */
+/** Compact pagemap bits kept per record. */
 export const E_FILE = 1; // PM_FILE
 export const E_EXCLUSIVE = 2; // PM_MMAP_EXCLUSIVE
 export const E_SOFT_DIRTY = 4;
 export const E_UFFD_WP = 8;
 export const E_HUGE_RUN = 16; // part of a 2 MiB-aligned run of 512 physically contiguous pages (likely PMD-mapped)
 
-export class EntryStore {
-  private pfnChunks: Float64Array[] = [];
-  private vmaChunks: Uint32Array[] = [];
-  private bitChunks: Uint8Array[] = [];
-  private n = 0;
-  /** Highest PFN stored, to size the lookup bitmap. */
-  maxPfn = -1;
+/** The raw columns of one chunk, for hot loops. */
+export interface RunColumns {
+  readonly pfn: Float64Array;
+  readonly len: Uint32Array;
+  readonly vma: Uint32Array;
+  readonly bits: Uint8Array;
+}
 
+export class EntryStore {
+  private chunks: RunColumns[] = [];
+  private n = 0;
+  /** Pages in all records. */
+  pages = 0;
+
+  /** The raw chunks and record count, to hand the store to another thread (transferable). */
+  export(): { chunks: RunColumns[]; n: number; pages: number } {
+    return { chunks: this.chunks, n: this.n, pages: this.pages };
+  }
+
+  /** Rebuild a store from `export()`ed parts. */
+  static from(parts: { chunks: RunColumns[]; n: number; pages: number }): EntryStore {
+    const s = new EntryStore();
+    s.chunks = parts.chunks;
+    s.n = parts.n;
+    s.pages = parts.pages;
+    return s;
+  }
+
+  /** Number of records. */
   get length(): number {
     return this.n;
   }
 
-  push(pfn: number, vma: number, bits: number): void {
+  /** Append a run of `len` pages starting at `pfn`, all in VMA row `vma` with the same bits. */
+  push(pfn: number, len: number, vma: number, bits: number): void {
     const c = this.n >>> SHIFT;
-    if (c === this.pfnChunks.length) {
-      this.pfnChunks.push(new Float64Array(CHUNK));
-      this.vmaChunks.push(new Uint32Array(CHUNK));
-      this.bitChunks.push(new Uint8Array(CHUNK));
-    }
+    if (c === this.chunks.length)
+      this.chunks.push({ pfn: new Float64Array(CHUNK), len: new Uint32Array(CHUNK), vma: new Uint32Array(CHUNK), bits: new Uint8Array(CHUNK) });
     const o = this.n & MASK;
-    this.pfnChunks[c]![o] = pfn;
-    this.vmaChunks[c]![o] = vma;
-    this.bitChunks[c]![o] = bits;
-    if (pfn > this.maxPfn) this.maxPfn = pfn;
+    const ch = this.chunks[c]!;
+    ch.pfn[o] = pfn;
+    ch.len[o] = len;
+    ch.vma[o] = vma;
+    ch.bits[o] = bits;
+    this.pages += len;
     this.n++;
   }
 
-  /** Drop entries from `length` on (a process that vanished mid-read is rolled back). */
+  /** Drop records from `length` on (a process that vanished mid-read is rolled back). */
   truncate(length: number): void {
-    this.n = Math.min(this.n, length);
+    while (this.n > length) {
+      this.n--;
+      this.pages -= this.chunks[this.n >>> SHIFT]!.len[this.n & MASK]!;
+    }
   }
 
-  pfn(i: number): number {
-    return this.pfnChunks[i >>> SHIFT]![i & MASK]!;
-  }
-
-  vma(i: number): number {
-    return this.vmaChunks[i >>> SHIFT]![i & MASK]!;
-  }
-
-  bits(i: number): number {
-    return this.bitChunks[i >>> SHIFT]![i & MASK]!;
-  }
-
-  /**
-   * Visit entries [start, end) chunk by chunk: the callback gets the raw
-   * column arrays and an index range inside them, so hot loops index typed
-   * arrays directly.
-   */
-  forEachChunk(start: number, end: number, fn: (pfn: Float64Array, vma: Uint32Array, bits: Uint8Array, from: number, to: number) => void): void {
+  /** Visit records [start, end) chunk by chunk, with an index range inside each chunk's columns. */
+  forEachChunk(start: number, end: number, fn: (cols: RunColumns, from: number, to: number) => void): void {
     let i = start;
     while (i < end) {
-      const c = i >>> SHIFT;
       const from = i & MASK;
       const to = Math.min(CHUNK, from + (end - i));
-      fn(this.pfnChunks[c]!, this.vmaChunks[c]!, this.bitChunks[c]!, from, to);
+      fn(this.chunks[i >>> SHIFT]!, from, to);
       i += to - from;
     }
   }

@@ -9,8 +9,11 @@ import type { EntryStore } from "./entry-store.js";
 
 const PAGE_SHIFT = 16;
 const PAGE = 1 << PAGE_SHIFT;
-/** Read through holes up to this many PFNs instead of starting a new read. */
-const GAP = 256;
+/**
+ * Read through holes up to this many PFNs instead of starting a new read: the
+ * kernel spends about as long on 20-30 unwanted PFNs as on one extra read call.
+ */
+const GAP = 32;
 
 /** The PFNs to look up, as a bitmap paged like the table (64 Ki PFNs per page). */
 export class PfnSet {
@@ -33,13 +36,45 @@ export class PfnSet {
     }
   }
 
+  /** Add `len` PFNs from `pfn`, setting whole words where possible. */
+  addRun(pfn: number, len: number): void {
+    let p = pfn;
+    const end = pfn + len;
+    while (p < end) {
+      const o = p & (PAGE - 1);
+      if ((o & 31) === 0 && end - p >= 32) {
+        const pg = Math.floor(p / PAGE);
+        let words = this.pages[pg];
+        if (!words) {
+          words = new Uint32Array(PAGE / 32);
+          this.pages[pg] = words;
+        }
+        const w = o >>> 5;
+        if (words[w] !== 0xffffffff) {
+          this.size += 32 - popcount(words[w]!);
+          words[w] = 0xffffffff;
+        }
+        p += 32;
+      } else {
+        this.add(p);
+        p++;
+      }
+    }
+  }
+
   static fromStore(store: EntryStore): PfnSet {
     const set = new PfnSet();
-    store.forEachChunk(0, store.length, (pfn, _vma, _bits, from, to) => {
-      for (let i = from; i < to; i++) set.add(pfn[i]!);
+    store.forEachChunk(0, store.length, (cols, from, to) => {
+      for (let i = from; i < to; i++) set.addRun(cols.pfn[i]!, cols.len[i]!);
     });
     return set;
   }
+}
+
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
 }
 
 /** Values of looked-up PFNs, one table page per 64 Ki PFNs that hold any. */
@@ -128,17 +163,28 @@ function runsOfPage(words: Uint32Array, base: number, fn: (start: number, end: n
   if (runStart >= 0) fn(runStart, last + 1);
 }
 
-/** Read kpagecount/kpageflags (and kpagecgroup) for every PFN in `set`. */
-export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): { table: KpageTable; stats: LookupStats } {
-  const table = new KpageTable();
+export interface PageRead {
+  readonly index: number;
+  readonly page: KpagePage;
+}
+
+/**
+ * Read kpagecount/kpageflags (and kpagecgroup) for the PFNs of the given
+ * table pages of `set` (all pages when `which` is omitted). Used whole by one
+ * thread, or split between the main thread and the scan worker.
+ */
+export function readKpagePages(procfs: ProcFs, set: PfnSet, which: readonly number[] | undefined, options: LookupOptions = {}): { pages: PageRead[]; stats: LookupStats; beyondEnd: number } {
+  const indexes = which ?? set.pages.flatMap((w, p) => (w ? [p] : []));
   const countFile = procfs.openU64("kpagecount");
   const flagsFile = procfs.openU64("kpageflags");
   const cgroupFile = options.cgroups ? procfs.openU64("kpagecgroup") : undefined;
   const buf = new Uint8Array(PAGE * 8);
   const u32 = new Uint32Array(buf.buffer);
-  const f64 = new Float64Array(buf.buffer);
+  const out: PageRead[] = [];
   let reads = 0;
   let wordsRead = 0;
+  let pfns = 0;
+  let beyondEnd = 0;
   const readRun = (file: U64File, start: number, end: number): number => {
     reads++;
     const got = file.readWords(start, end - start, buf);
@@ -146,9 +192,10 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
     return got;
   };
   try {
-    for (let p = 0; p < set.pages.length; p++) {
+    for (const p of indexes) {
       const words = set.pages[p];
       if (!words) continue;
+      for (const w of words) pfns += popcount(w);
       const page: KpagePage = {
         count: new Uint32Array(PAGE),
         flagsLo: new Uint32Array(PAGE),
@@ -156,24 +203,24 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
         cgroup: cgroupFile ? new Float64Array(PAGE) : undefined,
         known: words,
       };
-      table.pages[p] = page;
+      out.push({ index: p, page });
       const base = p * PAGE;
       runsOfPage(words, base, (start, end) => {
         const o = start - base;
-        let got = readRun(countFile, start, end);
-        for (let k = 0; k < got; k++) page.count[o + k] = u32[2 * k]!;
-        const counted = got;
-        got = readRun(flagsFile, start, end);
-        for (let k = 0; k < got; k++) {
+        const counted = readRun(countFile, start, end);
+        for (let k = 0; k < counted; k++) page.count[o + k] = u32[2 * k]!;
+        const flagged = readRun(flagsFile, start, end);
+        for (let k = 0; k < flagged; k++) {
           page.flagsLo[o + k] = u32[2 * k]!;
           page.flagsHi[o + k] = u32[2 * k + 1]!;
         }
         if (cgroupFile && page.cgroup) {
-          const gotCg = readRun(cgroupFile, start, end);
+          const got = readRun(cgroupFile, start, end);
           // Inode numbers fit a double exactly below 2^53.
-          for (let k = 0; k < gotCg; k++) page.cgroup[o + k] = f64[k]! === 0 ? 0 : u32[2 * k + 1]! * 4294967296 + u32[2 * k]!;
+          for (let k = 0; k < got; k++) page.cgroup[o + k] = u32[2 * k + 1]! * 4294967296 + u32[2 * k]!;
         }
-        if (Math.min(counted, got) < end - start) table.beyondEnd += end - start - Math.min(counted, got);
+        // PFNs past the end of the kpage files (device memory) have no values.
+        if (Math.min(counted, flagged) < end - start) beyondEnd += end - start - Math.min(counted, flagged);
       });
     }
   } finally {
@@ -181,5 +228,19 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
     flagsFile.close();
     cgroupFile?.close();
   }
-  return { table, stats: { pfns: set.size, reads, wordsRead } };
+  return { pages: out, stats: { pfns, reads, wordsRead }, beyondEnd };
+}
+
+/** Put read pages into a table. */
+export function tableOf(reads: readonly PageRead[], beyondEnd = 0): KpageTable {
+  const table = new KpageTable();
+  for (const r of reads) table.pages[r.index] = r.page;
+  table.beyondEnd = beyondEnd;
+  return table;
+}
+
+/** Read kpagecount/kpageflags (and kpagecgroup) for every PFN in `set`. */
+export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): { table: KpageTable; stats: LookupStats } {
+  const res = readKpagePages(procfs, set, undefined, options);
+  return { table: tableOf(res.pages, res.beyondEnd), stats: res.stats };
 }

@@ -70,7 +70,8 @@ function entryBits(hi: number): number {
 
 /**
  * Walk `count` entries whose first virtual page number is `firstVpn`, all in
- * the VMA at row `vmaRow` of the target's usage table.
+ * the VMA at row `vmaRow` of the target's usage table. Pages that need a
+ * lookup are appended to the store as runs (see entry-store.ts).
  */
 export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, vmaRow: number, t: WalkTarget): void {
   const { store, swaps, usage } = t;
@@ -81,9 +82,14 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
   let guard = 0;
   let uffdWp = 0;
   let softDirty = 0;
+  // The run being built: `runLen` pages from `runPfn`, ending at entry `runEnd` (exclusive).
+  let runPfn = 0;
+  let runLen = 0;
+  let runBits = 0;
+  let runEnd = -1;
   for (let i = 0; i < count; i++) {
     const hi = u32[2 * i + 1]!;
-    if (hi === 0 && u32[2 * i] === 0) continue; // pte_none: nothing mapped here
+    if (hi === 0) continue; // pte_none (the PFN alone, without any flag bit, cannot occur)
     if ((hi & PM_SOFT_DIRTY_HI) !== 0) softDirty++;
     if ((hi & PM_UFFD_WP_HI) !== 0) uffdWp++;
     if ((hi & PM_PRESENT_HI) !== 0) {
@@ -93,29 +99,42 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
         t.pfnHidden = true;
         continue;
       }
+      let bits: number;
       if (trust && (hi & (PM_EXCLUSIVE_HI | PM_FILE_HI)) === PM_EXCLUSIVE_HI) {
         if (((firstVpn + i) & (PMD_PAGES - 1)) === 0 && i + PMD_PAGES <= count && isHugeRun(u32, i)) {
-          const bits = entryBits(hi) | E_HUGE_RUN;
-          for (let k = 0; k < PMD_PAGES; k++) store.push(pfn + k, vmaRow, bits);
+          if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
+          store.push(pfn, PMD_PAGES, vmaRow, entryBits(hi) | E_HUGE_RUN);
+          runLen = 0;
           i += PMD_PAGES - 1;
           continue;
         }
         trusted++;
         continue;
       }
-      store.push(pfn, vmaRow, entryBits(hi));
+      bits = entryBits(hi);
+      if (runLen > 0 && runEnd === i && pfn === runPfn + runLen && bits === runBits) {
+        runLen++;
+        runEnd = i + 1;
+        continue;
+      }
+      if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
+      runPfn = pfn;
+      runLen = 1;
+      runBits = bits;
+      runEnd = i + 1;
     } else if ((hi & PM_SWAP_HI) !== 0) {
       const lo = u32[2 * i]!;
       const type = lo & 0x1f;
       if ((hi & PM_GUARD_HI) !== 0) guard++;
       else if (type === SWP_PTE_MARKER) {
-        // Marker bits are in the offset: uffd-wp and guard markers are counted from the pagemap bits.
+        // Other markers (uffd-wp, poisoned) are counted from the pagemap bits above.
       } else if (type < t.maxSwapfiles) {
         swapped++;
         swaps.push((hi & PM_FRAME_HI_MASK) * TWO_32 + lo, vmaRow);
       } else migration++;
     }
   }
+  if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
   const base = vmaRow * NF;
   const ps = t.pageSize;
   if (trusted > 0) {

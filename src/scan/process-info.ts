@@ -15,6 +15,8 @@ export interface ProcessInfo {
   readonly cmdline: readonly string[];
   /** The memory cgroup path (v1 memory hierarchy or v2), when known. */
   readonly cgroup: string | undefined;
+  /** Resident set size from status (VmRSS), a cheap estimate; undefined for kernel threads. */
+  readonly vmRssBytes: number | undefined;
 }
 
 /** A display command: the command line, else the name in brackets (as ps does for kernel threads). */
@@ -38,5 +40,5 @@ export function readProcessInfo(procfs: ProcFs, pid: number, users: UserNames): 
     cgroup = undefined;
   }
   const uid = status.uids[0];
-  return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup };
+  return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup, vmRssBytes: status.vmRssBytes };
 }

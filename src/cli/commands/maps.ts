@@ -4,7 +4,7 @@ import { parseSmaps, type SmapsEntry } from "../../parse/smaps.js";
 import { buildMapsReport } from "../../report/maps-report.js";
 import { renderMapsJson, renderMapsTable } from "../../render/maps-render.js";
 import type { Unit } from "../../render/units.js";
-import { scanSystem, type ScannedProcess } from "../../scan/system-scan.js";
+import { scanSystem, type Scan, type ScannedProcess } from "../../scan/system-scan.js";
 import { printNotes, type Context } from "../context.js";
 
 export interface MapsCommandOptions {
@@ -14,16 +14,16 @@ export interface MapsCommandOptions {
 }
 
 /** Scan one process; a missing or unreadable one is an error here, as the user asked for it by pid. */
-export function scanOne(ctx: Context, pid: number, exact = false): { scan: ReturnType<typeof scanSystem>; proc: ScannedProcess } {
-  const scan = scanSystem(ctx.procfs, { pids: [pid], exact, passwdFile: ctx.passwdFile });
+export async function scanOne(ctx: Context, pid: number, exact = false): Promise<{ scan: Scan; proc: ScannedProcess }> {
+  const scan = await scanSystem(ctx.procfs, { pids: [pid], exact, passwdFile: ctx.passwdFile });
   const proc = scan.processes.find((p) => p.info.pid === pid);
   if (!proc) throw new NoSuchProcessError(pid);
   if (proc.state === "unreadable") throw new PermissionError(ctx.procfs.path(pid, "maps"), proc.reason ?? "the kernel refused access");
   return { scan, proc };
 }
 
-export function mapsCommand(ctx: Context, pid: number, o: MapsCommandOptions): number {
-  const { scan, proc } = scanOne(ctx, pid, o.exact);
+export async function mapsCommand(ctx: Context, pid: number, o: MapsCommandOptions): Promise<number> {
+  const { scan, proc } = await scanOne(ctx, pid, o.exact);
   let smaps: SmapsEntry[] | undefined;
   try {
     smaps = parseSmaps(ctx.procfs.readText(`${pid}/smaps`, pid), ctx.procfs.path(pid, "smaps"));

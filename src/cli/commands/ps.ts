@@ -19,9 +19,9 @@ export interface PsCommandOptions {
   readonly csv: boolean;
 }
 
-export function psCommand(ctx: Context, o: PsCommandOptions): number {
+export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<number> {
   const progress = new Progress(ctx.io, "scanning processes");
-  const scan = scanSystem(ctx.procfs, {
+  const scan = await scanSystem(ctx.procfs, {
     pids: o.pid,
     exact: o.exact,
     passwdFile: ctx.passwdFile,

@@ -1,0 +1,68 @@
+/**
+ * Process discovery: who is there, who they are, and what they map. Cheap
+ * per process (status, cmdline, cgroup, maps); the expensive page-table reads
+ * come later, for the candidates found here.
+ */
+import { PermissionError, ProcessGoneError } from "../errors.js";
+import { parseMaps, type Vma } from "../parse/maps.js";
+import type { ProcFs } from "../procfs/procfs.js";
+import type { UserNames } from "../procfs/users.js";
+import { readProcessInfo, type ProcessInfo } from "./process-info.js";
+
+/** A process whose page tables are to be read. */
+export interface Candidate {
+  readonly info: ProcessInfo;
+  readonly vmas: Vma[];
+  /** Resident pages by status VmRSS, to hand out the biggest processes first. */
+  readonly estimatedPages: number;
+}
+
+export type Skipped =
+  | { readonly info: ProcessInfo; readonly why: "unreadable"; readonly reason: string }
+  | { readonly info: ProcessInfo; readonly why: "no-mm"; readonly reason: string };
+
+export interface Discovery {
+  readonly candidates: Candidate[];
+  readonly skipped: Skipped[];
+  readonly vanished: number[];
+}
+
+export function discoverProcesses(
+  procfs: ProcFs,
+  pids: readonly number[],
+  users: UserNames,
+  pageSize: number,
+  select?: (info: ProcessInfo) => boolean,
+): Discovery {
+  const candidates: Candidate[] = [];
+  const skipped: Skipped[] = [];
+  const vanished: number[] = [];
+  for (const pid of pids) {
+    let info: ProcessInfo;
+    try {
+      info = readProcessInfo(procfs, pid, users);
+    } catch (err) {
+      if (err instanceof ProcessGoneError) {
+        vanished.push(pid);
+        continue;
+      }
+      throw err;
+    }
+    if (select && !select(info)) continue;
+    let vmas: Vma[];
+    try {
+      vmas = parseMaps(procfs.readText(`${pid}/maps`, pid), procfs.path(pid, "maps"));
+    } catch (err) {
+      if (err instanceof ProcessGoneError) vanished.push(pid);
+      else if (err instanceof PermissionError) skipped.push({ info, why: "unreadable", reason: err.message });
+      else throw err;
+      continue;
+    }
+    if (vmas.length === 0) {
+      skipped.push({ info, why: "no-mm", reason: info.cmdline.length === 0 ? "kernel thread or zombie: no user memory" : "no mappings" });
+      continue;
+    }
+    candidates.push({ info, vmas, estimatedPages: Math.ceil((info.vmRssBytes ?? 0) / pageSize) });
+  }
+  return { candidates, skipped, vanished };
+}

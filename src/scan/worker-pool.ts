@@ -1,0 +1,104 @@
+/**
+ * The main thread's side of the scan worker (scan-worker.ts): start it early
+ * so its start-up overlaps process discovery, hand it work, await results.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { ProcReadError } from "../errors.js";
+import { EntryStore, SwapStore, type RunColumns } from "./entry-store.js";
+import type { LookupStats, PageRead } from "./kpage-lookup.js";
+import type { PagemapOutcome, PagemapParams, PagemapTarget } from "./pagemap-pass.js";
+
+export interface PagemapsRequest {
+  readonly type: "pagemaps";
+  readonly root: string;
+  readonly sysRoot: string | undefined;
+  readonly params: PagemapParams;
+  readonly targets: readonly PagemapTarget[];
+  /** Int32 [next target index], shared with the main thread. */
+  readonly queue: SharedArrayBuffer;
+}
+
+export interface KpagesRequest {
+  readonly type: "kpages";
+  readonly root: string;
+  readonly sysRoot: string | undefined;
+  readonly pages: readonly { index: number; words: Uint32Array }[];
+  readonly cgroups: boolean;
+}
+
+export interface PagemapsReply {
+  readonly outcomes: PagemapOutcome[];
+  readonly store: EntryStore;
+  readonly swaps: SwapStore;
+}
+
+/** Is a second thread worth having here? */
+export function workerUseful(): boolean {
+  return availableParallelism() > 1;
+}
+
+export class ScanWorker {
+  private readonly worker = new Worker(new URL("./scan-worker.js", import.meta.url));
+  private pending: ((msg: unknown) => void) | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly sysRoot: string | undefined,
+  ) {
+    this.worker.on("message", (msg: unknown) => {
+      this.worker.unref();
+      const p = this.pending;
+      this.pending = undefined;
+      p?.(msg);
+    });
+    this.worker.on("error", (err) => {
+      this.failure = err;
+      const p = this.pending;
+      this.pending = undefined;
+      p?.({ error: err.message });
+    });
+    this.worker.unref();
+  }
+
+  private request<T>(msg: PagemapsRequest | KpagesRequest, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.failure) return Promise.reject(new ProcReadError("scan worker", this.failure.message));
+    return new Promise<T>((resolve, reject) => {
+      this.pending = (reply) => {
+        const r = reply as { error?: string };
+        if (r.error !== undefined) reject(new ProcReadError("scan worker", r.error));
+        else resolve(reply as T);
+      };
+      // Keep the event loop alive only while a reply is awaited: an idle worker must not hold the process open.
+      this.worker.ref();
+      this.worker.postMessage(msg, transfer);
+    });
+  }
+
+  /** Start reading pagemaps; the worker pulls target indexes from `queue` like the main thread. */
+  pagemaps(targets: readonly PagemapTarget[], params: PagemapParams, queue: SharedArrayBuffer): Promise<PagemapsReply> {
+    return this.request<{ outcomes: PagemapOutcome[]; store: { chunks: RunColumns[]; n: number; pages: number }; swaps: { slots: number[]; vmas: number[] } }>({
+      type: "pagemaps",
+      root: this.root,
+      sysRoot: this.sysRoot,
+      params,
+      targets,
+      queue,
+    }).then((r) => {
+      const swaps = new SwapStore();
+      swaps.slots = r.swaps.slots;
+      swaps.vmas = r.swaps.vmas;
+      return { outcomes: r.outcomes, store: EntryStore.from(r.store), swaps };
+    });
+  }
+
+  /** Read kpage files for these pages of the PFN set. */
+  kpages(pages: readonly { index: number; words: Uint32Array }[], cgroups: boolean): Promise<{ pages: PageRead[]; stats: LookupStats; beyondEnd: number }> {
+    return this.request({ type: "kpages", root: this.root, sysRoot: this.sysRoot, pages, cgroups });
+  }
+
+  close(): void {
+    void this.worker.terminate();
+  }
+}
