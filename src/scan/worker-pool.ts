@@ -2,7 +2,9 @@
  * The main thread's side of the scan worker (scan-worker.ts): start it early
  * so its start-up overlaps process discovery, hand it work, await results.
  */
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ProcReadError } from "../errors.js";
 import { EntryStore, SwapStore, type RunColumns } from "./entry-store.js";
@@ -38,8 +40,14 @@ export function workerUseful(): boolean {
   return availableParallelism() > 1;
 }
 
+/** The worker script beside this module: scan-worker.js in dist/src/scan, scan-worker.mjs beside the bundled CLI. */
+function workerScript(): URL {
+  const plain = new URL("./scan-worker.js", import.meta.url);
+  return existsSync(fileURLToPath(plain)) ? plain : new URL("./scan-worker.mjs", import.meta.url);
+}
+
 export class ScanWorker {
-  private readonly worker = new Worker(new URL("./scan-worker.js", import.meta.url));
+  private readonly worker = new Worker(workerScript());
   private pending: ((msg: unknown) => void) | undefined;
   private failure: Error | undefined;
 
