@@ -6,8 +6,8 @@
  * program printed, to the page. Expected values are computed from the
  * scenario's parameters (and, for the THP quirk, cross-checked against the
  * kernel's smaps for that VMA) — never taken from pagelens's output.
- * Every check runs twice: with the default scan (exclusive anonymous pages
- * settled from pagemap bits) and with `exact: true` (every page looked up).
+ * Every check runs on three scans: default (exclusive anonymous pages settled
+ * from pagemap bits), `exact: true` (every page looked up) and `threads: true`.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,12 +20,17 @@ import { liveSkipReason, MiB, PAGE, processIn, readRollupKb, readSmapsVmaKb, run
 const skip = liveSkipReason();
 const procfs = new ProcFs();
 
-/** Scan the scenario's processes twice: default and exact. */
-function scans(s: Scenario): { name: string; scan: Scan }[] {
+/**
+ * Scan the scenario's processes three ways: default (exclusive anonymous pages
+ * settled from pagemap bits, on one thread), exact (every page looked up), and
+ * with the second thread forced on.
+ */
+async function scans(s: Scenario): Promise<{ name: string; scan: Scan }[]> {
   const pids = s.allPids;
   return [
-    { name: "default", scan: scanSystem(procfs, { pids }) },
-    { name: "exact", scan: scanSystem(procfs, { pids, exact: true }) },
+    { name: "default", scan: await scanSystem(procfs, { pids, threads: false }) },
+    { name: "exact", scan: await scanSystem(procfs, { pids, exact: true, threads: false }) },
+    { name: "two threads", scan: await scanSystem(procfs, { pids, threads: true }) },
   ];
 }
 
@@ -49,7 +54,7 @@ test("private: N written private pages are RSS = PSS = USS = N pages of that VMA
   s.freeze();
   const addr = s.addr("addr");
   const want: Expect = { rss: N * PAGE, pss: N * PAGE, uss: N * PAGE, shared: 0, anon: N * PAGE, pssAnon: N * PAGE, zeroPage: 0, swap: 0, thp: 0 };
-  for (const { name, scan } of scans(s)) checkVma(scan, `private ${N} (${name})`, s.pid, addr, want, addr + N * PAGE);
+  for (const { name, scan } of await scans(s)) checkVma(scan, `private ${N} (${name})`, s.pid, addr, want, addr + N * PAGE);
 
   // The same through the CLI's maps report.
   const r = runCli(["maps", String(s.pid), "--json"]);
@@ -70,7 +75,7 @@ test("cow: after fork without writes both processes map N pages with count 2", {
   const addr = s.addr("addr");
   const [child] = s.children;
   const want: Expect = { rss: N * PAGE, pss: (N * PAGE) / 2, uss: 0, shared: N * PAGE, anon: N * PAGE };
-  for (const { name, scan } of scans(s)) {
+  for (const { name, scan } of await scans(s)) {
     checkVma(scan, `cow ${N} parent (${name})`, s.pid, addr, want, addr + N * PAGE);
     checkVma(scan, `cow ${N} child (${name})`, child!, addr, want, addr + N * PAGE);
   }
@@ -84,7 +89,7 @@ test("cow with writes: the child rewrites M of N pages: M private on each side",
   const addr = s.addr("addr");
   const [child] = s.children;
   const want: Expect = { rss: N * PAGE, uss: M * PAGE, shared: (N - M) * PAGE, pss: M * PAGE + ((N - M) * PAGE) / 2 };
-  for (const { name, scan } of scans(s)) {
+  for (const { name, scan } of await scans(s)) {
     checkVma(scan, `cow ${N} ${M} parent (${name})`, s.pid, addr, want);
     checkVma(scan, `cow ${N} ${M} child (${name})`, child!, addr, want);
   }
@@ -97,7 +102,7 @@ test("shared3: a MAP_SHARED region mapped by three processes has PSS N/3 pages i
   const addr = s.addr("addr");
   assert.equal(s.children.length, 2);
   const want: Expect = { rss: N * PAGE, pss: (N * PAGE) / 3, uss: 0, shared: N * PAGE, shmem: N * PAGE, pssShmem: (N * PAGE) / 3, anon: 0, file: 0 };
-  for (const { name, scan } of scans(s))
+  for (const { name, scan } of await scans(s))
     for (const pid of s.allPids) checkVma(scan, `shared3 ${N} pid ${pid} (${name})`, pid, addr, want, addr + N * PAGE);
 });
 
@@ -109,7 +114,7 @@ test("zero: N pages only read map the zero page: RSS 0, zeroPage N pages", { ski
   const k = readSmapsVmaKb(s.pid, addr);
   assert.equal(k?.["Rss"], 0, "scenario check: the kernel counts no Rss for zero-page PTEs");
   const want: Expect = { rss: 0, pss: 0, uss: 0, shared: 0, zeroPage: N * PAGE, unmanaged: 0 };
-  for (const { name, scan } of scans(s)) checkVma(scan, `zero ${N} (${name})`, s.pid, addr, want, addr + N * PAGE);
+  for (const { name, scan } of await scans(s)) checkVma(scan, `zero ${N} (${name})`, s.pid, addr, want, addr + N * PAGE);
 });
 
 test("hugezero: a read-only MADV_HUGEPAGE range maps zero pages (huge or not): RSS 0", { skip }, async (t) => {
@@ -118,7 +123,7 @@ test("hugezero: a read-only MADV_HUGEPAGE range maps zero pages (huge or not): R
   const addr = s.addr("addr");
   const bytes = s.num("bytes");
   assert.equal(readSmapsVmaKb(s.pid, addr)?.["Rss"], 0, "scenario check: smaps Rss of the range");
-  for (const { name, scan } of scans(s)) checkVma(scan, `hugezero (${name})`, s.pid, addr, { rss: 0, pss: 0, uss: 0, zeroPage: bytes, unmanaged: 0 }, addr + bytes);
+  for (const { name, scan } of await scans(s)) checkVma(scan, `hugezero (${name})`, s.pid, addr, { rss: 0, pss: 0, uss: 0, zeroPage: bytes, unmanaged: 0 }, addr + bytes);
 });
 
 test("thp: a written MADV_HUGEPAGE region is one private THP per 2 MiB", { skip }, async (t) => {
@@ -132,7 +137,7 @@ test("thp: a written MADV_HUGEPAGE region is one private THP per 2 MiB", { skip 
     return;
   }
   const want: Expect = { rss: bytes, pss: bytes, uss: bytes, shared: 0, anon: bytes, thp: k["AnonHugePages"]! * 1024 };
-  for (const { name, scan } of scans(s)) checkVma(scan, `thp 4 (${name})`, s.pid, addr, want, addr + bytes);
+  for (const { name, scan } of await scans(s)) checkVma(scan, `thp 4 (${name})`, s.pid, addr, want, addr + bytes);
 });
 
 test("thp partial share: the child unmaps one 4 KiB page of the first THP; the parent's USS follows kpagecount, not PM_MMAP_EXCLUSIVE", { skip }, async (t) => {
@@ -152,7 +157,7 @@ test("thp partial share: the child unmaps one 4 KiB page of the first THP; the p
   const parentWant: Expect = { rss: bytes, uss: PAGE, shared: bytes - PAGE, pss: PAGE + (bytes - PAGE) / 2, anon: bytes };
   // The child's VMA now starts one page later; every page in it is mapped twice.
   const childWant: Expect = { rss: bytes - PAGE, uss: 0, shared: bytes - PAGE, pss: (bytes - PAGE) / 2 };
-  for (const { name, scan } of scans(s)) {
+  for (const { name, scan } of await scans(s)) {
     checkVma(scan, `thp fork parent (${name})`, s.pid, addr, parentWant, addr + bytes);
     checkVma(scan, `thp fork child (${name})`, child!, addr + PAGE, childWant, addr + bytes);
   }
@@ -185,7 +190,7 @@ test("hugetlb: one private 2 MiB MAP_HUGETLB page is hugetlbPrivate, not RSS", {
   const H = 2 * MiB;
   assert.equal(readSmapsVmaKb(s.pid, addr)?.["Private_Hugetlb"], 2048, "scenario check: smaps Private_Hugetlb");
   const want: Expect = { rss: 0, pss: 0, uss: 0, shared: 0, hugetlbPrivate: H, hugetlbShared: 0, hugetlbPss: H };
-  for (const { name, scan } of scans(s)) {
+  for (const { name, scan } of await scans(s)) {
     checkVma(scan, `hugetlb (${name})`, s.pid, addr, want, addr + H);
     // The process's RSS leaves hugetlb out, as smaps_rollup's Rss does.
     const p = processIn(scan, s.pid);
@@ -203,7 +208,7 @@ test("workload 3 64 128: each child has USS >= 64 MiB and PSS 128 MiB / 4 of the
   s.freeze();
   const shared = s.addr("shared");
   assert.equal(s.children.length, NPROC);
-  for (const { name, scan } of scans(s)) {
+  for (const { name, scan } of await scans(s)) {
     for (const pid of s.allPids) {
       const u = vmaUsage(scan, pid, shared);
       assert.equal(u.rss, SHARED, `workload (${name}) pid ${pid}: shared-region RSS`);
