@@ -33,7 +33,9 @@ export function accountEntries(entries: RunSource, start: number, end: number, k
   const ps = pageSize;
   entries.forEachChunk(start, end, (cols, from, to) => {
     for (let r = from; r < to; r++) {
-      const base = cols.vma[r]! * NF;
+      // A run lies in one VMA: count its pages in locals, then add them to the row once.
+      let rss = 0, pss = 0, uss = 0, anon = 0, pssAnon = 0, shmem = 0, pssShmem = 0, file = 0, pssFile = 0;
+      let ksm = 0, thp = 0, dirty = 0, zero = 0, unmanaged = 0, hugePriv = 0, hugeShared = 0, hugePss = 0;
       let pfn = cols.pfn[r]!;
       let left = cols.len[r]!;
       while (left > 0) {
@@ -47,36 +49,60 @@ export function accountEntries(entries: RunSource, start: number, end: number, k
           const f = flags[o]!;
           const c = counts[o]!;
           if ((f & (F_ZERO_PAGE | F_HUGE)) !== 0 || c === 0) {
-            if ((f & F_ZERO_PAGE) !== 0) usage[base + U.zeroPage]! += ps;
+            if ((f & F_ZERO_PAGE) !== 0) zero++;
             else if ((f & F_HUGE) !== 0) {
-              usage[base + (c >= 2 ? U.hugetlbShared : U.hugetlbPrivate)]! += ps;
-              usage[base + U.hugetlbPss]! += c >= 2 ? ps / c : ps;
-            } else usage[base + U.unmanaged]! += ps;
+              if (c >= 2) {
+                hugeShared++;
+                hugePss += 1 / c;
+              } else {
+                hugePriv++;
+                hugePss += 1;
+              }
+            } else unmanaged++;
             continue;
           }
-          const pss = c >= 2 ? ps / c : ps;
-          usage[base + U.rss]! += ps;
-          usage[base + U.pss]! += pss;
-          usage[base + (c === 1 ? U.uss : U.shared)]! += ps;
+          const share = c >= 2 ? 1 / c : 1;
+          rss++;
+          pss += share;
+          if (c === 1) uss++;
           if ((f & F_ANON) !== 0) {
-            usage[base + U.anon]! += ps;
-            usage[base + U.pssAnon]! += pss;
+            anon++;
+            pssAnon += share;
           } else if ((f & F_SWAPBACKED) !== 0) {
-            usage[base + U.shmem]! += ps;
-            usage[base + U.pssShmem]! += pss;
+            shmem++;
+            pssShmem += share;
           } else {
-            usage[base + U.file]! += ps;
-            usage[base + U.pssFile]! += pss;
+            file++;
+            pssFile += share;
           }
           if ((f & (F_KSM | F_THP | F_DIRTY)) !== 0) {
-            if ((f & F_KSM) !== 0) usage[base + U.ksm]! += ps;
-            if ((f & F_THP) !== 0) usage[base + U.thp]! += ps;
-            if ((f & F_DIRTY) !== 0) usage[base + U.pgDirty]! += ps;
+            if ((f & F_KSM) !== 0) ksm++;
+            if ((f & F_THP) !== 0) thp++;
+            if ((f & F_DIRTY) !== 0) dirty++;
           }
         }
         pfn += n;
         left -= n;
       }
+      const base = cols.vma[r]! * NF;
+      usage[base + U.rss]! += rss * ps;
+      usage[base + U.pss]! += pss * ps;
+      usage[base + U.uss]! += uss * ps;
+      usage[base + U.shared]! += (rss - uss) * ps;
+      usage[base + U.anon]! += anon * ps;
+      usage[base + U.pssAnon]! += pssAnon * ps;
+      usage[base + U.shmem]! += shmem * ps;
+      usage[base + U.pssShmem]! += pssShmem * ps;
+      usage[base + U.file]! += file * ps;
+      usage[base + U.pssFile]! += pssFile * ps;
+      usage[base + U.ksm]! += ksm * ps;
+      usage[base + U.thp]! += thp * ps;
+      usage[base + U.pgDirty]! += dirty * ps;
+      usage[base + U.zeroPage]! += zero * ps;
+      usage[base + U.unmanaged]! += unmanaged * ps;
+      usage[base + U.hugetlbPrivate]! += hugePriv * ps;
+      usage[base + U.hugetlbShared]! += hugeShared * ps;
+      usage[base + U.hugetlbPss]! += hugePss * ps;
     }
   });
 }

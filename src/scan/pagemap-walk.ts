@@ -87,9 +87,16 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
   let runLen = 0;
   let runBits = 0;
   let runEnd = -1;
+  const TRUSTED_MASK = PM_PRESENT_HI | PM_EXCLUSIVE_HI | PM_FILE_HI | PM_SOFT_DIRTY_HI | PM_UFFD_WP_HI;
+  const TRUSTED_VALUE = PM_PRESENT_HI | PM_EXCLUSIVE_HI;
   for (let i = 0; i < count; i++) {
     const hi = u32[2 * i + 1]!;
-    if (hi === 0) continue; // pte_none (the PFN alone, without any flag bit, cannot occur)
+    if (hi === 0) continue; // pte_none (a PFN alone, without any flag bit, cannot occur)
+    // Fast path: a present, exclusive, anonymous entry without soft-dirty/uffd-wp bits, not on a 2 MiB boundary.
+    if (trust && (hi & TRUSTED_MASK) === TRUSTED_VALUE && ((firstVpn + i) & (PMD_PAGES - 1)) !== 0 && (u32[2 * i]! | (hi & PM_FRAME_HI_MASK)) !== 0) {
+      trusted++;
+      continue;
+    }
     if ((hi & PM_SOFT_DIRTY_HI) !== 0) softDirty++;
     if ((hi & PM_UFFD_WP_HI) !== 0) uffdWp++;
     if ((hi & PM_PRESENT_HI) !== 0) {
@@ -99,7 +106,6 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
         t.pfnHidden = true;
         continue;
       }
-      let bits: number;
       if (trust && (hi & (PM_EXCLUSIVE_HI | PM_FILE_HI)) === PM_EXCLUSIVE_HI) {
         if (((firstVpn + i) & (PMD_PAGES - 1)) === 0 && i + PMD_PAGES <= count && isHugeRun(u32, i)) {
           if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
@@ -111,7 +117,7 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
         trusted++;
         continue;
       }
-      bits = entryBits(hi);
+      const bits = entryBits(hi);
       if (runLen > 0 && runEnd === i && pfn === runPfn + runLen && bits === runBits) {
         runLen++;
         runEnd = i + 1;
