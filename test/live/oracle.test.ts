@@ -179,7 +179,7 @@ function summary(o: Outcome): string {
   return (
     `${o.compared} processes judged against smaps_rollup; ${o.firstMatched} matched on the first comparison (max |diff| then: ${max(o.maxFirst)}); ` +
     `${o.retried.length} re-judged in stable windows (${o.retried.join(" ")}); max |diff| of the judged comparisons: ${max(o.maxFinal)}; ` +
-    `gone meanwhile: ${o.gone.length}; never held still (not judged): ${o.unstable.size}${unstable.length ? `\n    ${unstable.join("\n    ")}` : ""}`
+    `gone meanwhile: ${o.gone.length}; never held still (not judged): ${o.unstable.size}${unstable.length ? ` — ${unstable.join(" | ")}` : ""}`
   );
 }
 

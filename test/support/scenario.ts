@@ -185,6 +185,12 @@ export class Scenario {
     for (const p of this.allPids) signalIfOurs(p, "SIGSTOP", this.binaryPath);
   }
 
+  /** Send `sig` to one of its processes (by pid, only while it still runs our binary). */
+  signal(pid: number, sig: NodeJS.Signals): void {
+    if (!this.allPids.includes(pid)) throw new Error(`pid ${pid} is not part of this memscenario`);
+    signalIfOurs(pid, sig, this.binaryPath);
+  }
+
   thaw(): void {
     for (const p of this.allPids) signalIfOurs(p, "SIGCONT", this.binaryPath);
   }

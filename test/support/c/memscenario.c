@@ -32,7 +32,8 @@
  *                  swapped=K, the number of swap entries pagemap then shows.
  *   hugetlb        one 2 MiB MAP_HUGETLB page, written (needs nr_hugepages).
  *   churn          forks short-lived children without end (each touches a
- *                  few pages and exits, half of them exec /bin/sleep 0.01)
+ *                  few pages, unmaps them and exits within 0.25 s; half
+ *                  of them exec /bin/sleep 0.02 or 0.7; about 200 forks a second)
  *                  until stopped; prints forked=K before READY.
  *
  * Private and zero regions are surrounded by PROT_NONE guard pages so the
@@ -394,12 +395,14 @@ static pid_t churn_one(void) {
   if (p == 0) {
     child_setup();
     if ((getpid() & 1) == 0) {
-      execl("/bin/sleep", "sleep", "0.01", (char *)NULL);
+      execl("/bin/sleep", "sleep", (getpid() & 2) ? "0.02" : "0.7", (char *)NULL);
       _exit(0);
     }
     size_t n = 16 + (size_t)(getpid() % 48);
     char *q = mmap(NULL, n * (size_t)psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (q != MAP_FAILED) write_pages(q, n, 9);
+    usleep((useconds_t)(getpid() % 7 * 40000)); /* 0 to 240 ms */
+    if (q != MAP_FAILED) munmap(q, n * (size_t)psz); /* change the mappings while a scan may be reading them */
     usleep((useconds_t)(getpid() % 5000));
     _exit(0);
   }
@@ -414,7 +417,7 @@ static void mode_churn(void) {
   fflush(stdout);
   for (;;) {
     struct pollfd pfd = {0, POLLIN, 0};
-    int r = poll(&pfd, 1, 2);
+    int r = poll(&pfd, 1, 5);
     if (r > 0) {
       char buf[256];
       ssize_t n = read(0, buf, sizeof buf);
