@@ -8,6 +8,7 @@ import { PagelensError, UsageError } from "../errors.js";
 import { SORT_KEYS, type SortKey } from "../report/process-report.js";
 import type { Unit } from "../render/units.js";
 import { UNITS } from "../render/units.js";
+import { COMMAND_WIDTH } from "../render/ps-render.js";
 import { makeContext, type GlobalOptions } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -15,6 +16,7 @@ import { parseAddressRange, parsePid, parsePidList, parseRegex, parseUnit } from
 import { psCommand } from "./commands/ps.js";
 import { mapsCommand } from "./commands/maps.js";
 import { pagesCommand } from "./commands/pages.js";
+import { registerFlagsCommand } from "./commands/flags.js";
 
 export const VERSION = "0.1.0";
 
@@ -54,8 +56,9 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
     .addOption(unitOption())
     .option("--json", "print one JSON document (sizes in bytes)", false)
     .option("--csv", "print CSV (sizes in bytes)", false)
+    .option("--wide", `do not cut commands longer than ${COMMAND_WIDTH} characters in the table`, false)
     .action(async function (this: Command) {
-      const o = this.opts() as { sort: SortKey; reverse: boolean; pid?: number[]; user?: string; command?: RegExp; all: boolean; exact: boolean; units: Unit; json: boolean; csv: boolean };
+      const o = this.opts() as { sort: SortKey; reverse: boolean; pid?: number[]; user?: string; command?: RegExp; all: boolean; exact: boolean; units: Unit; json: boolean; csv: boolean; wide: boolean };
       if (o.json && o.csv) throw new UsageError("--json and --csv cannot be used together");
       setCode(await psCommand(makeContext(globals(this), io), o));
     });
@@ -84,6 +87,8 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
       const o = this.opts() as { addr?: { start: number; end: number }; each: boolean; raw: boolean; json: boolean };
       setCode(pagesCommand(makeContext(globals(this), io), pid, o));
     });
+
+  registerFlagsCommand(program, io, setCode);
 
   return program;
 }

@@ -18,6 +18,11 @@ export function parseMeminfo(text: string, file = "meminfo"): Meminfo {
   return out;
 }
 
+/** The kernel's seq_file_path escaping: space, tab, newline and backslash as \ooo octal. */
+export function unescapeOctal(text: string): string {
+  return text.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
 export interface SwapArea {
   readonly filename: string;
   readonly type: string;
@@ -36,7 +41,7 @@ export function parseSwaps(text: string, file = "swaps"): SwapArea[] {
     const m = /^(.*\S)\s+(\S+)\s+([0-9]+)\s+([0-9]+)\s+(-?[0-9]+)\s*$/.exec(line);
     if (!m) throw new ParseError(file, i + 2, `unrecognised line ${JSON.stringify(line)}`);
     return {
-      filename: m[1]!.replaceAll("\\040", " "),
+      filename: unescapeOctal(m[1]!),
       type: m[2]!,
       sizeBytes: Number(m[3]) * 1024,
       usedBytes: Number(m[4]) * 1024,

@@ -17,15 +17,33 @@ export interface SmapsEntry {
 
 const FIELD = /^([A-Za-z_]+):\s+([0-9]+)(?: kB)?\s*$/;
 
-function parseField(line: string, fields: SmapsFields, file: string, lineNo: number): boolean {
+/** Fields the kernel prints as plain numbers (no kB). */
+const UNITLESS = new Set(["THPeligible", "ProtectionKey"]);
+
+/**
+ * Parse one "Name:   123 kB" line into `fields`. A line that looks like a
+ * size ("kB" at the end, or any known smaps field) but does not parse is an
+ * error, never a silent zero. Other "Name: text" lines are new kernel fields
+ * and are skipped.
+ */
+function parseField(line: string, fields: SmapsFields, file: string, lineNo: number): void {
   const m = FIELD.exec(line);
-  if (!m) return false;
-  const value = Number(m[2]);
-  fields[m[1]!] = line.endsWith("kB") ? value * 1024 : value;
-  void file;
-  void lineNo;
-  return true;
+  if (m) {
+    const value = Number(m[2]);
+    fields[m[1]!] = line.endsWith("kB") ? value * 1024 : value;
+    return;
+  }
+  const name = /^([A-Za-z_]+):/.exec(line)?.[1];
+  if (name === undefined) throw new ParseError(file, lineNo, `unrecognised line ${JSON.stringify(line)}`);
+  if (/kB\s*$/.test(line) || KNOWN_SIZES.has(name) || UNITLESS.has(name)) throw new ParseError(file, lineNo, `bad value for ${name}: ${JSON.stringify(line)}`);
 }
+
+/** Size fields of 6.x smaps and smaps_rollup (fs/proc/task_mmu.c __show_smap). */
+const KNOWN_SIZES = new Set([
+  "Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem",
+  "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Referenced", "Anonymous", "KSM", "LazyFree",
+  "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked",
+]);
 
 function isHeader(line: string): boolean {
   return /^[0-9a-f]+-[0-9a-f]+ /.test(line);
@@ -48,11 +66,7 @@ export function parseSmaps(text: string, file = "smaps"): SmapsEntry[] {
       cur.vmFlags = line.slice(8).trim().split(/\s+/).filter(Boolean);
       continue;
     }
-    if (!parseField(line, cur.fields, file, i + 1)) {
-      // Newer kernels add fields; a field we cannot read must not be silently wrong, but a
-      // non-numeric field we do not know (e.g. a future text field) is ignored.
-      if (!/^[A-Za-z_]+:/.test(line)) throw new ParseError(file, i + 1, `unrecognised line ${JSON.stringify(line)}`);
-    }
+    parseField(line, cur.fields, file, i + 1);
   }
   return out;
 }
@@ -69,9 +83,8 @@ export function parseSmapsRollup(text: string, file = "smaps_rollup"): SmapsFiel
       sawHeader = true;
       continue;
     }
-    if (!parseField(line, fields, file, i + 1) && !/^[A-Za-z_]+:/.test(line))
-      throw new ParseError(file, i + 1, `unrecognised line ${JSON.stringify(line)}`);
+    if (!sawHeader) throw new ParseError(file, i + 1, "field before the [rollup] header line");
+    parseField(line, fields, file, i + 1);
   }
-  if (!sawHeader && lines.some((l) => l !== "")) throw new ParseError(file, 1, "missing the [rollup] header line");
   return fields;
 }

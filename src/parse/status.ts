@@ -18,7 +18,9 @@ export function parseStatus(text: string, file = "status"): ProcessStatus {
   for (const line of text.split("\n")) {
     const colon = line.indexOf(":");
     if (colon <= 0) continue;
-    raw[line.slice(0, colon)] = line.slice(colon + 1).trim();
+    const key = line.slice(0, colon);
+    // Name is printed after one tab and may itself begin or end with spaces: keep them.
+    raw[key] = key === "Name" ? line.slice(colon + 1).replace(/^\t/, "") : line.slice(colon + 1).trim();
   }
   const num = (key: string): number => {
     const v = raw[key];

@@ -19,7 +19,15 @@ function sourceMark(r: ProcessRow): string {
   return r.source === "pagemap" ? "" : "rollup";
 }
 
-export function renderPsTable(report: PsReport, unit: Unit): string {
+/** Commands longer than this are cut in tables (not in JSON or CSV) unless `wide`. */
+export const COMMAND_WIDTH = 80;
+
+export function truncateCommand(command: string, wide: boolean): string {
+  const oneLine = command.replaceAll("\n", " ");
+  return wide || oneLine.length <= COMMAND_WIDTH ? oneLine : `${oneLine.slice(0, COMMAND_WIDTH - 1)}…`;
+}
+
+export function renderPsTable(report: PsReport, unit: Unit, wide = false): string {
   const anyMark = report.processes.some((r) => sourceMark(r) !== "");
   const cols: Column<Row>[] = [
     { header: "PID", value: (r) => ("total" in r ? "" : String(r.pid)) },
@@ -34,7 +42,7 @@ export function renderPsTable(report: PsReport, unit: Unit): string {
   cols.push({
     header: "COMMAND",
     align: "left",
-    value: (r) => ("total" in r ? `${r.r.measured} processes${r.r.unreadable ? `, ${r.r.unreadable} unreadable` : ""}` : r.command),
+    value: (r) => ("total" in r ? `${r.r.measured} processes${r.r.unreadable ? `, ${r.r.unreadable} unreadable` : ""}` : truncateCommand(r.command, wide)),
   });
   let out = renderTable(cols, report.processes, [{ total: true, label: "TOTAL", r: report.totals }]);
   const m = report.machine;

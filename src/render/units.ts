@@ -24,12 +24,13 @@ export function formatSize(bytes: number, unit: Unit = "human"): string {
       const units = ["K", "M", "G", "T", "P"];
       let v = bytes / K;
       let i = 0;
-      while (Math.abs(v) >= K && i < units.length - 1) {
+      // Move up a unit when the value would print as 1024 or more once rounded.
+      const shown = (x: number, unitIndex: number): string => x.toFixed(Math.abs(x) >= 99.95 || unitIndex === 0 ? 0 : 1);
+      while (Math.abs(Number(shown(v, i))) >= K && i < units.length - 1) {
         v /= K;
         i++;
       }
-      const digits = Math.abs(v) >= 100 || i === 0 ? 0 : 1;
-      return `${v.toFixed(digits)}${units[i]}`;
+      return `${shown(v, i)}${units[i]}`;
     }
   }
 }

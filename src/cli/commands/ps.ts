@@ -17,6 +17,7 @@ export interface PsCommandOptions {
   readonly units: Unit;
   readonly json: boolean;
   readonly csv: boolean;
+  readonly wide: boolean;
 }
 
 export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<number> {
@@ -36,7 +37,7 @@ export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<numb
   if (o.json) ctx.io.stdout(renderPsJson(report));
   else if (o.csv) ctx.io.stdout(renderPsCsv(report));
   else {
-    ctx.io.stdout(renderPsTable(report, o.units));
+    ctx.io.stdout(renderPsTable(report, o.units, o.wide));
     printNotes(ctx, report.notes);
   }
   return 0;

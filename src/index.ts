@@ -1,0 +1,39 @@
+/**
+ * pagelens as a library: read a machine's page tables through a procfs root
+ * and turn them into reports. Re-exports only; see each module for details.
+ */
+// Reading
+export { ProcFs, U64File, type ProcFsOptions } from "./procfs/procfs.js";
+export { UserNames, parsePasswd } from "./procfs/users.js";
+export { probeKernel, type KernelInfo, type Feature, type FeatureName, type MapcountMode } from "./kernel/features.js";
+
+// Parsing (pure: text in, values out)
+export { parseMaps, parseMapsLine, classifyVma, type Vma, type VmaKind } from "./parse/maps.js";
+export { parseSmaps, parseSmapsRollup, type SmapsEntry, type SmapsFields } from "./parse/smaps.js";
+export { parseStatus, parseCmdline, type ProcessStatus } from "./parse/status.js";
+export { parseMeminfo, parseSwaps, type Meminfo, type SwapArea } from "./parse/meminfo.js";
+export { parseKernelConfig, parseOsRelease, parseCgroupFile, memoryCgroupPath } from "./parse/kernel-config.js";
+
+// Decoding (pure: bits in, meaning out)
+export * from "./decode/pagemap.js";
+export * from "./decode/kpageflags.js";
+
+// Scanning and accounting
+export { scanSystem, usageFromRollup, type Scan, type ScannedProcess, type ScanOptions, type UsageSource, type ProcessState } from "./scan/system-scan.js";
+export { readProcessInfo, commandOf, type ProcessInfo } from "./scan/process-info.js";
+export { USAGE_FIELDS, NF, U, usageRow, sumRows, zeroUsage, addUsage, type MemUsage, type UsageField } from "./accounting/usage.js";
+
+// Reports (pure: scan in, data out) and renderers (pure: data in, text out)
+export { buildPsReport, processRow, totalsOf, machineFigures, SCHEMA_VERSION, type PsReport, type ProcessRow, type SortKey } from "./report/process-report.js";
+export { buildMapsReport, type MapsReport, type MappingRow } from "./report/maps-report.js";
+export { buildPagesReport, type PagesReport, type PageRun } from "./report/pages-report.js";
+export { renderPsTable, renderPsJson, renderPsCsv } from "./render/ps-render.js";
+export { renderMapsTable, renderMapsJson } from "./render/maps-render.js";
+export { renderPagesTable, renderPagesJson } from "./render/pages-render.js";
+export { formatSize, type Unit } from "./render/units.js";
+
+// Errors
+export * from "./errors.js";
+
+// The command line, for embedding
+export { run } from "./cli/run.js";
