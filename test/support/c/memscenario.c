@@ -28,8 +28,9 @@
  *                  the first 4 KiB page of the first 2 MiB.
  *   zero N         N private anonymous pages only read: zero-page PTEs.
  *   hugezero MIB   MIB of MADV_HUGEPAGE memory only read: huge zero pages.
- *   pageout N      N pages written, then MADV_PAGEOUT (needs swap); prints
+ *   pageout N [fork]  N pages written, then MADV_PAGEOUT (needs swap); prints
  *                  swapped=K, the number of swap entries pagemap then shows.
+ *                  With `fork`, a child then inherits the swap entries.
  *   hugetlb        one 2 MiB MAP_HUGETLB page, written (needs nr_hugepages).
  *   churn          forks short-lived children without end (each touches a
  *                  few pages, unmaps them and exits within 0.25 s; half
@@ -351,6 +352,11 @@ static void mode_thp(int argc, char **argv) {
 }
 
 /* ---- pageout ---- */
+static void idle_child(int done, void *a) {
+  (void)a;
+  send_done(done, NULL, 0);
+}
+
 static size_t count_swapped(const char *p, size_t n) {
   int fd = open("/proc/self/pagemap", O_RDONLY);
   if (fd < 0) die("open pagemap");
@@ -376,6 +382,13 @@ static void mode_pageout(int argc, char **argv) {
     usleep(20000);
   }
   printf("addr=%p\npages=%zu\nswapped=%zu\n", (void *)p, n, k);
+  if (argc > 3 && strcmp(argv[3], "fork") == 0) {
+    /* The child inherits the swap entries: every slot is then referenced twice. */
+    int rd;
+    pid_t kid = spawn(idle_child, NULL, &rd);
+    wait_done(rd, NULL, 0);
+    printf("child=%d\n", kid);
+  }
 }
 
 /* ---- hugetlb ---- */

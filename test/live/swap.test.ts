@@ -1,0 +1,140 @@
+/**
+ * Live: swap entries in the page tables.
+ *
+ * The machine has no swap, so this test makes a 256 MiB swap file in
+ * /var/tmp (fallocate, or dd if that fails; chmod 600; mkswap; swapon), runs
+ * memscenario `pageout N` (N written pages, then MADV_PAGEOUT), and checks
+ * that pagelens counts exactly N swapped pages for that VMA, that no page of
+ * it is counted resident, and that the process's swap agrees with
+ * smaps_rollup; then the same after a fork, where each slot is shared by two
+ * PTEs and swapPss halves. The swap file is always turned off and deleted afterwards —
+ * in t.after, and again at process exit should that fail. If swapon is
+ * refused the test skips and says why.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { sumRows } from "../../src/accounting/usage.js";
+import { ProcFs } from "../../src/procfs/procfs.js";
+import { scanSystem } from "../../src/scan/system-scan.js";
+import { liveSkipReason, onExit, PAGE, processIn, readRollupKb, readSmapsVmaKb, startScenario, vmaUsage, type Scenario } from "../support/scenario.js";
+
+const skip = liveSkipReason();
+const procfs = new ProcFs();
+const SWAP_MIB = 256;
+
+function run(cmd: string, args: readonly string[]): { ok: boolean; out: string } {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 60_000 });
+  const out = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? r.error.message : ""}`.trim();
+  return { ok: !r.error && r.status === 0, out };
+}
+
+function swapActive(file: string): boolean {
+  return fs
+    .readFileSync("/proc/swaps", "utf8")
+    .split("\n")
+    .slice(1)
+    .some((l) => l.split(/\s+/)[0] === file);
+}
+
+/** Create and enable a swap file; returns a cleanup function, or a reason to skip. */
+function makeSwap(): { file: string; cleanup: () => void } | { skip: string } {
+  const dir = fs.mkdtempSync(path.join("/var/tmp", "pagelens-swap-"));
+  const file = path.join(dir, "swapfile");
+  let cleaned = false;
+  const cleanup = (): void => {
+    if (cleaned) return;
+    cleaned = true;
+    if (swapActive(file)) {
+      const off = run("swapoff", [file]);
+      if (!off.ok || swapActive(file)) throw new Error(`swapoff ${file} failed: ${off.out}`);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  onExit(cleanup);
+  try {
+    const fa = run("fallocate", ["-l", `${SWAP_MIB}M`, file]);
+    if (!fa.ok) {
+      fs.rmSync(file, { force: true });
+      const dd = run("dd", ["if=/dev/zero", `of=${file}`, "bs=1M", `count=${SWAP_MIB}`, "status=none"]);
+      if (!dd.ok) throw new Error(`cannot create ${file}: ${fa.out}; ${dd.out}`);
+    }
+    fs.chmodSync(file, 0o600);
+    const mk = run("mkswap", [file]);
+    if (!mk.ok) {
+      cleanup();
+      return { skip: `mkswap ${file} failed: ${mk.out}` };
+    }
+    const on = run("swapon", [file]);
+    if (!on.ok || !swapActive(file)) {
+      cleanup();
+      return { skip: `swapon ${file} was refused: ${on.out || "not listed in /proc/swaps"}` };
+    }
+    return { file, cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+test("swap: MADV_PAGEOUT of N written pages gives exactly N swap entries in that VMA", { skip }, async (t) => {
+  const swap = makeSwap();
+  if ("skip" in swap) {
+    t.skip(swap.skip);
+    return;
+  }
+  // Stop the scenarios before the swap file goes (swapoff would have to read their pages back in).
+  const started: Scenario[] = [];
+  t.after(async () => {
+    try {
+      for (const sc of started) await sc.stop();
+    } finally {
+      swap.cleanup();
+    }
+  });
+  const start = async (args: readonly (string | number)[]): Promise<Scenario> => {
+    const sc = await startScenario("pageout", args);
+    started.push(sc);
+    return sc;
+  };
+
+  const N = 1000;
+  const s = await start([N]);
+  s.freeze();
+  const addr = s.addr("addr");
+  // Scenario checks: the program saw its own pagemap swap bits, and the kernel's smaps agrees.
+  assert.equal(s.num("swapped"), N, `MADV_PAGEOUT left ${N - s.num("swapped")} of ${N} pages in memory`);
+  const k = readSmapsVmaKb(s.pid, addr);
+  assert.equal(k?.["Swap"], (N * PAGE) / 1024, "scenario check: smaps Swap of the VMA");
+
+  for (const opts of [{}, { exact: true }]) {
+    const label = JSON.stringify(opts);
+    const scan = await scanSystem(procfs, { pids: [s.pid], ...opts });
+    assert.ok(scan.kernel.swapAreas.length >= 1, `${label}: the scan sees the swap area`);
+    const u = vmaUsage(scan, s.pid, addr);
+    assert.equal(u.vmaEnd, addr + N * PAGE, `${label}: VMA end`);
+    assert.equal(u.swap, N * PAGE, `${label}: swap of the VMA (pages: ${u.swap / PAGE})`);
+    assert.equal(u.swapPss, N * PAGE, `${label}: every slot is referenced once, so swapPss = swap`);
+    assert.equal(u.rss, 0, `${label}: nothing of the VMA is resident`);
+    assert.equal(u.migration, 0, `${label}: swap entries are not migration entries`);
+    const total = sumRows(processIn(scan, s.pid).usage);
+    const rollup = readRollupKb(s.pid);
+    assert.equal(total.swap, (rollup?.["Swap"] ?? NaN) * 1024, `${label}: process swap vs smaps_rollup Swap`);
+    assert.equal(total.rss, (rollup?.["Rss"] ?? NaN) * 1024, `${label}: process rss vs smaps_rollup Rss`);
+  }
+
+  // A forked child inherits the swap entries: two PTEs per slot, so each side's swapPss is half.
+  const f = await start([N, "fork"]);
+  f.freeze();
+  const faddr = f.addr("addr");
+  assert.equal(f.num("swapped"), N, `MADV_PAGEOUT left ${N - f.num("swapped")} of ${N} pages in memory`);
+  const scan = await scanSystem(procfs, { pids: f.allPids });
+  for (const pid of f.allPids) {
+    const u = vmaUsage(scan, pid, faddr);
+    assert.equal(u.swap, N * PAGE, `pageout fork pid ${pid}: swap of the VMA`);
+    assert.equal(u.swapPss, (N * PAGE) / 2, `pageout fork pid ${pid}: swapPss of the VMA (slots shared by two PTEs)`);
+    assert.equal(readSmapsVmaKb(pid, faddr)?.["SwapPss"], (N * PAGE) / 2 / 1024, `scenario check: pid ${pid} smaps SwapPss`);
+  }
+});
