@@ -249,7 +249,6 @@ function kbLine(name: string, kb: number): string {
 }
 
 export function formatSmapsEntry(m: Mapping): string {
-  const isVsyscall = m.name === "[vsyscall]";
   let out = m.line + "\n";
   out += kbLine("Size", Number((m.endBig - m.startBig) / 1024n));
   const kps = m.smaps["KernelPageSize"] ?? 4;
@@ -258,7 +257,6 @@ export function formatSmapsEntry(m: Mapping): string {
   for (const f of SMAPS_FIELDS) out += kbLine(f, m.smaps[f] ?? 0);
   out += `THPeligible:    ${m.smaps["THPeligible"] ?? 0}\n`;
   out += `VmFlags: ${m.vmFlags.join(" ")} \n`;
-  void isVsyscall;
   return out;
 }
 
