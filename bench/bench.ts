@@ -9,11 +9,14 @@
  * Environment:
  *   BENCH_RUNS=N      timed runs per command (default 7; the issue asks for >= 5)
  *   BENCH_SUITES=a,b  run only these suites (by name)
+ *   BENCH_PAGELENS=f  the pagelens entry point to time (default: package.json's bin if built,
+ *                     else dist/src/cli/main.js), e.g. BENCH_PAGELENS=dist/src/cli/main.js
+ *   BENCH_DEBUG=1     print stack traces of crashed suites
  *
  * Results go to stdout; progress goes to stderr.
  */
 import * as os from "node:os";
-import { envInt, repoRoot, sharedBenchDir, type Suite, type SuiteContext } from "./lib.js";
+import { envInt, loadAverage, repoRoot, round, sharedBenchDir, type Suite, type SuiteContext } from "./lib.js";
 import { psSuite } from "./suites/ps.js";
 
 /** Every suite, in the order they run. Add new suites here. */
@@ -31,6 +34,13 @@ async function main(): Promise<number> {
   const cpus = os.cpus();
   out(`pagelens bench: node ${process.version}, ${os.release()}, ${cpus.length} x ${cpus[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
   out(`shared floors: ${ctx.sharedDir ?? "absent (../shared/bench not found beside the repository)"}; runs per command: ${ctx.runs}`);
+  const busy = (when: string): string | undefined => {
+    const [l1] = loadAverage();
+    return l1 > cpus.length / 2 ? `note: load average ${l1.toFixed(2)} on ${cpus.length} CPUs ${when}: other work is running, timings are noisy` : undefined;
+  };
+  const loadBefore = loadAverage()[0];
+  const b0 = busy("at start");
+  if (b0) out(b0);
   if (ctx.runs < 5) out(`note: BENCH_RUNS=${ctx.runs} is below the 5 runs the targets are defined with`);
 
   const results: Record<string, unknown> = {};
@@ -55,10 +65,12 @@ async function main(): Promise<number> {
     process.stderr.write(`  (${suite.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   }
 
+  const b1 = busy("at the end");
+  if (b1) summary.push(b1);
   out();
   out("== summary");
   for (const l of summary) out(`  ${l}`);
-  out(`BENCH ${JSON.stringify({ node: process.version, kernel: os.release(), cpus: cpus.length, runs: ctx.runs, ...results })}`);
+  out(`BENCH ${JSON.stringify({ node: process.version, kernel: os.release(), cpus: cpus.length, runs: ctx.runs, load: [round(loadBefore, 2), round(loadAverage()[0], 2)], ...results })}`);
   return crashed > 0 ? 1 : 0;
 }
 

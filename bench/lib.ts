@@ -54,10 +54,18 @@ export function sharedFile(name: string, root = repoRoot()): string | undefined 
 }
 
 /**
- * The pagelens executable as users run it: package.json's `bin.pagelens`
- * when that file has been built (e.g. a bundle), else dist/src/cli/main.js.
+ * The pagelens executable as users run it: $BENCH_PAGELENS when set (a path,
+ * relative to the repository root or absolute), else package.json's
+ * `bin.pagelens` when that file has been built (e.g. a bundle), else
+ * dist/src/cli/main.js.
  */
 export function pagelensEntry(root = repoRoot()): string {
+  const forced = process.env["BENCH_PAGELENS"];
+  if (forced) {
+    const f = path.resolve(root, forced);
+    if (!fs.existsSync(f)) throw new Error(`bench: BENCH_PAGELENS=${forced}: ${f} does not exist`);
+    return f;
+  }
   try {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { bin?: string | Record<string, string> };
     const bin = typeof pkg.bin === "string" ? pkg.bin : pkg.bin?.["pagelens"];
@@ -341,6 +349,12 @@ export function statusKiB(pid: number, field: string): number | undefined {
   }
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
   return m ? Number(m[1]) : undefined;
+}
+
+/** The 1-, 5- and 15-minute load averages. */
+export function loadAverage(): [number, number, number] {
+  const [a, b, c] = fs.readFileSync("/proc/loadavg", "utf8").split(" ").map(Number);
+  return [a ?? 0, b ?? 0, c ?? 0];
 }
 
 /** MemAvailable from /proc/meminfo, in KiB. */
