@@ -10,8 +10,8 @@
  *  - PSS adds page/mapcount per page, exactly (the kernel truncates a fixed-
  *    point value per page and per VMA; see docs/numbers.md).
  */
-import { F_ANON, F_DIRTY, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
-import type { RunColumns } from "../scan/entry-store.js";
+import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
+import { E_HUGE_RUN, type RunColumns } from "../scan/entry-store.js";
 import { NF, U } from "./usage.js";
 
 /** Per-PFN values in pages of 2^16 PFNs (the shape of scan/kpage-lookup.ts's KpageTable). */
@@ -35,7 +35,9 @@ export function accountEntries(entries: RunSource, start: number, end: number, k
     for (let r = from; r < to; r++) {
       // A run lies in one VMA: count its pages in locals, then add them to the row once.
       let rss = 0, pss = 0, uss = 0, anon = 0, pssAnon = 0, shmem = 0, pssShmem = 0, file = 0, pssFile = 0;
-      let ksm = 0, thp = 0, dirty = 0, zero = 0, unmanaged = 0, hugePriv = 0, hugeShared = 0, hugePss = 0;
+      let ksm = 0, thp = 0, zero = 0, unmanaged = 0, hugePriv = 0, hugeShared = 0, hugePss = 0;
+      // THP counts pages mapped by a PMD, as smaps AnonHugePages does: the walk marks such runs.
+      const huge = (cols.bits[r]! & E_HUGE_RUN) !== 0;
       let pfn = cols.pfn[r]!;
       let left = cols.len[r]!;
       while (left > 0) {
@@ -75,11 +77,8 @@ export function accountEntries(entries: RunSource, start: number, end: number, k
             file++;
             pssFile += share;
           }
-          if ((f & (F_KSM | F_THP | F_DIRTY)) !== 0) {
-            if ((f & F_KSM) !== 0) ksm++;
-            if ((f & F_THP) !== 0) thp++;
-            if ((f & F_DIRTY) !== 0) dirty++;
-          }
+          if ((f & F_KSM) !== 0) ksm++;
+          if (huge && (f & F_THP) !== 0) thp++;
         }
         pfn += n;
         left -= n;
@@ -97,7 +96,6 @@ export function accountEntries(entries: RunSource, start: number, end: number, k
       usage[base + U.pssFile]! += pssFile * ps;
       usage[base + U.ksm]! += ksm * ps;
       usage[base + U.thp]! += thp * ps;
-      usage[base + U.pgDirty]! += dirty * ps;
       usage[base + U.zeroPage]! += zero * ps;
       usage[base + U.unmanaged]! += unmanaged * ps;
       usage[base + U.hugetlbPrivate]! += hugePriv * ps;

@@ -20,8 +20,7 @@ export const USAGE_FIELDS = [
   "swap", // swap entries in the page tables
   "swapPss", // Σ page / number of scanned PTEs referencing the same swap slot
   "ksm", // KSM-merged pages
-  "thp", // pages of large folios (THP, mTHP, large page-cache folios: kpageflags THP)
-  "pgDirty", // pages whose struct page is dirty (PG_dirty); the PTE dirty bit is invisible to user space
+  "thp", // pages mapped by a 2 MiB huge page mapping (THP PMD-mapped: smaps AnonHugePages + ShmemPmdMapped + FilePmdMapped)
   "hugetlbPrivate", // hugetlb pages mapped once (smaps Private_Hugetlb)
   "hugetlbShared", // hugetlb pages mapped more than once (smaps Shared_Hugetlb)
   "hugetlbPss",
@@ -57,16 +56,15 @@ export const U = {
   swapPss: 11,
   ksm: 12,
   thp: 13,
-  pgDirty: 14,
-  hugetlbPrivate: 15,
-  hugetlbShared: 16,
-  hugetlbPss: 17,
-  zeroPage: 18,
-  unmanaged: 19,
-  migration: 20,
-  guard: 21,
-  uffdWp: 22,
-  softDirty: 23,
+  hugetlbPrivate: 14,
+  hugetlbShared: 15,
+  hugetlbPss: 16,
+  zeroPage: 17,
+  unmanaged: 18,
+  migration: 19,
+  guard: 20,
+  uffdWp: 21,
+  softDirty: 22,
 } as const satisfies Record<UsageField, number>;
 
 export function zeroUsage(): MemUsage {

@@ -15,7 +15,9 @@ export interface Context {
 }
 
 export function makeContext(g: GlobalOptions, io: CliIo): Context {
-  return { procfs: new ProcFs({ root: g.root, sysRoot: g.sysRoot }), io, passwdFile: g.passwd };
+  const procfs = new ProcFs({ root: g.root, sysRoot: g.sysRoot });
+  procfs.checkRoot();
+  return { procfs, io, passwdFile: g.passwd };
 }
 
 /** Notes go to stderr once, so stdout stays clean for tables and JSON. */

@@ -93,11 +93,41 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
   return program;
 }
 
+/**
+ * The first operand, skipping options and their values. `ps` is the default
+ * command and takes no operands, so an operand that names no command is a
+ * misspelt command: say so, rather than commander's "too many arguments for 'ps'".
+ */
+function unknownCommand(program: Command, argv: readonly string[]): string | undefined {
+  const fallback = program.commands.find((c) => c.name() === "ps");
+  const withValue = new Set(
+    [...program.options, ...(fallback?.options ?? [])].filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short].filter((f): f is string => !!f)),
+  );
+  const names = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return undefined;
+    if (withValue.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith("-")) continue;
+    return names.has(a) || a === "help" ? undefined : a;
+  }
+  return undefined;
+}
+
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(io, (n) => {
     code = n;
   });
+  const unknown = unknownCommand(program, argv);
+  if (unknown !== undefined) {
+    const names = program.commands.map((c) => c.name()).join(", ");
+    io.stderr(`pagelens: unknown command '${unknown}' (commands: ${names}; run with --help for usage)\n`);
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync([...argv], { from: "user" });
     return code;

@@ -28,7 +28,8 @@ const UNITLESS = new Set(["THPeligible", "ProtectionKey"]);
  */
 function parseField(line: string, fields: SmapsFields, file: string, lineNo: number): void {
   const m = FIELD.exec(line);
-  if (m) {
+  // A size field must carry its unit: "Pss:   2" at the end of a cut file is not 2 bytes.
+  if (m && (line.endsWith("kB") || UNITLESS.has(m[1]!) || !KNOWN_SIZES.has(m[1]!))) {
     const value = Number(m[2]);
     fields[m[1]!] = line.endsWith("kB") ? value * 1024 : value;
     return;
@@ -86,5 +87,7 @@ export function parseSmapsRollup(text: string, file = "smaps_rollup"): SmapsFiel
     if (!sawHeader) throw new ParseError(file, i + 1, "field before the [rollup] header line");
     parseField(line, fields, file, i + 1);
   }
+  // Rss and Pss follow the header; without them the file was cut short. (A kernel thread's is empty.)
+  if (sawHeader) for (const need of ["Rss", "Pss"]) if (fields[need] === undefined) throw new ParseError(file, undefined, `no ${need} field (file truncated?)`);
   return fields;
 }

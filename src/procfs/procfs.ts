@@ -83,6 +83,17 @@ export class ProcFs {
     return this.sysRoot === undefined ? undefined : path.join(this.sysRoot, ...parts);
   }
 
+  /** Fail early, naming the directory, when the procfs root is not a readable directory. */
+  checkRoot(): void {
+    let ok = false;
+    try {
+      ok = fs.statSync(this.root).isDirectory();
+    } catch (err) {
+      throw new ProcReadError(this.root, `procfs root: ${errnoOf(err) === "ENOENT" ? "no such directory" : (errnoOf(err) ?? String(err))}`, { cause: err });
+    }
+    if (!ok) throw new ProcReadError(this.root, "procfs root: not a directory");
+  }
+
   /** Numeric directories under the root, ascending. */
   listPids(): number[] {
     let names: string[];

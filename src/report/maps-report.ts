@@ -9,7 +9,7 @@ import type { SmapsEntry } from "../parse/smaps.js";
 import type { VmaKind } from "../parse/maps.js";
 import { commandOf } from "../scan/process-info.js";
 import type { Scan, ScannedProcess } from "../scan/system-scan.js";
-import { SCHEMA_VERSION, vssOf } from "./process-report.js";
+import { SCHEMA_VERSION } from "./process-report.js";
 
 export interface KernelDirty {
   readonly privateClean: number;
@@ -117,6 +117,6 @@ export function buildMapsReport(scan: Scan, proc: ScannedProcess, smaps: readonl
     source: proc.source,
     notes: scan.notes,
     mappings,
-    totals: { ...totals, size: vssOf(proc), kernel: kernelTotals },
+    totals: { ...totals, size: mappings.reduce((a, m) => a + m.size, 0), kernel: kernelTotals },
   };
 }

@@ -2,15 +2,17 @@
  * The hot loop over decoded pagemap words: a pure function over a Uint32Array
  * view of entries just read (no I/O, no BigInt, no object per entry).
  *
- * A present page is settled on the spot, without a kpagecount lookup, only
- * when pagemap alone proves it is a private anonymous 4 KiB page mapped once:
- * PM_MMAP_EXCLUSIVE set, PM_FILE clear, the kernel keeps precise per-page
- * mapcounts, KSM is idle, and the page is not part of a 2 MiB-aligned run of
- * 512 physically contiguous pages. That last rule exists because since 6.15
- * a PMD-mapped THP reports the head page's exclusivity for all 512 subpages
- * (fs/proc/task_mmu.c pagemap_pmd_range), and hugetlb pages look exclusive
- * too; such runs are always looked up. Everything else goes to the entry
- * store for a batched kpagecount/kpageflags lookup.
+ * A 2 MiB-aligned run of 512 physically contiguous pages with identical bits
+ * is kept as one record marked E_HUGE_RUN and always looked up: it is most
+ * likely PMD-mapped (THP or hugetlb). Since 6.15 a PMD-mapped THP reports the
+ * head page's exclusivity for all 512 subpages (fs/proc/task_mmu.c
+ * pagemap_pmd_range), and hugetlb pages look exclusive too.
+ *
+ * Any other present page is settled on the spot, without a kpagecount
+ * lookup, only when pagemap alone proves it is a private anonymous page
+ * mapped once: PM_MMAP_EXCLUSIVE set, PM_FILE clear, and the caller allows it
+ * (the kernel keeps precise per-page mapcounts and KSM is idle). Everything
+ * else goes to the run store for a batched kpagecount/kpageflags lookup.
  */
 import {
   PM_EXCLUSIVE_HI,
@@ -106,14 +108,16 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
         t.pfnHidden = true;
         continue;
       }
+      // A 2 MiB-aligned run of 512 physically contiguous pages is most likely PMD-mapped (THP or
+      // hugetlb): kept as one record and always looked up, whatever its bits say.
+      if (((firstVpn + i) & (PMD_PAGES - 1)) === 0 && (lo & (PMD_PAGES - 1)) === 0 && i + PMD_PAGES <= count && isHugeRun(u32, i)) {
+        if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
+        store.push(pfn, PMD_PAGES, vmaRow, entryBits(hi) | E_HUGE_RUN);
+        runLen = 0;
+        i += PMD_PAGES - 1;
+        continue;
+      }
       if (trust && (hi & (PM_EXCLUSIVE_HI | PM_FILE_HI)) === PM_EXCLUSIVE_HI) {
-        if (((firstVpn + i) & (PMD_PAGES - 1)) === 0 && i + PMD_PAGES <= count && isHugeRun(u32, i)) {
-          if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
-          store.push(pfn, PMD_PAGES, vmaRow, entryBits(hi) | E_HUGE_RUN);
-          runLen = 0;
-          i += PMD_PAGES - 1;
-          continue;
-        }
         trusted++;
         continue;
       }

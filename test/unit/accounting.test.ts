@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KPAGE_PAGE_SHIFT, accountEntries, accountSwap, countSwapRefs, type KpagePages, type RunSource } from "../../src/accounting/account.js";
 import { NF, U, USAGE_FIELDS, addUsage, sumRows, usageRow, zeroUsage, type MemUsage } from "../../src/accounting/usage.js";
-import { EntryStore, type RunColumns } from "../../src/scan/entry-store.js";
+import { E_HUGE_RUN, EntryStore, type RunColumns } from "../../src/scan/entry-store.js";
 
 const PS = 4096;
 const TABLE_PAGE = 1 << KPAGE_PAGE_SHIFT;
@@ -40,7 +40,7 @@ function fakeKpage(values: Record<number, [number, number]>): KpagePages {
 }
 
 /** A run record: `len` pages from `pfn` in VMA row `vma` (len defaults to 1). */
-type Run = [pfn: number, vma: number, len?: number];
+type Run = [pfn: number, vma: number, len?: number, bits?: number];
 
 /** Run columns from plain arrays, delivered in chunks of `chunk` records at a non-zero offset, as a chunked store does. */
 function runs(list: Run[], chunk = 3): RunSource {
@@ -52,7 +52,8 @@ function runs(list: Run[], chunk = 3): RunSource {
         const n = off + e - s;
         const cols: RunColumns = { pfn: new Float64Array(n), len: new Uint32Array(n), vma: new Uint32Array(n), bits: new Uint8Array(n) };
         for (let i = s; i < e; i++) {
-          const [pfn, vma, len = 1] = list[i]!;
+          const [pfn, vma, len = 1, bits = 0] = list[i]!;
+          cols.bits[off + i - s] = bits;
           cols.pfn[off + i - s] = pfn;
           cols.vma[off + i - s] = vma;
           cols.len[off + i - s] = len;
@@ -171,18 +172,21 @@ test("anon / shmem / file split by ANON and SWAPBACKED", () => {
   });
 });
 
-test("KSM, THP and PG_dirty are counted alongside", () => {
+test("KSM is counted alongside; THP only for runs the walk marked as PMD-sized", () => {
   const kp = fakeKpage({
     10: [128, MMAP | ANON | SWAPBACKED | KSM],
     11: [1, MMAP | ANON | SWAPBACKED | THP | TAIL | DIRTY],
+    12: [1, MMAP | ANON | SWAPBACKED | THP | TAIL],
   });
-  const r = usageRow(run([10, 11], [0, 0], kp), 0);
+  const usage = new Float64Array(NF);
+  accountEntries(runs([[10, 0], [11, 0, 1, E_HUGE_RUN], [12, 0]]), 0, 3, kp, usage, PS);
+  const r = usageRow(usage, 0);
   assert.equal(r.ksm, PS);
+  // Page 12 is in a large folio but not PMD-mapped (an mTHP): not THP, as in smaps AnonHugePages.
   assert.equal(r.thp, PS);
-  assert.equal(r.pgDirty, PS);
-  assert.equal(r.pss, PS / 128 + PS);
+  assert.equal(r.pss, PS / 128 + 2 * PS);
   assert.equal(r.shared, PS);
-  assert.equal(r.uss, PS);
+  assert.equal(r.uss, 2 * PS);
 });
 
 test("entries go to their own VMA row; the same PFN twice counts twice", () => {
@@ -230,7 +234,7 @@ test("a 512-page run (PMD-mapped THP) is accounted page by page", () => {
   const values: Record<number, [number, number]> = {};
   for (let k = 0; k < 512; k++) values[0x32c200 + k] = [k === 0 ? 1 : 2, MMAP | ANON | SWAPBACKED | THP | (k === 0 ? HEAD : TAIL)];
   const usage = new Float64Array(NF);
-  accountEntries(runs([[0x32c200, 0, 512]]), 0, 1, fakeKpage(values), usage, PS);
+  accountEntries(runs([[0x32c200, 0, 512, E_HUGE_RUN]]), 0, 1, fakeKpage(values), usage, PS);
   const r = usageRow(usage, 0);
   assert.equal(r.rss, 512 * PS);
   assert.equal(r.uss, PS);

@@ -1,5 +1,5 @@
 /** `pagelens pages PID [--addr START-END]`: one process, page by page. */
-import { NoSuchProcessError, PermissionError, ProcessGoneError } from "../../errors.js";
+import { NoSuchProcessError, ProcessGoneError } from "../../errors.js";
 import { probeKernel } from "../../kernel/features.js";
 import { parseMaps } from "../../parse/maps.js";
 import { buildPagesReport, collectEntries, type PageEntries } from "../../report/pages-report.js";
@@ -32,7 +32,8 @@ export function pagesCommand(ctx: Context, pid: number, o: PagesCommandOptions):
   const entries: PageEntries = { vpn: [], lo: [], hi: [], vma: [] };
   const ps = kernel.pageSize;
   const range = o.addr ? { startVpn: Math.floor(o.addr.start / ps), endVpn: Math.ceil(o.addr.end / ps) } : undefined;
-  readPagemap(procfs, pid, vmas, ps, new PagemapBuffer(), (u32, count, vpn, v) => collectEntries(entries, u32, count, vpn, v), range);
+  // A kernel thread or zombie has no mappings, and its pagemap cannot even be opened (ESRCH).
+  if (vmas.length > 0) readPagemap(procfs, pid, vmas, ps, new PagemapBuffer(), (u32, count, vpn, v) => collectEntries(entries, u32, count, vpn, v), range);
   const notes: string[] = [];
   const set = new PfnSet();
   let hidden = false;
@@ -51,6 +52,7 @@ export function pagesCommand(ctx: Context, pid: number, o: PagesCommandOptions):
     if (!f.kpagecgroup.available) notes.push(`${f.kpagecgroup.note}: no memory cgroup column.`);
   }
   if (!f.softDirty.available) notes.push(`soft-dirty: ${f.softDirty.note}; the f bit is never set here.`);
+  if (vmas.length === 0 && info.cmdline.length === 0) notes.push("this is a kernel thread or zombie: it has no user memory");
   const report = buildPagesReport(
     { pid, command: commandOf(info), pageSize: ps, maxSwapfiles: kernel.maxSwapfiles, notes },
     vmas,
@@ -58,12 +60,10 @@ export function pagesCommand(ctx: Context, pid: number, o: PagesCommandOptions):
     values,
     { each: o.each, raw: o.raw },
   );
-  if (vmas.length === 0 && info.cmdline.length === 0) notes.push("this is a kernel thread or zombie: it has no user memory");
   if (o.json) ctx.io.stdout(renderPagesJson(report));
   else {
     ctx.io.stdout(renderPagesTable(report));
     printNotes(ctx, notes);
   }
-  void PermissionError;
   return 0;
 }
