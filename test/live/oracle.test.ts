@@ -42,16 +42,19 @@ const KERNEL_FIELDS = ["Rss", "Pss", "Private_Clean", "Private_Dirty", "Shared_C
 /** Differences beyond the kernel's rounding between a pagelens total (bytes) and smaps_rollup (kB). */
 function compare(u: MemUsage, k: KbFields): Diff[] {
   const g = (name: string): number => k[name] ?? 0;
+  // The kernel truncates each page's fixed-point PSS (1/4096 byte steps) and the total to kB: pagelens's
+  // exact sum may be up to 1 kB plus 1/4096 byte per shared page above it.
+  const pssTol = 1 + u.shared / 4096 / 4096 / 1024;
   const checks: [string, number, number, number][] = [
     ["Rss", u.rss / 1024, g("Rss"), 0],
-    ["Pss", u.pss / 1024, g("Pss"), 1],
+    ["Pss", u.pss / 1024, g("Pss"), pssTol],
     ["USS=Private_Clean+Private_Dirty", u.uss / 1024, g("Private_Clean") + g("Private_Dirty"), 0],
     ["Shared_Clean+Shared_Dirty", u.shared / 1024, g("Shared_Clean") + g("Shared_Dirty"), 0],
     ["Anonymous", u.anon / 1024, g("Anonymous"), 0],
     ["Swap", u.swap / 1024, g("Swap"), 0],
-    ["Pss_Anon", u.pssAnon / 1024, g("Pss_Anon"), 1],
-    ["Pss_File", u.pssFile / 1024, g("Pss_File"), 1],
-    ["Pss_Shmem", u.pssShmem / 1024, g("Pss_Shmem"), 1],
+    ["Pss_Anon", u.pssAnon / 1024, g("Pss_Anon"), pssTol],
+    ["Pss_File", u.pssFile / 1024, g("Pss_File"), pssTol],
+    ["Pss_Shmem", u.pssShmem / 1024, g("Pss_Shmem"), pssTol],
   ];
   const out: Diff[] = [];
   for (const [field, ours, kernel, tol] of checks) if (Math.abs(ours - kernel) > tol + 1e-9) out.push({ field, ours, kernel });

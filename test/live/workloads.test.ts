@@ -14,8 +14,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
-import type { MemUsage } from "../../src/accounting/usage.js";
-import { liveSkipReason, MiB, PAGE, processIn, readRollupKb, readSmapsVmaKb, runCli, scenarioFor, vmaUsage, type Scenario } from "../support/scenario.js";
+import * as path from "node:path";
+import { sumRows, type MemUsage } from "../../src/accounting/usage.js";
+import { liveSkipReason, makeTempDir, MiB, onExit, PAGE, processIn, readRollupKb, readSmapsVmaKb, removeTempDir, runCli, scenarioFor, startScenario, vmaUsage, type Scenario } from "../support/scenario.js";
 
 const skip = liveSkipReason();
 const procfs = new ProcFs();
@@ -163,41 +164,104 @@ test("thp partial share: the child unmaps one 4 KiB page of the first THP; the p
   }
 });
 
-test("hugetlb: one private 2 MiB MAP_HUGETLB page is hugetlbPrivate, not RSS", { skip }, async (t) => {
+/**
+ * Run `body` with one free 2 MiB huge page: /proc/sys/vm/nr_hugepages is raised by one if needed and
+ * restored afterwards, after the scenario started by `body` has stopped, even if the test fails.
+ * Returns a reason to skip instead when no huge page can be had.
+ */
+async function withHugePage(body: (started: (s: Scenario) => void) => Promise<void>): Promise<string | undefined> {
   const file = "/proc/sys/vm/nr_hugepages";
   const old = Number(fs.readFileSync(file, "utf8").trim());
   const freeNow = (): number => Number(/^HugePages_Free:\s+(\d+)/m.exec(fs.readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
   let raised = false;
-  t.after(() => {
+  const restore = (): void => {
     if (raised) fs.writeFileSync(file, `${old}\n`);
-  });
-  if (freeNow() < 1) {
-    try {
-      fs.writeFileSync(file, `${old + 1}\n`);
-      raised = true;
-    } catch (err) {
-      t.skip(`cannot raise ${file}: ${(err as Error).message}`);
-      return;
-    }
+    raised = false;
+  };
+  onExit(restore); // should this process die before the finally below
+  const scenarios: Scenario[] = [];
+  try {
     if (freeNow() < 1) {
-      t.skip(`the kernel could not reserve a 2 MiB huge page (${file} = ${fs.readFileSync(file, "utf8").trim()})`);
-      return;
+      try {
+        fs.writeFileSync(file, `${old + 1}\n`);
+        raised = true;
+      } catch (err) {
+        return `cannot raise ${file}: ${(err as Error).message}`;
+      }
+      if (freeNow() < 1) return `the kernel could not reserve a 2 MiB huge page (${file} = ${fs.readFileSync(file, "utf8").trim()})`;
     }
+    await body((s) => scenarios.push(s));
+    return undefined;
+  } finally {
+    for (const s of scenarios) await s.stop();
+    restore();
   }
-  const s = await scenarioFor(t, "hugetlb");
+}
+
+test("hugetlb: one private 2 MiB MAP_HUGETLB page is hugetlbPrivate, not RSS", { skip }, async (t) => {
+  const why = await withHugePage(async (started) => {
+    const s = await startScenario("hugetlb");
+    started(s);
+    s.freeze();
+    const addr = s.addr("addr");
+    const H = 2 * MiB;
+    assert.equal(readSmapsVmaKb(s.pid, addr)?.["Private_Hugetlb"], 2048, "scenario check: smaps Private_Hugetlb");
+    const want: Expect = { rss: 0, pss: 0, uss: 0, shared: 0, hugetlbPrivate: H, hugetlbShared: 0, hugetlbPss: H };
+    for (const { name, scan } of await scans(s)) {
+      checkVma(scan, `hugetlb (${name})`, s.pid, addr, want, addr + H);
+      // The process's RSS leaves hugetlb out, as smaps_rollup's Rss does.
+      assert.equal(sumRows(processIn(scan, s.pid).usage).rss, (readRollupKb(s.pid)?.["Rss"] ?? NaN) * 1024, `hugetlb (${name}): process RSS vs smaps_rollup Rss`);
+    }
+  });
+  if (why) t.skip(why);
+});
+
+test("hugetlb shared: a MAP_SHARED huge page mapped by parent and child is hugetlbShared with PSS 1 MiB each", { skip }, async (t) => {
+  const why = await withHugePage(async (started) => {
+    const s = await startScenario("hugetlb", ["shared"]);
+    started(s);
+    s.freeze();
+    const addr = s.addr("addr");
+    const H = 2 * MiB;
+    for (const pid of s.allPids) assert.equal(readSmapsVmaKb(pid, addr)?.["Shared_Hugetlb"], 2048, `scenario check: pid ${pid} smaps Shared_Hugetlb`);
+    const want: Expect = { rss: 0, pss: 0, uss: 0, hugetlbPrivate: 0, hugetlbShared: H, hugetlbPss: H / 2 };
+    for (const { name, scan } of await scans(s)) for (const pid of s.allPids) checkVma(scan, `hugetlb shared pid ${pid} (${name})`, pid, addr, want, addr + H);
+  });
+  if (why) t.skip(why);
+});
+
+test("file: one file mapped twice (shared and private) by one process: map count 2, PSS N/2 in each VMA", { skip }, async (t) => {
+  const N = 64;
+  const dir = makeTempDir("pagelens-file-");
+  t.after(() => removeTempDir(dir));
+  const file = path.join(dir, "data.bin");
+  const buf = Buffer.alloc(N * PAGE);
+  for (let i = 0; i < N; i++) buf.writeUInt32LE(i * 2654435761 >>> 0, i * PAGE);
+  fs.writeFileSync(file, buf);
+  const s = await scenarioFor(t, "file", [file, N]);
+  s.freeze();
+  for (const key of ["shared", "private"]) {
+    const addr = s.addr(key);
+    const k = readSmapsVmaKb(s.pid, addr);
+    assert.equal(k?.["Rss"], (N * PAGE) / 1024, `scenario check: smaps Rss of the ${key} file mapping`);
+    const want: Expect = { rss: N * PAGE, pss: (N * PAGE) / 2, uss: 0, shared: N * PAGE, file: N * PAGE, pssFile: (N * PAGE) / 2, anon: 0, shmem: 0 };
+    for (const { name, scan } of await scans(s)) checkVma(scan, `file ${key} (${name})`, s.pid, addr, want, addr + N * PAGE);
+  }
+});
+
+test("guard: MADV_GUARD_INSTALL on M of N written pages: guard M pages, RSS N-M", { skip }, async (t) => {
+  const N = 100;
+  const M = 30;
+  const s = await scenarioFor(t, "guard", [N, M]);
+  if (s.num("guard_supported") !== 1) {
+    t.skip(`MADV_GUARD_INSTALL refused: ${s.getAll("guard_error").join(" ") || "unsupported"} (needs Linux 6.13)`);
+    return;
+  }
   s.freeze();
   const addr = s.addr("addr");
-  const H = 2 * MiB;
-  assert.equal(readSmapsVmaKb(s.pid, addr)?.["Private_Hugetlb"], 2048, "scenario check: smaps Private_Hugetlb");
-  const want: Expect = { rss: 0, pss: 0, uss: 0, shared: 0, hugetlbPrivate: H, hugetlbShared: 0, hugetlbPss: H };
-  for (const { name, scan } of await scans(s)) {
-    checkVma(scan, `hugetlb (${name})`, s.pid, addr, want, addr + H);
-    // The process's RSS leaves hugetlb out, as smaps_rollup's Rss does.
-    const p = processIn(scan, s.pid);
-    let rss = 0;
-    for (let i = 0; i < p.vmas.length; i++) rss += vmaUsage(scan, s.pid, p.vmas[i]!.start).rss;
-    assert.equal(rss, (readRollupKb(s.pid)?.["Rss"] ?? NaN) * 1024, `hugetlb (${name}): process RSS vs smaps_rollup Rss`);
-  }
+  assert.equal(readSmapsVmaKb(s.pid, addr)?.["Rss"], ((N - M) * PAGE) / 1024, "scenario check: smaps Rss");
+  const want: Expect = { rss: (N - M) * PAGE, uss: (N - M) * PAGE, pss: (N - M) * PAGE, guard: M * PAGE, swap: 0, migration: 0 };
+  for (const { name, scan } of await scans(s)) checkVma(scan, `guard ${N} ${M} (${name})`, s.pid, addr, want, addr + N * PAGE);
 });
 
 test("workload 3 64 128: each child has USS >= 64 MiB and PSS 128 MiB / 4 of the shared region", { skip }, async (t) => {
@@ -223,5 +287,57 @@ test("workload 3 64 128: each child has USS >= 64 MiB and PSS 128 MiB / 4 of the
       const priv = vmaUsage(scan, child, s.addr(`private.${child}`));
       assert.ok(priv.uss >= PRIV, `workload (${name}) child ${child}: private mapping USS ${priv.uss} < ${PRIV}`);
     }
+  }
+});
+
+test("ksm: N identical MADV_MERGEABLE pages merged into one KSM page: RSS N, PSS 1 page, USS 0", { skip }, async (t) => {
+  const ksm = "/sys/kernel/mm/ksm";
+  if (!fs.existsSync(`${ksm}/run`)) {
+    t.skip("no /sys/kernel/mm/ksm (kernel built without CONFIG_KSM)");
+    return;
+  }
+  const N = 128; // below max_page_sharing (256): one KSM page
+  const knobs = ["run", "pages_to_scan", "sleep_millisecs"] as const;
+  const saved = Object.fromEntries(knobs.map((k) => [k, fs.readFileSync(`${ksm}/${k}`, "utf8").trim()]));
+  const counters = (): number => Number(fs.readFileSync(`${ksm}/pages_shared`, "utf8")) + Number(fs.readFileSync(`${ksm}/pages_sharing`, "utf8"));
+  const before = counters();
+  const restoreKnobs = (): void => {
+    for (const k of ["run", "sleep_millisecs", "pages_to_scan"] as const) fs.writeFileSync(`${ksm}/${k}`, `${saved[k]}\n`);
+  };
+  onExit(restoreKnobs); // should this process die before t.after runs
+  const s = await startScenario("ksm", [N]);
+  t.after(async () => {
+    try {
+      await s.stop();
+      // KSM's counters only drop when ksmd runs again and prunes the freed stable node; left stale,
+      // pages_shared/pages_sharing would claim KSM is in use after we are gone. Let ksmd run until
+      // they are back where they were, then restore the knobs.
+      fs.writeFileSync(`${ksm}/run`, "1\n");
+      const until = Date.now() + 5000;
+      while (counters() > before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      restoreKnobs();
+    }
+  });
+  fs.writeFileSync(`${ksm}/pages_to_scan`, "5000\n");
+  fs.writeFileSync(`${ksm}/sleep_millisecs`, "10\n");
+  fs.writeFileSync(`${ksm}/run`, "1\n");
+  const addr = s.addr("addr");
+  const until = Date.now() + 15_000;
+  let k = readSmapsVmaKb(s.pid, addr);
+  while ((k?.["KSM"] ?? 0) < (N * PAGE) / 1024 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    k = readSmapsVmaKb(s.pid, addr);
+  }
+  if ((k?.["KSM"] ?? 0) < (N * PAGE) / 1024) {
+    t.skip(`KSM merged only ${k?.["KSM"]} kB of ${(N * PAGE) / 1024} kB within 15 s`);
+    return;
+  }
+  s.freeze();
+  assert.equal(k?.["Pss"], 4, "scenario check: smaps Pss of the merged VMA is one page");
+  const want: Expect = { rss: N * PAGE, pss: PAGE, uss: 0, shared: N * PAGE, ksm: N * PAGE, anon: N * PAGE };
+  for (const { name, scan } of await scans(s)) {
+    assert.equal(scan.trustedExclusive, false, `${name}: pagemap exclusivity must not be trusted while KSM has merged pages`);
+    checkVma(scan, `ksm ${N} (${name})`, s.pid, addr, want, addr + N * PAGE);
   }
 });

@@ -31,7 +31,16 @@
  *   pageout N [fork]  N pages written, then MADV_PAGEOUT (needs swap); prints
  *                  swapped=K, the number of swap entries pagemap then shows.
  *                  With `fork`, a child then inherits the swap entries.
- *   hugetlb        one 2 MiB MAP_HUGETLB page, written (needs nr_hugepages).
+ *   hugetlb [shared]  one 2 MiB MAP_HUGETLB page, written (needs
+ *                  nr_hugepages). With `shared`: MAP_SHARED, and a child
+ *                  maps it too.
+ *   file PATH N    the first N pages of file PATH mapped twice, MAP_SHARED
+ *                  and MAP_PRIVATE, both read: each page cache page has map
+ *                  count 2 within one process (shared=ADDR, private=ADDR).
+ *   guard N M      N pages written, then MADV_GUARD_INSTALL on the first M
+ *                  (Linux 6.13+; prints guard_supported=0 if refused).
+ *   ksm N          N identical pages, MADV_MERGEABLE (KSM merges them once
+ *                  /sys/kernel/mm/ksm/run is 1).
  *   churn          forks short-lived children without end (each touches a
  *                  few pages, unmaps them and exits within 0.25 s; half
  *                  of them exec /bin/sleep 0.02 or 0.7; about 200 forks a second)
@@ -391,12 +400,70 @@ static void mode_pageout(int argc, char **argv) {
   }
 }
 
+/* ---- ksm ---- */
+#ifndef MADV_MERGEABLE
+#define MADV_MERGEABLE 12
+#endif
+static void mode_ksm(int argc, char **argv) {
+  size_t n = (size_t)arg_long(argc, argv, 2, "N_PAGES");
+  char *p = guarded(n);
+  for (size_t i = 0; i < n; i++) memset(p + i * (size_t)psz, 0x6b, (size_t)psz); /* all identical, not zero */
+  if (madvise(p, n * (size_t)psz, MADV_MERGEABLE) != 0) die("madvise(MERGEABLE)");
+  printf("addr=%p\npages=%zu\n", (void *)p, n);
+}
+
 /* ---- hugetlb ---- */
-static void mode_hugetlb(void) {
-  char *p = mmap(NULL, HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+static void hugetlb_child(int done, void *a) {
+  read_pages(a, 1);
+  send_done(done, NULL, 0);
+}
+
+static void mode_hugetlb(int argc, char **argv) {
+  int shared = argc > 2 && strcmp(argv[2], "shared") == 0;
+  char *p = mmap(NULL, HPAGE, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
   if (p == MAP_FAILED) die("mmap(MAP_HUGETLB)");
   memset(p, 0x33, HPAGE);
   printf("addr=%p\nbytes=%lu\n", (void *)p, HPAGE);
+  if (shared) {
+    int rd;
+    pid_t kid = spawn(hugetlb_child, p, &rd);
+    wait_done(rd, NULL, 0);
+    printf("child=%d\n", kid);
+  }
+}
+
+/* ---- file ---- */
+static void mode_file(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "memscenario: file PATH N_PAGES\n");
+    exit(2);
+  }
+  size_t n = (size_t)arg_long(argc, argv, 3, "N_PAGES");
+  int fd = open(argv[2], O_RDONLY);
+  if (fd < 0) die("open");
+  char *sh = mmap(NULL, n * (size_t)psz, PROT_READ, MAP_SHARED, fd, 0);
+  if (sh == MAP_FAILED) die("mmap(file, MAP_SHARED)");
+  char *pv = mmap(NULL, n * (size_t)psz, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (pv == MAP_FAILED) die("mmap(file, MAP_PRIVATE)");
+  close(fd);
+  read_pages(sh, n);
+  read_pages(pv, n);
+  printf("shared=%p\nprivate=%p\npages=%zu\n", (void *)sh, (void *)pv, n);
+}
+
+/* ---- guard ---- */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+static void mode_guard(int argc, char **argv) {
+  size_t n = (size_t)arg_long(argc, argv, 2, "N_PAGES");
+  size_t m = (size_t)arg_long(argc, argv, 3, "GUARD_M");
+  if (m > n) m = n;
+  char *p = guarded(n);
+  write_pages(p, n, 13);
+  int ok = madvise(p, m * (size_t)psz, MADV_GUARD_INSTALL) == 0;
+  printf("addr=%p\npages=%zu\nguard_pages=%zu\nguard_supported=%d\n", (void *)p, n, ok ? m : 0, ok);
+  if (!ok) printf("guard_error=%s\n", strerror(errno));
 }
 
 /* ---- churn ---- */
@@ -460,7 +527,7 @@ int main(int argc, char **argv) {
   const char *t = getenv("MEMSCENARIO_TIMEOUT");
   if (t && atoi(t) > 0) alarm((unsigned)atoi(t));
   if (argc < 2) {
-    fprintf(stderr, "usage: %s workload|private|cow|shared3|thp|zero|hugezero|pageout|hugetlb|churn ARGS...\n", argv[0]);
+    fprintf(stderr, "usage: %s workload|private|cow|shared3|thp|zero|hugezero|pageout|hugetlb|file|guard|ksm|churn ARGS...\n", argv[0]);
     return 2;
   }
   const char *mode = argv[1];
@@ -473,7 +540,10 @@ int main(int argc, char **argv) {
   else if (strcmp(mode, "shared3") == 0) mode_shared3(argc, argv);
   else if (strcmp(mode, "thp") == 0) mode_thp(argc, argv);
   else if (strcmp(mode, "pageout") == 0) mode_pageout(argc, argv);
-  else if (strcmp(mode, "hugetlb") == 0) mode_hugetlb();
+  else if (strcmp(mode, "hugetlb") == 0) mode_hugetlb(argc, argv);
+  else if (strcmp(mode, "file") == 0) mode_file(argc, argv);
+  else if (strcmp(mode, "guard") == 0) mode_guard(argc, argv);
+  else if (strcmp(mode, "ksm") == 0) mode_ksm(argc, argv);
   else if (strcmp(mode, "churn") == 0) mode_churn();
   else {
     fprintf(stderr, "memscenario: unknown mode %s\n", mode);
