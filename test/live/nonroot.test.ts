@@ -139,6 +139,28 @@ test("nonroot: pages of nobody's own process shows pagemap bits, but no PFNs, fl
   }
 });
 
+test("nonroot: maps of nobody's own process comes from smaps, and root's process is refused with a clear error", { skip }, async (t) => {
+  const main = cliForNobody();
+  const N = 300;
+  const mine = await scenarioFor(t, "private", [N], { uid: NOBODY, gid: NOBODY });
+  mine.freeze();
+  const addr = mine.addr("addr");
+  const r = runCli(["maps", String(mine.pid), "--json"], { asUid: NOBODY, main });
+  assert.equal(r.code, 0, `maps as nobody exited ${r.code}: ${r.stderr}`);
+  const doc = JSON.parse(r.stdout) as { source: string; mappings: { start: string; rss: number; pss: number; uss: number }[] };
+  assert.equal(doc.source, "smaps_rollup");
+  const row = doc.mappings.find((m) => parseInt(m.start, 16) === addr);
+  assert.ok(row, `no mapping at 0x${addr.toString(16)}`);
+  assert.equal(row.rss, N * PAGE, "rss of the private mapping (from smaps)");
+  assert.equal(row.pss, N * PAGE, "pss of the private mapping (from smaps)");
+  assert.equal(row.uss, N * PAGE, "uss of the private mapping (from smaps)");
+
+  const denied = runCli(["maps", String(process.pid), "--json"], { asUid: NOBODY, main });
+  assert.notEqual(denied.code, 0, "maps of a root process as nobody must fail");
+  assert.match(denied.stderr, /permission denied/i);
+  assert.doesNotMatch(denied.stderr, /internal error|\n\s+at /, "no internal error or stack trace");
+});
+
 test("nonroot: pages folds alike neighbouring pages into one run when PFNs are hidden", { skip }, async (t) => {
   // Without PFNs, contiguity can only be judged by address: N neighbouring pages that look the same
   // in every visible bit (present, exclusive, anonymous, same mapping) should be one row, not N.

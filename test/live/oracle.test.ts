@@ -20,6 +20,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { sumRows, type MemUsage } from "../../src/accounting/usage.js";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { scanSystem, type Scan, type ScannedProcess } from "../../src/scan/system-scan.js";
@@ -228,6 +229,19 @@ test("oracle: every process read from pagemap agrees with its smaps_rollup (defa
       assert.equal(rss, undefined, `${name} scan: frozen scenario pid ${pid}: Rss ${rss?.ours} kB vs smaps_rollup ${rss?.kernel} kB on the first comparison`);
       assert.ok(!res.unstable.has(pid), `${name} scan: frozen scenario pid ${pid} never held still: ${res.unstable.get(pid)}`);
     }
+  }
+
+  // A process the kernel refuses even to root (PID 1 on the test VM) is listed as unreadable, not dropped.
+  for (const pid of [1]) {
+    let refused = false;
+    try {
+      fs.readFileSync(`/proc/${pid}/maps`);
+    } catch (err) {
+      refused = (err as NodeJS.ErrnoException).code === "EACCES";
+    }
+    if (!refused) continue;
+    const p = scanDefault.processes.find((x) => x.info.pid === pid);
+    assert.equal(p?.state, "unreadable", `pid ${pid} refuses root (EACCES): it should be listed as unreadable`);
   }
 
   // In the whole-machine scans too, memory shared only among the frozen processes is exact per VMA.
