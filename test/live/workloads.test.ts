@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
 import * as path from "node:path";
-import { sumRows, type MemUsage } from "../../src/accounting/usage.js";
+import { sumRows, usageRow, type MemUsage } from "../../src/accounting/usage.js";
 import { liveSkipReason, makeTempDir, MiB, onExit, PAGE, processIn, readRollupKb, readSmapsVmaKb, removeTempDir, runCli, scenarioFor, startScenario, vmaUsage, type Scenario } from "../support/scenario.js";
 
 const skip = liveSkipReason();
@@ -262,6 +262,32 @@ test("guard: MADV_GUARD_INSTALL on M of N written pages: guard M pages, RSS N-M"
   assert.equal(readSmapsVmaKb(s.pid, addr)?.["Rss"], ((N - M) * PAGE) / 1024, "scenario check: smaps Rss");
   const want: Expect = { rss: (N - M) * PAGE, uss: (N - M) * PAGE, pss: (N - M) * PAGE, guard: M * PAGE, swap: 0, migration: 0 };
   for (const { name, scan } of await scans(s)) checkVma(scan, `guard ${N} ${M} (${name})`, s.pid, addr, want, addr + N * PAGE);
+});
+
+test("vmas: 20000 one-page mappings each hold exactly one private page", { skip }, async (t) => {
+  const N = 20000;
+  const s = await scenarioFor(t, "vmas", [N]);
+  s.freeze();
+  const first = s.addr("first");
+  const stride = s.num("stride");
+  for (const { name, scan } of await scans(s)) {
+    const p = processIn(scan, s.pid);
+    const byStart = new Map(p.vmas.map((v, i) => [v.start, i]));
+    const bad: string[] = [];
+    t.diagnostic(`vmas ${N} (${name}): scanned ${p.vmas.length} VMAs in ${scan.durationMs.toFixed(0)} ms`);
+    for (let i = 0; i < N; i++) {
+      const start = first + i * stride;
+      if (!byStart.has(start)) {
+        bad.push(`no VMA at 0x${start.toString(16)}`);
+        continue;
+      }
+      const i2 = byStart.get(start)!;
+      const u = { ...usageRow(p.usage, i2), vmaEnd: p.vmas[i2]!.end };
+      if (u.vmaEnd !== start + PAGE || u.rss !== PAGE || u.uss !== PAGE || u.pss !== PAGE) bad.push(`0x${start.toString(16)}: end 0x${u.vmaEnd.toString(16)} rss ${u.rss} uss ${u.uss} pss ${u.pss}`);
+      if (bad.length > 5) break;
+    }
+    assert.deepEqual(bad, [], `vmas ${N} (${name}): first differences`);
+  }
 });
 
 test("workload 3 64 128: each child has USS >= 64 MiB and PSS 128 MiB / 4 of the shared region", { skip }, async (t) => {

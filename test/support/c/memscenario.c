@@ -39,6 +39,8 @@
  *                  count 2 within one process (shared=ADDR, private=ADDR).
  *   guard N M      N pages written, then MADV_GUARD_INSTALL on the first M
  *                  (Linux 6.13+; prints guard_supported=0 if refused).
+ *   vmas N         N one-page private VMAs, each written, separated by
+ *                  PROT_NONE pages (first=ADDR, stride=BYTES).
  *   ksm N          N identical pages, MADV_MERGEABLE (KSM merges them once
  *                  /sys/kernel/mm/ksm/run is 1).
  *   churn          forks short-lived children without end (each touches a
@@ -400,6 +402,20 @@ static void mode_pageout(int argc, char **argv) {
   }
 }
 
+/* ---- vmas ---- */
+static void mode_vmas(int argc, char **argv) {
+  size_t n = (size_t)arg_long(argc, argv, 2, "N_VMAS");
+  /* 2N+1 pages PROT_NONE; every odd page becomes its own one-page RW VMA, written. */
+  char *base = mmap(NULL, (2 * n + 1) * (size_t)psz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) die("mmap");
+  for (size_t i = 0; i < n; i++) {
+    char *pg = base + (2 * i + 1) * (size_t)psz;
+    if (mprotect(pg, (size_t)psz, PROT_READ | PROT_WRITE) != 0) die("mprotect");
+    write_pages(pg, 1, (int)i);
+  }
+  printf("first=%p\nstride=%ld\nvmas=%zu\n", (void *)(base + psz), 2 * psz, n);
+}
+
 /* ---- ksm ---- */
 #ifndef MADV_MERGEABLE
 #define MADV_MERGEABLE 12
@@ -527,7 +543,7 @@ int main(int argc, char **argv) {
   const char *t = getenv("MEMSCENARIO_TIMEOUT");
   if (t && atoi(t) > 0) alarm((unsigned)atoi(t));
   if (argc < 2) {
-    fprintf(stderr, "usage: %s workload|private|cow|shared3|thp|zero|hugezero|pageout|hugetlb|file|guard|ksm|churn ARGS...\n", argv[0]);
+    fprintf(stderr, "usage: %s workload|private|cow|shared3|thp|zero|hugezero|pageout|hugetlb|file|guard|ksm|vmas|churn ARGS...\n", argv[0]);
     return 2;
   }
   const char *mode = argv[1];
@@ -544,6 +560,7 @@ int main(int argc, char **argv) {
   else if (strcmp(mode, "file") == 0) mode_file(argc, argv);
   else if (strcmp(mode, "guard") == 0) mode_guard(argc, argv);
   else if (strcmp(mode, "ksm") == 0) mode_ksm(argc, argv);
+  else if (strcmp(mode, "vmas") == 0) mode_vmas(argc, argv);
   else if (strcmp(mode, "churn") == 0) mode_churn();
   else {
     fprintf(stderr, "memscenario: unknown mode %s\n", mode);
