@@ -7,18 +7,18 @@
 import * as fs from "node:fs";
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
+import type { Command } from "commander";
 import { NoSuchProcessError, ProcessGoneError, UsageError } from "../../errors.js";
 import { parseBitsSpec, parseCNumber, parseFlagList, type BitsFilter } from "../../decode/flag-filter.js";
 import { PAGE_FLAGS } from "../../decode/kpageflags.js";
 import { probeKernel } from "../../kernel/features.js";
-import { parseMaps } from "../../parse/maps.js";
+import { parseMaps, type Vma } from "../../parse/maps.js";
 import { ProcFs } from "../../procfs/procfs.js";
 import { UserNames } from "../../procfs/users.js";
 import { buildFlagsReport, describeFlags, type FlagsScope } from "../../report/flags-report.js";
 import { renderDescribe, renderDescribeJson, writeFlagsJson, writeFlagsTable } from "../../render/flags-render.js";
 import { censusPfns, censusProcess, normalizeRanges, type Census, type PageRange } from "../../scan/census.js";
 import { commandOf, readProcessInfo } from "../../scan/process-info.js";
-import type { Command } from "commander";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePid } from "../options.js";
@@ -112,7 +112,7 @@ export function resolveCgroup(spec: string): { ino: number; path?: string } {
     throw new UsageError(`--cgroup: ${spec} is not on a cgroup filesystem (expected a memory cgroup directory or @INODE)`);
   // Only memory cgroups appear in kpagecgroup: a cpu-only v1 directory, or a v2 group without the memory controller, never matches.
   if (!fs.existsSync(path.join(spec, "memory.stat")))
-    throw new UsageError(`--cgroup: ${spec} is not a memory cgroup directory (no memory.stat): /proc/kpagecgroup names memory cgroups only`);
+    throw new UsageError(`--cgroup: ${spec} is not a memory cgroup directory (no memory.stat): /proc/kpagecgroup names memory cgroups only; give @INODE to count by inode anyway`);
   if (st.ino > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`--cgroup: inode of ${spec} is too large`);
   return { ino: Number(st.ino), path: spec };
 }
@@ -136,7 +136,52 @@ function hiddenBitsWanted(filters: readonly BitsFilter[], scope: Census["scope"]
   return names;
 }
 
-export async function flagsCommand(ctx: Context, o: FlagsCommandOptions): Promise<number> {
+interface Counted {
+  readonly census: Census;
+  readonly scope: FlagsScope;
+  readonly pageSize: number;
+  readonly notes: string[];
+}
+
+type ScopeFilters = Pick<FlagsScope, "cgroup" | "cgroupPath" | "ranges">;
+
+/** --pid: the process's present and swapped-out pages, looked up in kpageflags. */
+function countProcess(ctx: Context, pid: number, ranges: readonly PageRange[] | undefined, cgroup: number | undefined, runs: boolean, filters: ScopeFilters): Counted {
+  const { procfs } = ctx;
+  const kernel = probeKernel(procfs);
+  let command: string;
+  let vmas: Vma[];
+  try {
+    command = commandOf(readProcessInfo(procfs, pid, new UserNames(ctx.passwdFile)));
+    vmas = parseMaps(procfs.readText(`${pid}/maps`, pid), procfs.path(pid, "maps"));
+  } catch (err) {
+    if (err instanceof ProcessGoneError) throw new NoSuchProcessError(pid);
+    throw err;
+  }
+  const census = censusProcess(procfs, pid, { vmas, pageSize: kernel.pageSize, maxSwapfiles: kernel.maxSwapfiles, ranges, cgroup, runs });
+  const notes: string[] = [];
+  if (vmas.length === 0) notes.push(`process ${pid} has no user memory (a kernel thread or zombie)`);
+  if (census.skippedNonPresent > 0) notes.push(`${census.skippedNonPresent} non-present entries that are not swap (PTE markers, migration entries) are not counted`);
+  if (census.beyondEnd > 0) notes.push(`${census.beyondEnd} present pages lie past the end of kpageflags (device memory) and are not counted`);
+  return { census, scope: { kind: "process", pid, command, ...filters, source: procfs.path("kpageflags") }, pageSize: kernel.pageSize, notes };
+}
+
+/** The PFN space of the live (or --root) kpageflags, or of a saved file. */
+function countPfns(ctx: Context, savedFile: string | undefined, ranges: readonly PageRange[] | undefined, cgroup: number | undefined, runs: boolean, filters: ScopeFilters): Counted {
+  // A saved file is read through a ProcFs rooted at its directory: ProcFs stays the only module that opens files.
+  const saved = savedFile !== undefined ? path.resolve(savedFile) : undefined;
+  const procfs = saved ? new ProcFs({ root: path.dirname(saved), sysRoot: null }) : ctx.procfs;
+  const rel = saved ? path.basename(saved) : "kpageflags";
+  // Reader threads pay off only against the kernel's per-page cost, not for a saved file in the page cache.
+  const threads = !saved && procfs.isLive ? availableParallelism() : 1;
+  const census = censusPfns(procfs, { kpageflags: rel, ranges, cgroup, runs, threads });
+  const notes: string[] = [];
+  if (census.examined === 0 && census.pfnEnd === 0) notes.push(`${procfs.path(rel)} is empty: no pages to count`);
+  if (census.beyondEnd > 0) notes.push(`${census.beyondEnd} requested PFNs lie past the end of kpageflags (0x${(census.pfnEnd ?? 0).toString(16)}) and were skipped`);
+  return { census, scope: { kind: "machine", ...filters, source: procfs.path(rel) }, pageSize: pageSizeOf(ctx.procfs), notes };
+}
+
+export function flagsCommand(ctx: Context, o: FlagsCommandOptions): number {
   if (o.describe !== undefined) {
     const w = parseFlagList(o.describe);
     const d = describeFlags(w.lo, w.hi);
@@ -150,48 +195,14 @@ export async function flagsCommand(ctx: Context, o: FlagsCommandOptions): Promis
   const cgroup = o.cgroup !== undefined ? resolveCgroup(o.cgroup) : undefined;
   const listMode = o.list ? "ranges" : o.listEach ? "each" : undefined;
   const ranges = o.addr.length > 0 ? normalizeRanges(o.addr) : undefined;
-  const notes: string[] = [];
-
-  let census: Census;
-  let scope: FlagsScope;
-  let pageSize: number;
-  const scopeRanges = ranges?.map((r) => ({ start: r.start, end: r.end === Infinity ? null : r.end }));
-  if (o.pid !== undefined) {
-    const { procfs } = ctx;
-    const pid = o.pid;
-    const kernel = probeKernel(procfs);
-    pageSize = kernel.pageSize;
-    let command: string;
-    let vmas;
-    try {
-      command = commandOf(readProcessInfo(procfs, pid, new UserNames(ctx.passwdFile)));
-      vmas = parseMaps(procfs.readText(`${pid}/maps`, pid), procfs.path(pid, "maps"));
-    } catch (err) {
-      if (err instanceof ProcessGoneError) throw new NoSuchProcessError(pid);
-      throw err;
-    }
-    census = censusProcess(procfs, pid, { vmas, pageSize, maxSwapfiles: kernel.maxSwapfiles, ranges, cgroup: cgroup?.ino, runs: listMode !== undefined });
-    scope = { kind: "process", pid, command, cgroup: cgroup?.ino, cgroupPath: cgroup?.path, ranges: scopeRanges, source: procfs.path("kpageflags") };
-    if (vmas.length === 0) notes.push(`process ${pid} has no user memory (a kernel thread or zombie)`);
-    if (census.skippedNonPresent > 0) notes.push(`${census.skippedNonPresent} non-present entries that are not swap (PTE markers, migration entries) are not counted`);
-  } else {
-    // A saved file is read through a ProcFs rooted at its directory: ProcFs stays the only module that opens files.
-    const saved = o.kpageflags !== undefined ? path.resolve(o.kpageflags) : undefined;
-    const procfs = saved ? new ProcFs({ root: path.dirname(saved), sysRoot: null }) : ctx.procfs;
-    const rel = saved ? path.basename(saved) : "kpageflags";
-    // Reader threads pay off only against the kernel's per-page cost, not for a saved file in the page cache.
-    const threads = !saved && procfs.isLive ? availableParallelism() : 1;
-    census = censusPfns(procfs, { kpageflags: rel, ranges, cgroup: cgroup?.ino, runs: listMode !== undefined, threads });
-    pageSize = pageSizeOf(ctx.procfs);
-    scope = { kind: "machine", cgroup: cgroup?.ino, cgroupPath: cgroup?.path, ranges: scopeRanges, source: procfs.path(rel) };
-    if (census.examined === 0 && census.pfnEnd === 0) notes.push(`${procfs.path(rel)} is empty: no pages to count`);
-  }
-  if (census.beyondEnd > 0)
-    notes.push(
-      o.pid !== undefined
-        ? `${census.beyondEnd} present pages lie past the end of kpageflags (device memory) and are not counted`
-        : `${census.beyondEnd} requested PFNs lie past the end of kpageflags (0x${(census.pfnEnd ?? 0).toString(16)}) and were skipped`,
-    );
+  const filters: ScopeFilters = {
+    cgroup: cgroup?.ino,
+    cgroupPath: cgroup?.path,
+    ranges: ranges?.map((r) => ({ start: r.start, end: r.end === Infinity ? null : r.end })),
+  };
+  const runs = listMode !== undefined;
+  const { census, scope, pageSize, notes } =
+    o.pid !== undefined ? countProcess(ctx, o.pid, ranges, cgroup?.ino, runs, filters) : countPfns(ctx, o.kpageflags, ranges, cgroup?.ino, runs, filters);
   const hidden = o.raw ? [] : hiddenBitsWanted(o.bits, census.scope);
   if (hidden.length > 0) notes.push(`--bits: ${hidden.join(", ")} ${hidden.length === 1 ? "is" : "are"} always clear in the default view; add --raw to filter on ${hidden.length === 1 ? "it" : "them"}`);
   if (cgroup && census.pages === 0) notes.push(`no page is charged to memory cgroup @${cgroup.ino}`);
@@ -268,9 +279,9 @@ export function registerFlagsCommand(program: Command, io: CliIo, setCode: (n: n
     .option("--kpageflags <file>", "read a saved kpageflags file instead of the live one")
     .option("--json", "print one JSON document (sizes in bytes)", false)
     .addHelpText("after", FLAGS_HELP)
-    .action(async function (this: Command) {
+    .action(function (this: Command) {
       const o = this.opts() as Omit<FlagsCommandOptions, "addr" | "bits"> & { addr?: PageRange[]; bits?: BitsFilter[] };
       const g = this.optsWithGlobals() as GlobalOptions;
-      setCode(await flagsCommand(makeContext(g, io), { ...o, addr: o.addr ?? [], bits: o.bits ?? [] }));
+      setCode(flagsCommand(makeContext(g, io), { ...o, addr: o.addr ?? [], bits: o.bits ?? [] }));
     });
 }
