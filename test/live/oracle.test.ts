@@ -97,7 +97,7 @@ interface Outcome {
   firstDiffs: Map<number, Diff[]>;
   /** Mismatched in stable windows and never matched: pid -> description. */
   failures: Map<number, string>;
-  /** Largest |pagelens - kernel| in kB: on the first comparison, and on the judged (final) one. */
+  /** Largest |pagelens - kernel| in kB: on the first comparison, and on the comparison each judged pid was judged by. */
   maxFirst: Record<string, number>;
   maxFinal: Record<string, number>;
 }
@@ -136,6 +136,7 @@ async function oracle(scan: Scan, exact: boolean): Promise<Outcome> {
     out.retried.push(pid);
     let matched = false;
     let stableMismatch: string | undefined;
+    let stableAbs: Record<string, number> | undefined;
     let last = describe(p, diffs0);
     let gone = false;
     for (let attempt = 0; attempt < RETRIES && !matched; attempt++) {
@@ -158,7 +159,7 @@ async function oracle(scan: Scan, exact: boolean): Promise<Outcome> {
       last = describe(q, diffs);
       if (sameKernelNumbers(before, after)) {
         stableMismatch = last;
-        trackMax(out.maxFinal, absDiffs(u, after));
+        stableAbs = absDiffs(u, after);
       }
     }
     if (gone && !matched) {
@@ -169,6 +170,7 @@ async function oracle(scan: Scan, exact: boolean): Promise<Outcome> {
     else if (stableMismatch !== undefined && pid !== process.pid) {
       out.compared++;
       out.failures.set(pid, stableMismatch);
+      trackMax(out.maxFinal, stableAbs!);
     } else out.unstable.set(pid, last);
   }
   return out;

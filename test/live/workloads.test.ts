@@ -159,6 +159,9 @@ test("thp partial share: the child unmaps one 4 KiB page of the first THP; the p
   // The child's VMA now starts one page later; every page in it is mapped twice.
   const childWant: Expect = { rss: bytes - PAGE, uss: 0, shared: bytes - PAGE, pss: (bytes - PAGE) / 2 };
   for (const { name, scan } of await scans(s)) {
+    // The default scan is the one that could be fooled by PM_MMAP_EXCLUSIVE: make sure it really used the shortcut.
+    if (name === "default" && scan.kernel.mapcount === "precise" && !scan.kernel.ksmActive)
+      assert.equal(scan.trustedExclusive, true, "the default scan should settle exclusive pages from pagemap bits here");
     checkVma(scan, `thp fork parent (${name})`, s.pid, addr, parentWant, addr + bytes);
     checkVma(scan, `thp fork child (${name})`, child!, addr + PAGE, childWant, addr + bytes);
   }
