@@ -330,7 +330,10 @@ test("ksm: N identical MADV_MERGEABLE pages merged into one KSM page: RSS N, PSS
   const saved = Object.fromEntries(knobs.map((k) => [k, fs.readFileSync(`${ksm}/${k}`, "utf8").trim()]));
   const counters = (): number => Number(fs.readFileSync(`${ksm}/pages_shared`, "utf8")) + Number(fs.readFileSync(`${ksm}/pages_sharing`, "utf8"));
   const before = counters();
+  let restored = false;
   const restoreKnobs = (): void => {
+    if (restored) return;
+    restored = true;
     for (const k of ["run", "sleep_millisecs", "pages_to_scan"] as const) fs.writeFileSync(`${ksm}/${k}`, `${saved[k]}\n`);
   };
   onExit(restoreKnobs); // should this process die before t.after runs
