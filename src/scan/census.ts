@@ -433,9 +433,12 @@ interface ReaderData {
  * its free slots and marks them full; the main thread counts them. It is
  * started from source text (this function, stringified) so that it needs
  * no module file: it behaves the same from dist/src and from the bundled
- * CLI. Hence no references outside its body. It opens the path that ProcFs
- * resolved, after the main thread opened it through ProcFs (which reports
- * missing files and refused permissions).
+ * CLI. Hence no references outside its body: the control indexes are
+ * written as numbers (0 CTL_NEXT, 1 CTL_ABORT, 2 CTL_ERROR, 3 CTL_SEQ, 4
+ * CTL_SLOTS). It opens the path that ProcFs resolved, after the main thread
+ * opened it through ProcFs (which reports missing files and refused
+ * permissions): the one place outside ProcFs that opens a file, because a
+ * thread started from source text cannot import it.
  */
 async function readerThread(): Promise<void> {
   const wt = await import("node:worker_threads");
