@@ -79,13 +79,16 @@ function runOf(e: PageEntries, i: number, vmas: readonly Vma[], values: PageValu
     const cg = values.cgroupOf(d.pfn);
     cgroup = cg === 0 ? null : cg;
   }
+  // Without CAP_SYS_ADMIN the kernel zeroes PFNs and swap slots. PFN 0 is never a user page and
+  // swap offset 0 is the swap header, so zero means "hidden": null, and runs fold by address.
+  const swapHidden = kind === "swap" && d.swapType === 0 && d.swapOffset === 0;
   return {
     address: (e.vpn[i]! * pageSize).toString(16),
     pages: 1,
     kind,
-    pfn: d.present ? (d.pfn ?? null) : null,
-    swapType: d.swapType ?? null,
-    swapOffset: d.swapOffset ?? null,
+    pfn: d.present && d.pfn ? d.pfn : null,
+    swapType: swapHidden ? null : (d.swapType ?? null),
+    swapOffset: swapHidden ? null : (d.swapOffset ?? null),
     flags,
     letters,
     flagNames: names,
