@@ -122,6 +122,28 @@ export class ProcFs {
     return p === undefined ? undefined : readOptional(p);
   }
 
+  /**
+   * A directory under the sysfs root: its inode number and the names of its
+   * subdirectories. For cgroup trees, where /proc/kpagecgroup names a memory
+   * cgroup by its directory's inode. Undefined when it does not exist.
+   */
+  readSysDir(rel: string): { ino: number; subdirs: string[] } | undefined {
+    const p = this.sysPath(rel);
+    if (p === undefined) return undefined;
+    try {
+      const ino = Number(fs.statSync(p, { bigint: true }).ino);
+      const subdirs = fs
+        .readdirSync(p, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
+      return { ino, subdirs };
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+      throw new ProcReadError(p, code ?? String(err), { cause: err });
+    }
+  }
+
   /** Open a 64-bit-word file (pagemap, kpagecount, kpageflags, kpagecgroup). */
   openU64(rel: string, pid?: number): U64File {
     const file = this.path(rel);
