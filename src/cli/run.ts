@@ -17,6 +17,7 @@ import { psCommand } from "./commands/ps.js";
 import { mapsCommand } from "./commands/maps.js";
 import { pagesCommand } from "./commands/pages.js";
 import { registerFlagsCommand } from "./commands/flags.js";
+import { registerGroupsCommand } from "./commands/groups.js";
 
 export const VERSION = "0.1.0";
 
@@ -89,6 +90,7 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
     });
 
   registerFlagsCommand(program, io, setCode);
+  registerGroupsCommand(program, io, setCode);
 
   return program;
 }
