@@ -17,6 +17,7 @@ import { psCommand } from "./commands/ps.js";
 import { mapsCommand } from "./commands/maps.js";
 import { pagesCommand } from "./commands/pages.js";
 import { registerFlagsCommand } from "./commands/flags.js";
+import { registerLibsCommand } from "./commands/libs.js";
 import { registerGroupsCommand } from "./commands/groups.js";
 
 export const VERSION = "0.1.0";
@@ -90,6 +91,7 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
     });
 
   registerFlagsCommand(program, io, setCode);
+  registerLibsCommand(program, io, setCode);
   registerGroupsCommand(program, io, setCode);
 
   return program;
