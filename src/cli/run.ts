@@ -18,6 +18,7 @@ import { mapsCommand } from "./commands/maps.js";
 import { pagesCommand } from "./commands/pages.js";
 import { registerFlagsCommand } from "./commands/flags.js";
 import { registerLibsCommand } from "./commands/libs.js";
+import { registerSharesCommand } from "./commands/shares.js";
 import { registerGroupsCommand } from "./commands/groups.js";
 
 export const VERSION = "0.1.0";
@@ -92,6 +93,7 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
 
   registerFlagsCommand(program, io, setCode);
   registerLibsCommand(program, io, setCode);
+  registerSharesCommand(program, io, setCode);
   registerGroupsCommand(program, io, setCode);
 
   return program;

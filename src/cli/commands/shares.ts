@@ -1,0 +1,74 @@
+/**
+ * `pagelens shares`: who shares with whom. For the top processes by PSS (or
+ * the ones named), the physical pages each pair and group maps in common,
+ * by kind (file, shmem, copy-on-write, KSM, hugetlb) and by mapping.
+ */
+import { Option, type Command } from "commander";
+import { NoSuchProcessError, PermissionError, UsageError } from "../../errors.js";
+import { buildPageOwners } from "../../analysis/page-owners.js";
+import { buildSharesReport, DEFAULT_SHARES_TOP } from "../../report/shares-report.js";
+import { renderSharesJson, renderSharesTable } from "../../render/shares-render.js";
+import { COMMAND_WIDTH } from "../../render/ps-render.js";
+import { UNITS, type Unit } from "../../render/units.js";
+import { scanSystem } from "../../scan/system-scan.js";
+import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
+import type { CliIo } from "../io.js";
+import { parsePidList, parseRegex, parseUnit } from "../options.js";
+import { Progress } from "../progress.js";
+import { parseCount } from "./libs.js";
+
+export interface SharesCommandOptions {
+  readonly pid?: readonly number[];
+  readonly command?: RegExp;
+  readonly top?: number;
+  readonly groups: boolean;
+  readonly mappings?: number;
+  readonly exact: boolean;
+  readonly units: Unit;
+  readonly json: boolean;
+  readonly wide: boolean;
+}
+
+export async function sharesCommand(ctx: Context, o: SharesCommandOptions): Promise<number> {
+  if (o.pid && (o.top !== undefined || o.command)) throw new UsageError("--pid names the processes: it cannot be combined with --top or --command");
+  const progress = new Progress(ctx.io, "scanning processes");
+  // Every process is scanned, also with --pid: sharing with processes outside the selection is part of the answer.
+  const scan = await scanSystem(ctx.procfs, { exact: o.exact, passwdFile: ctx.passwdFile, onProgress: progress.update });
+  progress.done();
+  if (scan.mode !== "pagemap")
+    throw new PermissionError(ctx.procfs.path("kpagecount"), "who shares which pages needs page frame numbers and kpagecount/kpageflags: run as root");
+  if (o.pid) {
+    // A pid the user named that is not there at all is an error; one without page data is a note.
+    const known = new Set(scan.processes.map((p) => p.info.pid));
+    const absent = o.pid.filter((pid) => !known.has(pid));
+    if (absent.length === o.pid.length) throw new NoSuchProcessError(absent[0]!);
+  }
+  const owners = buildPageOwners(scan.processes);
+  const report = buildSharesReport(scan, { pids: o.pid, command: o.command, top: o.top }, owners);
+  if (o.json) ctx.io.stdout(renderSharesJson(report));
+  else {
+    ctx.io.stdout(renderSharesTable(report, { unit: o.units, groups: o.groups, mappings: o.mappings, wide: o.wide }));
+    printNotes(ctx, report.notes);
+  }
+  return 0;
+}
+
+/** Register `shares` on the program (run.ts calls this once). */
+export function registerSharesCommand(program: Command, io: CliIo, setCode: (n: number) => void): void {
+  program
+    .command("shares")
+    .description("who shares with whom: the physical pages each pair and group of processes maps in common, by kind and mapping")
+    .option("--pid <list>", "these processes (comma-separated)", parsePidList)
+    .option("--top <n>", `the top N processes by PSS (default ${DEFAULT_SHARES_TOP})`, (t: string) => parseCount(t, "--top"))
+    .option("--command <regex>", "choose among processes whose name or command line matches", (t: string) => parseRegex(t, "--command"))
+    .option("--groups", "also list the exact groups of processes that map common pages", false)
+    .option("--mappings <n>", "mappings named per pair or group in the table (default 3)", (t: string) => parseCount(t, "--mappings"))
+    .option("--exact", "look every page up in kpagecount (slower)", false)
+    .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
+    .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--wide", `do not cut commands longer than ${COMMAND_WIDTH} characters in the table`, false)
+    .action(async function (this: Command) {
+      const o = this.opts() as SharesCommandOptions;
+      setCode(await sharesCommand(makeContext(this.optsWithGlobals() as GlobalOptions, io), o));
+    });
+}

@@ -1,0 +1,407 @@
+/**
+ * Who shares with whom (`pagelens shares`): for a set of processes (default
+ * the top ones by PSS), the bytes of physical pages that each pair, and each
+ * exact group, maps in common, split by the kind of page through which they
+ * share, and through which mappings:
+ *
+ *   file     page cache of a file (a library, an executable, a data file)
+ *   shmem    swap-backed but not anonymous: MAP_SHARED anonymous memory,
+ *            SysV shm, memfd, tmpfs and /dev/shm files
+ *   cow      anonymous pages mapped by both: inherited across fork and not
+ *            yet written (copy-on-write)
+ *   ksm      anonymous pages merged by KSM (shared between unrelated processes)
+ *   hugetlb  hugetlb pages (shared hugetlb segments)
+ *
+ * Each page is counted once per pair however many times each process maps
+ * it. The zero page and PFN maps are not memory use and are left out.
+ *
+ * How: one pass over the page-owner index (analysis/page-owners.ts), in PFN
+ * order, folding consecutive indexed PFNs that have the same list of mappers
+ * into one segment (the pages of a library or a shared segment mapped by the
+ * same VMAs fold into a handful of segments wherever they lie), so the
+ * per-pair work is per segment, not per page. Pages the scan settled as
+ * mapped once are not in the index: they are never shared.
+ */
+import { NF, U } from "../accounting/usage.js";
+import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_ZERO_PAGE } from "../decode/kpageflags.js";
+import { buildPageOwners, OWNER_PAGE_SHIFT, type PageOwners } from "../analysis/page-owners.js";
+import { commandOf } from "../scan/process-info.js";
+import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import { SCHEMA_VERSION } from "./process-report.js";
+
+export const SHARE_KINDS = ["file", "shmem", "cow", "ksm", "hugetlb"] as const;
+export type ShareKind = (typeof SHARE_KINDS)[number];
+const NK = SHARE_KINDS.length;
+const OWNER_PAGE = 1 << OWNER_PAGE_SHIFT;
+const K_FILE = 0;
+const K_SHMEM = 1;
+const K_COW = 2;
+const K_KSM = 3;
+const K_HUGETLB = 4;
+
+/** Bytes shared, in all and by kind of page. */
+export interface ShareBytes {
+  readonly bytes: number;
+  readonly file: number;
+  readonly shmem: number;
+  readonly cow: number;
+  readonly ksm: number;
+  readonly hugetlb: number;
+}
+
+/** A mapping through which pages are shared. */
+export interface SharedMapping extends ShareBytes {
+  /** The mapping's name in maps, or "[anon]" for unnamed anonymous memory. */
+  readonly name: string;
+  /** For unnamed anonymous memory: the VMA's start address in the first process (after fork it is the same in both). */
+  readonly start: number | null;
+  /** The name in the other process(es) when it differs (the same file under two paths, a memfd...). */
+  readonly otherNames: readonly string[];
+  /** The kind with the most bytes. */
+  readonly kind: ShareKind;
+}
+
+export interface ShareProcessRef {
+  readonly pid: number;
+  readonly command: string;
+}
+
+export interface PairRow extends ShareBytes {
+  readonly a: ShareProcessRef;
+  readonly b: ShareProcessRef;
+  /** Largest first. */
+  readonly mappings: readonly SharedMapping[];
+}
+
+/** Pages mapped by exactly this set of selected processes (whatever processes outside the selection do). */
+export interface GroupRow extends ShareBytes {
+  readonly processes: readonly ShareProcessRef[];
+  readonly mappings: readonly SharedMapping[];
+}
+
+export interface ShareProcessRow extends ShareProcessRef {
+  readonly user: string;
+  readonly rss: number;
+  readonly pss: number;
+  readonly uss: number;
+  /** Bytes of its pages also mapped by any other scanned process. */
+  readonly shared: number;
+  /** ... by another selected process. */
+  readonly withSelected: number;
+  /** ... by a scanned process outside the selection. */
+  readonly withOthers: number;
+}
+
+export interface SharesOptions {
+  /** These processes (default: the top ones by PSS). */
+  readonly pids?: readonly number[];
+  /** Among processes whose name or command line matches. */
+  readonly command?: RegExp;
+  /** How many of the top processes by PSS (default 10); with `pids`, ignored. */
+  readonly top?: number;
+}
+
+export interface SharesReport {
+  readonly schemaVersion: number;
+  readonly takenAt: string;
+  readonly mode: Scan["mode"];
+  readonly kernel: { readonly release: string | null; readonly pageSize: number; readonly mapcount: string };
+  readonly notes: readonly string[];
+  /** The selected processes, in selection order (largest PSS first by default). */
+  readonly processes: readonly ShareProcessRow[];
+  /** Pairs that share anything, most bytes first. */
+  readonly pairs: readonly PairRow[];
+  /** Exact sets of two or more selected processes, most bytes first. */
+  readonly groups: readonly GroupRow[];
+  /** Distinct pages mapped by at least two selected processes. */
+  readonly withinSelection: ShareBytes;
+  /** Processes with page-level data (the ones the index covers). */
+  readonly scanned: number;
+  /** Requested pids that were not found, or have no page-level data. */
+  readonly missing: readonly number[];
+  readonly index: { readonly pfns: number; readonly entries: number };
+  readonly vanished: readonly number[];
+}
+
+export const DEFAULT_SHARES_TOP = 10;
+
+/** Choose the processes: the given pids (in that order), else the top N by PSS (among those matching `command`). */
+export function selectProcesses(scan: Scan, opts: SharesOptions): { selected: number[]; missing: number[] } {
+  const measured = (p: ScannedProcess): boolean => p.state === "ok" && p.source === "pagemap";
+  const byPid = new Map<number, number>();
+  scan.processes.forEach((p, i) => byPid.set(p.info.pid, i));
+  if (opts.pids) {
+    const selected: number[] = [];
+    const missing: number[] = [];
+    for (const pid of opts.pids) {
+      const i = byPid.get(pid);
+      if (i === undefined || !measured(scan.processes[i]!)) missing.push(pid);
+      else if (!selected.includes(i)) selected.push(i);
+    }
+    return { selected, missing };
+  }
+  const pssOf = new Map<number, number>();
+  const candidates: number[] = [];
+  scan.processes.forEach((p, i) => {
+    if (!measured(p)) return;
+    if (opts.command && !opts.command.test(p.info.comm) && !opts.command.test(commandOf(p.info))) return;
+    let pss = 0;
+    for (let r = 0; r < p.usage.length; r += NF) pss += p.usage[r + U.pss]!;
+    pssOf.set(i, pss);
+    candidates.push(i);
+  });
+  candidates.sort((a, b) => pssOf.get(b)! - pssOf.get(a)! || scan.processes[a]!.info.pid - scan.processes[b]!.info.pid);
+  return { selected: candidates.slice(0, opts.top ?? DEFAULT_SHARES_TOP), missing: [] };
+}
+
+/** Per-label accumulation of a pair or group: the mapping names and page kinds. */
+interface MappingAcc {
+  readonly name: string;
+  readonly start: number | null;
+  readonly otherNames: Set<string>;
+  readonly kinds: Float64Array;
+}
+
+function bytesOf(kinds: Float64Array, off: number, pageSize: number): ShareBytes {
+  let total = 0;
+  for (let k = 0; k < NK; k++) total += kinds[off + k]!;
+  return {
+    bytes: total * pageSize,
+    file: kinds[off + K_FILE]! * pageSize,
+    shmem: kinds[off + K_SHMEM]! * pageSize,
+    cow: kinds[off + K_COW]! * pageSize,
+    ksm: kinds[off + K_KSM]! * pageSize,
+    hugetlb: kinds[off + K_HUGETLB]! * pageSize,
+  };
+}
+
+function mappingsOf(accs: Map<string, MappingAcc> | undefined, pageSize: number): SharedMapping[] {
+  if (!accs) return [];
+  const out: SharedMapping[] = [];
+  for (const m of accs.values()) {
+    const b = bytesOf(m.kinds, 0, pageSize);
+    let best = 0;
+    for (let k = 1; k < NK; k++) if (m.kinds[k]! > m.kinds[best]!) best = k;
+    out.push({ name: m.name, start: m.start, otherNames: [...m.otherNames].sort(), kind: SHARE_KINDS[best]!, ...b });
+  }
+  return out.sort((x, y) => y.bytes - x.bytes || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+}
+
+/**
+ * Build the report. `owners` may be passed when already built for the same
+ * scan (it covers all its processes).
+ */
+export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?: PageOwners): SharesReport {
+  const idx = owners ?? buildPageOwners(scan.processes);
+  const { selected, missing } = selectProcesses(scan, opts);
+  const ps = scan.kernel.pageSize;
+  const nSel = selected.length;
+  const selPos = new Int32Array(scan.processes.length).fill(-1);
+  selected.forEach((p, s) => {
+    selPos[p] = s;
+  });
+  const { mappingProc, mappingVma } = idx;
+
+  // Accumulators, in pages.
+  const pairKinds = new Float64Array(nSel * nSel * NK);
+  const pairMaps = new Map<number, Map<string, MappingAcc>>();
+  const groupKinds = new Map<string, Float64Array>();
+  const groupMaps = new Map<string, Map<string, MappingAcc>>();
+  const within = new Float64Array(NK);
+  const shared = new Float64Array(nSel);
+  const withSel = new Float64Array(nSel);
+  const withOthers = new Float64Array(nSel);
+
+  const labels: (string | undefined)[] = [];
+  const nameOf = (id: number): string => {
+    const v = scan.processes[mappingProc[id]!]!.vmas[mappingVma[id]!]!;
+    return v.name === "" ? "[anon]" : v.name;
+  };
+  /** A key for a mapping: its name, plus the address for unnamed anonymous memory (each region is its own story). */
+  const labelOf = (id: number): string => {
+    let l = labels[id];
+    if (l === undefined) {
+      const v = scan.processes[mappingProc[id]!]!.vmas[mappingVma[id]!]!;
+      l = v.name === "" ? `[anon]@${v.start}` : v.name;
+      labels[id] = l;
+    }
+    return l;
+  };
+  const addMapping = (accs: Map<string, MappingAcc>, ids: readonly number[], kinds: Float64Array): void => {
+    const first = ids[0]!;
+    const key = labelOf(first);
+    let m = accs.get(key);
+    if (!m) {
+      const v = scan.processes[mappingProc[first]!]!.vmas[mappingVma[first]!]!;
+      m = { name: nameOf(first), start: v.name === "" ? v.start : null, otherNames: new Set(), kinds: new Float64Array(NK) };
+      accs.set(key, m);
+    }
+    for (let i = 1; i < ids.length; i++) {
+      const n = nameOf(ids[i]!);
+      if (n !== m.name) m.otherNames.add(n);
+    }
+    for (let k = 0; k < NK; k++) m.kinds[k]! += kinds[k]!;
+  };
+
+  // The current segment: its mapper list and its pages by kind.
+  let cur = new Uint32Array(64);
+  let curLen = 0;
+  const segKinds = new Float64Array(NK);
+  let segPages = 0;
+  // Per segment: the distinct selected processes (positions) and the first mapping id of each.
+  const segSel: number[] = [];
+  const segSelId: number[] = [];
+
+  const flush = (): void => {
+    if (segPages === 0) return;
+    segSel.length = 0;
+    segSelId.length = 0;
+    let distinct = 0;
+    let others = 0;
+    let prev = -1;
+    for (let i = 0; i < curLen; i++) {
+      const id = cur[i]!;
+      const p = mappingProc[id]!;
+      if (p === prev) continue;
+      prev = p;
+      distinct++;
+      const s = selPos[p]!;
+      if (s < 0) others++;
+      else {
+        segSel.push(s);
+        segSelId.push(id);
+      }
+    }
+    const pages = segPages;
+    segPages = 0;
+    if (distinct < 2 || segSel.length === 0) {
+      segKinds.fill(0);
+      return;
+    }
+    const k = segSel.length;
+    for (let i = 0; i < k; i++) {
+      const s = segSel[i]!;
+      shared[s]! += pages;
+      if (k >= 2) withSel[s]! += pages;
+      if (others > 0) withOthers[s]! += pages;
+    }
+    if (k >= 2) {
+      for (let c = 0; c < NK; c++) within[c]! += segKinds[c]!;
+      for (let i = 0; i < k; i++) {
+        for (let j = i + 1; j < k; j++) {
+          const a = Math.min(segSel[i]!, segSel[j]!);
+          const b = Math.max(segSel[i]!, segSel[j]!);
+          const pair = a * nSel + b;
+          const off = pair * NK;
+          for (let c = 0; c < NK; c++) pairKinds[off + c]! += segKinds[c]!;
+          let accs = pairMaps.get(pair);
+          if (!accs) {
+            accs = new Map();
+            pairMaps.set(pair, accs);
+          }
+          // Label by the mapping of the process selected first (the larger one by default).
+          addMapping(accs, segSel[i]! < segSel[j]! ? [segSelId[i]!, segSelId[j]!] : [segSelId[j]!, segSelId[i]!], segKinds);
+        }
+      }
+      const order = segSel.map((s, i) => [s, segSelId[i]!] as const).sort((x, y) => x[0] - y[0]);
+      const key = order.map((o) => o[0]).join(",");
+      let g = groupKinds.get(key);
+      if (!g) {
+        g = new Float64Array(NK);
+        groupKinds.set(key, g);
+        groupMaps.set(key, new Map());
+      }
+      for (let c = 0; c < NK; c++) g[c]! += segKinds[c]!;
+      addMapping(groupMaps.get(key)!, order.map((o) => o[1]), segKinds);
+    }
+    segKinds.fill(0);
+  };
+
+  // The owner index and the kpage table are paged alike (2^16 PFNs): walk both page by page.
+  const kpages = scan.kpage.pages;
+  for (let pg = 0; pg < idx.pages.length; pg++) {
+    const owner = idx.pages[pg];
+    if (!owner) continue;
+    const kpage = kpages[pg];
+    if (!kpage) continue; // no kpage values (past the end of the kpage files): device memory
+    const { start, ids } = owner;
+    const counts = kpage.count;
+    const flagsLo = kpage.flagsLo;
+    for (let o = 0; o < OWNER_PAGE; o++) {
+      const from = start[o]!;
+      const to = start[o + 1]!;
+      const n = to - from;
+      if (n < 2) continue; // one mapper: shared with no one
+      const flags = flagsLo[o]!;
+      // Not memory use: the shared zero page, and PFN maps without a map count.
+      if (counts[o] === 0 || (flags & F_ZERO_PAGE) !== 0) continue;
+      const kind = (flags & F_HUGE) !== 0 ? K_HUGETLB : (flags & F_KSM) !== 0 ? K_KSM : (flags & F_ANON) !== 0 ? K_COW : (flags & F_SWAPBACKED) !== 0 ? K_SHMEM : K_FILE;
+      let same = n === curLen;
+      for (let i = 0; same && i < n; i++) if (ids[from + i] !== cur[i]) same = false;
+      if (!same) {
+        flush();
+        if (cur.length < n) cur = new Uint32Array(Math.max(n, cur.length * 2));
+        cur.set(ids.subarray(from, to));
+        curLen = n;
+      }
+      segKinds[kind]!++;
+      segPages++;
+    }
+  }
+  flush();
+
+  const ref = (s: number): ShareProcessRef => {
+    const p = scan.processes[selected[s]!]!;
+    return { pid: p.info.pid, command: commandOf(p.info) };
+  };
+  const processes: ShareProcessRow[] = selected.map((pi, s) => {
+    const p = scan.processes[pi]!;
+    let rss = 0;
+    let pss = 0;
+    let uss = 0;
+    for (let r = 0; r < p.usage.length; r += NF) {
+      rss += p.usage[r + U.rss]!;
+      pss += p.usage[r + U.pss]!;
+      uss += p.usage[r + U.uss]!;
+    }
+    return { ...ref(s), user: p.info.user, rss, pss, uss, shared: shared[s]! * ps, withSelected: withSel[s]! * ps, withOthers: withOthers[s]! * ps };
+  });
+  const pairs: PairRow[] = [];
+  for (let a = 0; a < nSel; a++) {
+    for (let b = a + 1; b < nSel; b++) {
+      const pair = a * nSel + b;
+      const sizes = bytesOf(pairKinds, pair * NK, ps);
+      if (sizes.bytes === 0) continue;
+      // List the lower pid first, so a pair reads the same whatever the selection order.
+      const [x, y] = ref(a).pid < ref(b).pid ? [ref(a), ref(b)] : [ref(b), ref(a)];
+      pairs.push({ a: x, b: y, ...sizes, mappings: mappingsOf(pairMaps.get(pair), ps) });
+    }
+  }
+  pairs.sort((p, q) => q.bytes - p.bytes || p.a.pid - q.a.pid || p.b.pid - q.b.pid);
+  const groups: GroupRow[] = [];
+  for (const [key, kinds] of groupKinds) {
+    const members = key.split(",").map(Number).map(ref).sort((x, y) => x.pid - y.pid);
+    groups.push({ processes: members, ...bytesOf(kinds, 0, ps), mappings: mappingsOf(groupMaps.get(key), ps) });
+  }
+  groups.sort((g, h) => h.bytes - g.bytes || h.processes.length - g.processes.length);
+
+  const notes = [...scan.notes];
+  if (missing.length > 0) notes.push(`no page-level data for pid(s) ${missing.join(", ")} (not found, exited, unreadable or without user memory): left out`);
+  const blind = scan.processes.filter((p) => p.state === "unreadable" || (p.state === "ok" && p.source !== "pagemap")).length;
+  if (blind > 0) notes.push(`${blind} process(es) without page-level data are not in the index: pages shared with them are not seen`);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    takenAt: scan.takenAt,
+    mode: scan.mode,
+    kernel: { release: scan.kernel.version?.release ?? null, pageSize: ps, mapcount: scan.kernel.mapcount },
+    notes,
+    processes,
+    pairs,
+    groups,
+    withinSelection: bytesOf(within, 0, ps),
+    scanned: scan.processes.filter((p) => p.state === "ok" && p.source === "pagemap").length,
+    missing,
+    index: { pfns: idx.pfns, entries: idx.entries },
+    vanished: scan.vanished,
+  };
+}
