@@ -268,6 +268,8 @@ function forEachSegment(p: ScannedProcess, kpage: KpageTable, fn: (page: number,
  */
 export function settledBytes(p: ScannedProcess, kpage: KpageTable, pageSize: number): number {
   if (p.source !== "pagemap") return 0;
+  const known = settledCache.get(p);
+  if (known !== undefined) return known;
   let single = 0;
   forEachSegment(p, kpage, (page, from, to) => {
     const kp = kpage.pages[page]!;
@@ -276,8 +278,13 @@ export function settledBytes(p: ScannedProcess, kpage: KpageTable, pageSize: num
     for (let o = from; o < to; o++) if (counts[o] === 1 && (flags[o]! & SKIP_FLAGS) === 0) single++;
   });
   // Whole pages either way: rounding only guards against float noise in the row sums.
-  return Math.max(0, Math.round((sumRows(p.usage).uss - single * pageSize) / pageSize) * pageSize);
+  const bytes = Math.max(0, Math.round((sumRows(p.usage).uss - single * pageSize) / pageSize) * pageSize);
+  settledCache.set(p, bytes);
+  return bytes;
 }
+
+/** A scanned process belongs to one scan (one kpage table, one page size), so its settled bytes never change. */
+const settledCache = new WeakMap<ScannedProcess, number>();
 
 export interface GroupFigures {
   /** Sums of the members' own figures (RSS double-counts pages members share, as usual). */
@@ -306,7 +313,6 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
   const kpage = scan.kpage;
   const pageLevel = scan.mode === "pagemap";
   const scratch = new PfnScratch();
-  const settled = new Map<ScannedProcess, number>();
   let overcounted = 0;
   const figures = groups.map((g): GroupFigures => {
     let rss = 0;
@@ -371,14 +377,7 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
       });
     }
     let own = 0;
-    for (const p of members) {
-      let s = settled.get(p);
-      if (s === undefined) {
-        s = settledBytes(p, kpage, ps);
-        settled.set(p, s);
-      }
-      own += s;
-    }
+    for (const p of members) own += settledBytes(p, kpage, ps);
     return {
       rss,
       pss,
@@ -745,7 +744,7 @@ export function buildGroupsReport(scan: Scan, opts: GroupsOptions = {}): GroupsR
     );
   const { figures, stats } = measureGroups(scan, specs);
   if (stats.overcounted > 0) notes.push(`${stats.overcounted} page(s) gained mappings while the scan ran; they are counted as their group's own`);
-  if (specs.some((g) => g.members.some((p) => p.state === "ok" && p.source !== "pagemap")))
+  if (scan.mode === "pagemap" && specs.some((g) => g.members.some((p) => p.state === "ok" && p.source !== "pagemap")))
     notes.push("groups with members read from smaps_rollup have group USS and shared-outside from their page-level members only");
 
   const rows: GroupRow[] = specs.map((g, i) => {

@@ -95,7 +95,8 @@ export async function groupsCommand(ctx: Context, o: GroupsCommandOptions): Prom
     cgroups,
     charges: o.charges,
   });
-  const notes = [...report.notes, ...(report.charges?.notes ?? [])];
+  // An unavailable charges view says why in its own place (the table, or charges.notes in JSON).
+  const notes = [...report.notes, ...(report.charges?.available ? report.charges.notes : [])];
   if (cgroups?.walkNote) notes.push(`memory cgroups: ${cgroups.walkNote}`);
   if ((by === "cgroup" || o.charges) && !cgroups) notes.push("no memory cgroup hierarchy found (no sysfs, or the memory controller is not mounted): the kernel's own cgroup accounting is not shown");
   if (o.json) ctx.io.stdout(renderGroupsJson({ ...report, notes }));
