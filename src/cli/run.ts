@@ -20,6 +20,7 @@ import { registerFlagsCommand } from "./commands/flags.js";
 import { registerLibsCommand } from "./commands/libs.js";
 import { registerSharesCommand } from "./commands/shares.js";
 import { registerGroupsCommand } from "./commands/groups.js";
+import { registerFileCommand } from "./commands/file.js";
 
 export const VERSION = "0.1.0";
 
@@ -95,6 +96,7 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
   registerLibsCommand(program, io, setCode);
   registerSharesCommand(program, io, setCode);
   registerGroupsCommand(program, io, setCode);
+  registerFileCommand(program, io, setCode);
 
   return program;
 }

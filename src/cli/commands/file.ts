@@ -1,0 +1,183 @@
+/**
+ * `pagelens file PATH...`: which pages of files (or of every file under a
+ * directory) are in the page cache, their flags, and which processes map
+ * them; page-types -f, fincore and vmtouch's report in one.
+ */
+import { Option, type Command } from "commander";
+import { UsageError } from "../../errors.js";
+import { probeKernel } from "../../kernel/features.js";
+import { nativeAvailability, NativeUnavailableError } from "../../native/libc.js";
+import type { ProcFs } from "../../procfs/procfs.js";
+import { UserNames } from "../../procfs/users.js";
+import { FileReportBuilder, type FileReport } from "../../report/file-report.js";
+import { writeFileJson, writeFileTable } from "../../render/file-render.js";
+import { UNITS, type Unit } from "../../render/units.js";
+import { indexFileMappings, mappersOf } from "../../scan/file-mappers.js";
+import { readFilePages, type Detail } from "../../scan/file-pages.js";
+import { walkFiles } from "../../scan/file-walk.js";
+import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
+import { EXIT } from "../exit-codes.js";
+import type { CliIo } from "../io.js";
+import { parseUnit } from "../options.js";
+import { Progress } from "../progress.js";
+
+export interface InspectOptions {
+  /** One range per run of alike pages ("ranges"), or one per page ("each"). */
+  readonly list?: "ranges" | "each";
+  readonly raw?: boolean;
+  /** Keep the N files with the most cached bytes. */
+  readonly top?: number;
+  /** Look for processes that map the files (default true). */
+  readonly processes?: boolean;
+  /** cachestat(2) totals only: map nothing. */
+  readonly totalsOnly?: boolean;
+  readonly passwdFile?: string;
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Pages per mapping window (tests use small windows to cross window edges). */
+  readonly windowPages?: number;
+}
+
+/**
+ * The page-cache report for PATHs, read from the live kernel. Throws
+ * NativeUnavailableError when mmap/mincore/cachestat cannot be reached.
+ */
+export function inspectFiles(procfs: ProcFs, paths: readonly string[], o: InspectOptions = {}): FileReport {
+  if (!procfs.isLive) throw new UsageError("file reads the live page cache through our own mappings: it cannot be used with --root");
+  const native = nativeAvailability();
+  if (!native.available) throw new NativeUnavailableError(native.reason);
+  const kernel = probeKernel(procfs);
+  const f = kernel.features;
+  const notes: string[] = [];
+  let detail: Detail = o.totalsOnly ? "cachestat" : "pagemap";
+  if (detail === "pagemap" && !(f.kpageflags.available && f.kpagecount.available)) {
+    detail = "mincore";
+    notes.push(
+      `${f.kpageflags.note ?? f.kpagecount.note}: page flags, PFNs and map counts need root; cached pages come from mincore(2), dirty/writeback/evicted from cachestat(2)`,
+    );
+  }
+  const walk = walkFiles(paths);
+  const builder = new FileReportBuilder(walk.files, { pageSize: kernel.pageSize, raw: o.raw, list: o.list });
+  let done = 0;
+  // ENOSYS is the kernel's answer for every file: said once below, not per file.
+  let noCachestat = 0;
+  const sink = {
+    pages: builder.pages.bind(builder),
+    done: (p: Parameters<FileReportBuilder["done"]>[0]): void => {
+      if (p.cachestatError === "ENOSYS") noCachestat++;
+      builder.done(p);
+      o.onProgress?.(++done, walk.files.length);
+    },
+  };
+  const cgroups = detail === "pagemap" && f.kpagecgroup.available;
+  readFilePages(procfs, walk.files, { detail, pageSize: kernel.pageSize, cgroups, windowPages: o.windowPages }, sink);
+
+  if (o.processes !== false) {
+    const index = indexFileMappings(procfs, process.pid);
+    const users = new UserNames(o.passwdFile);
+    walk.files.forEach((t, i) => builder.setProcesses(i, mappersOf(procfs, index, t, kernel.pageSize, users)));
+    if (index.unreadable > 0)
+      notes.push(
+        `${index.unreadable} processes would not show their mappings${process.geteuid?.() === 0 ? "" : " (other users' processes need root)"}: they are missing from the processes lists`,
+      );
+  }
+  const report = builder.build({ takenAt: new Date().toISOString(), detail, top: o.top, skipped: walk.skipped, notes });
+
+  if (noCachestat > 0 && detail !== "cachestat")
+    notes.push("cachestat(2) is not available (Linux 6.5+, CONFIG_CACHESTAT_SYSCALL): no evicted counts" + (detail === "pagemap" ? "; dirty and writeback come from kpageflags" : "; no dirty or writeback counts"));
+  else if (noCachestat > 0) notes.push("cachestat(2) is not available (Linux 6.5+, CONFIG_CACHESTAT_SYSCALL): --totals-only has nothing to show; drop it");
+  const p = walk.passed;
+  const passed: string[] = [];
+  if (p.symlinks > 0) passed.push(`${p.symlinks} symbolic links not followed`);
+  if (p.otherFilesystems > 0) passed.push(`${p.otherFilesystems} directories on other filesystems not entered`);
+  if (p.hardLinks > 0) passed.push(`${p.hardLinks} further hard links to files already counted`);
+  if (p.special > 0) passed.push(`${p.special} special files (devices, FIFOs, sockets) left out`);
+  if (passed.length > 0) notes.push(`walking the directories: ${passed.join(", ")}`);
+  for (const s of walk.skipped) notes.push(`${s.path}: ${s.reason}`);
+  return report;
+}
+
+export interface FileCommandOptions {
+  readonly list: boolean;
+  readonly each: boolean;
+  readonly raw: boolean;
+  readonly top?: number;
+  readonly processes: boolean;
+  readonly totalsOnly: boolean;
+  readonly units: Unit;
+  readonly json: boolean;
+}
+
+export function fileCommand(ctx: Context, paths: readonly string[], o: FileCommandOptions): number {
+  if (o.list && o.each) throw new UsageError("--list and --each cannot be used together");
+  if (o.totalsOnly && (o.list || o.each || o.raw)) throw new UsageError("--totals-only maps nothing, so it has no pages to --list, --each or show --raw");
+  const progress = new Progress(ctx.io, "files");
+  let report: FileReport;
+  try {
+    report = inspectFiles(ctx.procfs, paths, {
+      list: o.list ? "ranges" : o.each ? "each" : undefined,
+      raw: o.raw,
+      top: o.top,
+      processes: o.processes,
+      totalsOnly: o.totalsOnly,
+      passwdFile: ctx.passwdFile,
+      onProgress: progress.update,
+    });
+  } catch (err) {
+    if (!(err instanceof NativeUnavailableError)) throw err;
+    // Not a bug and not a bad argument: this machine cannot answer. Exit 3, as for an unreadable input.
+    ctx.io.stderr(`pagelens: ${err.message}\n`);
+    return EXIT.badInput;
+  } finally {
+    progress.done();
+  }
+  if (o.json) writeFileJson(report, ctx.io.stdout);
+  else {
+    writeFileTable(report, o.units, ctx.io.stdout);
+    printNotes(ctx, report.notes);
+  }
+  return EXIT.ok;
+}
+
+function parseTop(text: string): number {
+  if (!/^[1-9][0-9]{0,8}$/.test(text.trim())) throw new UsageError(`--top: expected a positive whole number, got ${JSON.stringify(text)}`);
+  return Number(text.trim());
+}
+
+const FILE_HELP = `
+Figures (sizes in bytes in --json):
+  CACHED      pages in the page cache (mincore(2) on a read-only mapping; no page is read in)
+  DIRTY, WRITEBACK, EVICTED
+              cachestat(2) (Linux 6.5); EVICTED counts pages evicted whose shadow entries remain
+  ACTIVE, REFERENCED, MAPPED
+              kpageflags and kpagecount of each cached page (root only); MAPPED = mapped by some process
+  PROCS       processes with the file mapped; for one file they are listed with their resident pages
+
+As root, the cached pages (and only those) are briefly mapped into pagelens's own page table to
+read their PFNs from /proc/self/pagemap, as page-types -f does; that mapping is left out of map
+counts and of the mmap flag. Without root, cached pages and cachestat's counts are still shown
+for files you own or can write (the kernel hides page-cache state of other files).
+
+Directories are walked recursively without following symbolic links and without leaving the
+filesystem; hard links are counted once.
+`;
+
+/** Register `file` on the program (run.ts calls this once). */
+export function registerFileCommand(program: Command, io: CliIo, setCode: (n: number) => void): void {
+  program
+    .command("file")
+    .description("which pages of files are in the page cache, their flags, and who maps them (like page-types -f, fincore, vmtouch)")
+    .argument("<path...>", "files, or directories to walk")
+    .option("--list", "list cached pages as runs of alike pages (hex, like page-types -f -l)", false)
+    .option("--each", "list every cached page (like page-types -f -L)", false)
+    .option("--raw", "raw flags: kernel-hacker bits, compound head/tail, overloaded bits expanded", false)
+    .option("--top <n>", "only the N files with the most cached bytes, largest first (totals still cover all)", parseTop)
+    .option("--no-processes", "do not look for processes that map the files")
+    .option("--totals-only", "cachestat(2) totals only: map nothing, no flags", false)
+    .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
+    .option("--json", "print one JSON document (sizes in bytes)", false)
+    .addHelpText("after", FILE_HELP)
+    .action(function (this: Command, paths: string[]) {
+      const o = this.opts() as FileCommandOptions;
+      setCode(fileCommand(makeContext(this.optsWithGlobals() as GlobalOptions, io), paths, o));
+    });
+}
