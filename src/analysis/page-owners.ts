@@ -140,32 +140,10 @@ export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
   });
 
   // Pass 1: mappers per PFN, into start[o + 1].
-  // (Both passes are written out rather than sharing a per-record callback: they run once per
-  // record of the whole machine, and the inlined loops are several times faster on a cold start.)
   const starts: (Uint32Array | undefined)[] = [];
   processes.forEach((p) => {
     if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
-    p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => {
-      const pfnCol = cols.pfn;
-      const lenCol = cols.len;
-      for (let r = from; r < to; r++) {
-        let at = pfnCol[r]!;
-        let left = lenCol[r]!;
-        while (left > 0) {
-          const pg = Math.floor(at / PAGE);
-          let c = starts[pg];
-          if (c === undefined) {
-            c = new Uint32Array(PAGE + 1);
-            starts[pg] = c;
-          }
-          const o0 = at % PAGE;
-          const n = Math.min(left, PAGE - o0);
-          for (let o = o0 + 1; o <= o0 + n; o++) c[o]!++;
-          at += n;
-          left -= n;
-        }
-      }
-    });
+    p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => countRuns(cols, from, to, starts));
   });
 
   // Prefix sums: start[o] = first slot of PFN o.
@@ -175,10 +153,7 @@ export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
   for (let pg = 0; pg < starts.length; pg++) {
     const start = starts[pg];
     if (!start) continue;
-    for (let o = 1; o <= PAGE; o++) {
-      if (start[o] !== 0) pfns++;
-      start[o]! += start[o - 1]!;
-    }
+    pfns += prefixSum(start);
     entries += start[PAGE]!;
     pages[pg] = { start, ids: new Uint32Array(start[PAGE]!) };
   }
@@ -187,27 +162,7 @@ export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
   processes.forEach((p, i) => {
     if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
     const first = firstMapping[i]!;
-    p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => {
-      const pfnCol = cols.pfn;
-      const lenCol = cols.len;
-      const vmaCol = cols.vma;
-      for (let r = from; r < to; r++) {
-        const id = first + vmaCol[r]!;
-        let at = pfnCol[r]!;
-        let left = lenCol[r]!;
-        while (left > 0) {
-          const pg = Math.floor(at / PAGE);
-          const page = pages[pg]!;
-          const cursor = page.start;
-          const out = page.ids;
-          const o0 = at % PAGE;
-          const n = Math.min(left, PAGE - o0);
-          for (let o = o0; o < o0 + n; o++) out[cursor[o]!++] = id;
-          at += n;
-          left -= n;
-        }
-      }
-    });
+    p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => fillRuns(cols, from, to, first, pages));
   });
 
   // Each start[o] now holds the first slot of o + 1: shift back by one.
@@ -217,4 +172,66 @@ export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
     page.start[0] = 0;
   }
   return new PageOwners(pages, firstMapping, mappingProc, mappingVma, pfns, entries);
+}
+
+/*
+ * The two passes over run records, as small module-level functions rather
+ * than a shared per-record callback: they run once per record of the whole
+ * machine, and small functions get optimised within the first chunk.
+ */
+
+/** Pass 1: add each record's pages to the mapper counts, kept in start[o + 1]. */
+function countRuns(cols: RunColumns, from: number, to: number, starts: (Uint32Array | undefined)[]): void {
+  const pfnCol = cols.pfn;
+  const lenCol = cols.len;
+  for (let r = from; r < to; r++) {
+    let at = pfnCol[r]!;
+    let left = lenCol[r]!;
+    while (left > 0) {
+      const pg = Math.floor(at / PAGE);
+      let c = starts[pg];
+      if (c === undefined) {
+        c = new Uint32Array(PAGE + 1);
+        starts[pg] = c;
+      }
+      const o0 = at % PAGE;
+      const n = Math.min(left, PAGE - o0);
+      for (let o = o0 + 1; o <= o0 + n; o++) c[o]!++;
+      at += n;
+      left -= n;
+    }
+  }
+}
+
+/** Turn counts in start[1..PAGE] into running sums; returns how many PFNs have a mapper. */
+function prefixSum(start: Uint32Array): number {
+  let pfns = 0;
+  for (let o = 1; o <= PAGE; o++) {
+    if (start[o] !== 0) pfns++;
+    start[o]! += start[o - 1]!;
+  }
+  return pfns;
+}
+
+/** Pass 2: write each record's mapping id at its PFNs' cursors (start[o]++). */
+function fillRuns(cols: RunColumns, from: number, to: number, firstId: number, pages: readonly (OwnerPage | undefined)[]): void {
+  const pfnCol = cols.pfn;
+  const lenCol = cols.len;
+  const vmaCol = cols.vma;
+  for (let r = from; r < to; r++) {
+    const id = firstId + vmaCol[r]!;
+    let at = pfnCol[r]!;
+    let left = lenCol[r]!;
+    while (left > 0) {
+      const pg = Math.floor(at / PAGE);
+      const page = pages[pg]!;
+      const cursor = page.start;
+      const out = page.ids;
+      const o0 = at % PAGE;
+      const n = Math.min(left, PAGE - o0);
+      for (let o = o0; o < o0 + n; o++) out[cursor[o]!++] = id;
+      at += n;
+      left -= n;
+    }
+  }
 }

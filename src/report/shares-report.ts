@@ -16,10 +16,10 @@
  * it. The zero page and PFN maps are not memory use and are left out.
  *
  * How: one pass over the page-owner index (analysis/page-owners.ts), in PFN
- * order, folding consecutive indexed PFNs that have the same list of mappers
- * into one segment (the pages of a library or a shared segment mapped by the
- * same VMAs fold into a handful of segments wherever they lie), so the
- * per-pair work is per segment, not per page. Pages the scan settled as
+ * order, folding PFNs that have the same list of mappers into one segment
+ * (the pages of a library or a shared region mapped by the same VMAs fold
+ * into a handful of segments wherever they lie, even interleaved with
+ * another region's), so the per-pair work is per segment, not per page. Pages the scan settled as
  * mapped once are not in the index: they are never shared.
  */
 import { NF, U } from "../accounting/usage.js";
@@ -154,6 +154,17 @@ export function selectProcesses(scan: Scan, opts: SharesOptions): { selected: nu
   return { selected: candidates.slice(0, opts.top ?? DEFAULT_SHARES_TOP), missing: [] };
 }
 
+/** PFNs with the same list of mappers, counted by kind of page (pages). */
+interface Segment {
+  ids: Uint32Array;
+  len: number;
+  readonly kinds: Float64Array;
+  pages: number;
+}
+
+/** Segments kept open at once (see segmentFor). */
+const OPEN_SEGMENTS = 16;
+
 /** Per-label accumulation of a pair or group: the mapping names and page kinds. */
 interface MappingAcc {
   readonly name: string;
@@ -185,6 +196,45 @@ function mappingsOf(accs: Map<string, MappingAcc> | undefined, pageSize: number)
     out.push({ name: m.name, start: m.start, otherNames: [...m.otherNames].sort(), kind: SHARE_KINDS[best]!, ...b });
   }
   return out.sort((x, y) => y.bytes - x.bytes || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+}
+
+/**
+ * The hot loop: the PFNs of one table page with two or more mappers, counted
+ * by kind into the segment of their mapper list. A small function of its
+ * own, so V8 optimises it after the first table page (inside the large
+ * report function, on-stack replacement took ~100 ms of a cold run).
+ */
+function segmentPage(start: Uint32Array, ids: Uint32Array, counts: Uint32Array, flagsLo: Uint32Array, segmentFor: (ids: Uint32Array, from: number, n: number) => Segment): void {
+  // The segment of the previous shared PFN, in locals for the hot loop.
+  let cur: Segment | undefined;
+  let curIds: Uint32Array = new Uint32Array(0);
+  let curLen = -1;
+  let curKinds: Float64Array = new Float64Array(NK);
+  let curPages = 0;
+  let end = start[0]!;
+  for (let o = 0; o < OWNER_PAGE; o++) {
+    const from = end;
+    end = start[o + 1]!;
+    const n = end - from;
+    if (n < 2) continue; // one mapper: shared with no one
+    const flags = flagsLo[o]!;
+    // Not memory use: the shared zero page, and PFN maps without a map count.
+    if (counts[o] === 0 || (flags & F_ZERO_PAGE) !== 0) continue;
+    const kind = (flags & F_HUGE) !== 0 ? K_HUGETLB : (flags & F_KSM) !== 0 ? K_KSM : (flags & F_ANON) !== 0 ? K_COW : (flags & F_SWAPBACKED) !== 0 ? K_SHMEM : K_FILE;
+    let same = n === curLen;
+    for (let i = 0; same && i < n; i++) if (ids[from + i] !== curIds[i]) same = false;
+    if (!same) {
+      if (cur) cur.pages += curPages;
+      cur = segmentFor(ids, from, n);
+      curIds = cur.ids;
+      curLen = n;
+      curKinds = cur.kinds;
+      curPages = 0;
+    }
+    curKinds[kind]!++;
+    curPages++;
+  }
+  if (cur) cur.pages += curPages;
 }
 
 /**
@@ -243,24 +293,21 @@ export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?:
     for (let k = 0; k < NK; k++) m.kinds[k]! += kinds[k]!;
   };
 
-  // The current segment: its mapper list and its pages by kind.
-  let cur = new Uint32Array(64);
-  let curLen = 0;
-  const segKinds = new Float64Array(NK);
-  let segPages = 0;
   // Per segment: the distinct selected processes (positions) and the first mapping id of each.
   const segSel: number[] = [];
   const segSelId: number[] = [];
 
-  const flush = (): void => {
-    if (segPages === 0) return;
+  const flush = (seg: Segment): void => {
+    const pages = seg.pages;
+    if (pages === 0) return;
+    const segKinds = seg.kinds;
     segSel.length = 0;
     segSelId.length = 0;
     let distinct = 0;
     let others = 0;
     let prev = -1;
-    for (let i = 0; i < curLen; i++) {
-      const id = cur[i]!;
+    for (let i = 0; i < seg.len; i++) {
+      const id = seg.ids[i]!;
       const p = mappingProc[id]!;
       if (p === prev) continue;
       prev = p;
@@ -272,8 +319,8 @@ export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?:
         segSelId.push(id);
       }
     }
-    const pages = segPages;
-    segPages = 0;
+    seg.pages = 0;
+    seg.len = 0;
     if (distinct < 2 || segSel.length === 0) {
       segKinds.fill(0);
       return;
@@ -317,6 +364,36 @@ export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?:
     segKinds.fill(0);
   };
 
+  // Open segments, most recently used first. Pages of a few different mapper lists often
+  // interleave in PFN order (two shared regions allocated at the same time, a library's pages
+  // next to another's), so a handful are kept open instead of flushing at every change.
+  const open: Segment[] = [];
+  const segmentFor = (ids: Uint32Array, from: number, n: number): Segment => {
+    for (let s = 0; s < open.length; s++) {
+      const seg = open[s]!;
+      if (seg.len !== n) continue;
+      let same = true;
+      for (let i = 0; same && i < n; i++) if (ids[from + i] !== seg.ids[i]) same = false;
+      if (!same) continue;
+      if (s > 0) {
+        open.splice(s, 1);
+        open.unshift(seg);
+      }
+      return seg;
+    }
+    let seg: Segment;
+    if (open.length < OPEN_SEGMENTS) seg = { ids: new Uint32Array(Math.max(n, 16)), len: 0, kinds: new Float64Array(NK), pages: 0 };
+    else {
+      seg = open.pop()!;
+      flush(seg);
+      if (seg.ids.length < n) seg.ids = new Uint32Array(Math.max(n, seg.ids.length * 2));
+    }
+    seg.ids.set(ids.subarray(from, from + n));
+    seg.len = n;
+    open.unshift(seg);
+    return seg;
+  };
+
   // The owner index and the kpage table are paged alike (2^16 PFNs): walk both page by page.
   const kpages = scan.kpage.pages;
   for (let pg = 0; pg < idx.pages.length; pg++) {
@@ -324,31 +401,9 @@ export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?:
     if (!owner) continue;
     const kpage = kpages[pg];
     if (!kpage) continue; // no kpage values (past the end of the kpage files): device memory
-    const { start, ids } = owner;
-    const counts = kpage.count;
-    const flagsLo = kpage.flagsLo;
-    for (let o = 0; o < OWNER_PAGE; o++) {
-      const from = start[o]!;
-      const to = start[o + 1]!;
-      const n = to - from;
-      if (n < 2) continue; // one mapper: shared with no one
-      const flags = flagsLo[o]!;
-      // Not memory use: the shared zero page, and PFN maps without a map count.
-      if (counts[o] === 0 || (flags & F_ZERO_PAGE) !== 0) continue;
-      const kind = (flags & F_HUGE) !== 0 ? K_HUGETLB : (flags & F_KSM) !== 0 ? K_KSM : (flags & F_ANON) !== 0 ? K_COW : (flags & F_SWAPBACKED) !== 0 ? K_SHMEM : K_FILE;
-      let same = n === curLen;
-      for (let i = 0; same && i < n; i++) if (ids[from + i] !== cur[i]) same = false;
-      if (!same) {
-        flush();
-        if (cur.length < n) cur = new Uint32Array(Math.max(n, cur.length * 2));
-        cur.set(ids.subarray(from, to));
-        curLen = n;
-      }
-      segKinds[kind]!++;
-      segPages++;
-    }
+    segmentPage(owner.start, owner.ids, kpage.count, kpage.flagsLo, segmentFor);
   }
-  flush();
+  for (const seg of open) flush(seg);
 
   const ref = (s: number): ShareProcessRef => {
     const p = scan.processes[selected[s]!]!;
