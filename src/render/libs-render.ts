@@ -20,6 +20,8 @@ export function renderLibsTable(report: LibsReport, unit: Unit, summary = false,
     { header: "PSS", value: size((s) => s.pss) },
     { header: "USS", value: size((s) => s.uss) },
     { header: "SWAP", value: size((s) => s.swap) },
+    // hugetlb pages are not in RSS (as in smaps): a column of their own when any are mapped.
+    ...(report.totals.hugetlb > 0 ? [{ header: "HUGETLB", value: size((s) => s.hugetlb) }] : []),
     { header: "PROCS", value: (r) => ("lib" in r ? String(r.lib.count) : "total" in r ? String(r.total.processes) : "") },
     {
       header: summary ? "NAME" : "NAME / COMMAND [PID]",

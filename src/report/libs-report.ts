@@ -25,6 +25,9 @@ export interface LibSizes {
   readonly uss: number;
   readonly swap: number;
   readonly swapPss: number;
+  /** hugetlb pages mapped (not in RSS, as in smaps), and their proportional share. */
+  readonly hugetlb: number;
+  readonly hugetlbPss: number;
 }
 
 /** One process's share of one name. */
@@ -59,7 +62,7 @@ export interface LibsOptions {
   readonly path?: RegExp;
   /** Only VMAs whose permissions match (see matchPerms). */
   readonly perms?: string;
-  /** Also unnamed anonymous memory ([anon]) and names with nothing resident or swapped. */
+  /** Also unnamed anonymous memory ([anon]) and names with nothing resident, swapped or in hugetlb pages. */
   readonly all?: boolean;
   readonly sort?: LibsSortKey;
   readonly reverse?: boolean;
@@ -137,9 +140,11 @@ interface Acc {
   uss: number;
   swap: number;
   swapPss: number;
+  hugetlb: number;
+  hugetlbPss: number;
 }
 
-const zero = (): Acc => ({ vss: 0, rss: 0, pss: 0, uss: 0, swap: 0, swapPss: 0 });
+const zero = (): Acc => ({ vss: 0, rss: 0, pss: 0, uss: 0, swap: 0, swapPss: 0, hugetlb: 0, hugetlbPss: 0 });
 
 function addVma(acc: Acc, v: Vma, usage: Float64Array, row: number): void {
   const b = row * NF;
@@ -149,6 +154,8 @@ function addVma(acc: Acc, v: Vma, usage: Float64Array, row: number): void {
   acc.uss += usage[b + U.uss]!;
   acc.swap += usage[b + U.swap]!;
   acc.swapPss += usage[b + U.swapPss]!;
+  acc.hugetlb += usage[b + U.hugetlbPrivate]! + usage[b + U.hugetlbShared]!;
+  acc.hugetlbPss += usage[b + U.hugetlbPss]!;
 }
 
 function addSizes(into: Acc, s: LibSizes): void {
@@ -158,6 +165,8 @@ function addSizes(into: Acc, s: LibSizes): void {
   into.uss += s.uss;
   into.swap += s.swap;
   into.swapPss += s.swapPss;
+  into.hugetlb += s.hugetlb;
+  into.hugetlbPss += s.hugetlbPss;
 }
 
 interface Group {
@@ -225,7 +234,7 @@ export function buildLibsReport(scan: Scan, opts: LibsOptions = {}, smaps?: Read
   const procKey = isSizeKey(sort) ? sort : "pss";
   let libs: LibRow[] = [];
   for (const [name, g] of groups) {
-    if (!opts.all && g.acc.rss === 0 && g.acc.swap === 0) continue;
+    if (!opts.all && g.acc.rss === 0 && g.acc.swap === 0 && g.acc.hugetlb === 0) continue;
     const processes = [...g.procs].sort((a, b) => (b[procKey] - a[procKey] || a.pid - b.pid) * dir);
     libs.push({ name, kind: g.kind, deleted: g.deleted, perms: [...g.perms].sort(), count: processes.length, ...g.acc, processes });
   }

@@ -16,7 +16,7 @@ import { mappingLabel, renderSharesTable } from "../../src/render/shares-render.
 import { EntryStore } from "../../src/scan/entry-store.js";
 import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
 import { captureIo, FixtureTree } from "../support/fixture-tree.js";
-import { anonPage, anonPte, filePage, page, PAGE_SIZE, pte, shmemPage, swapPte, zeroPage } from "../support/pagemap-builder.js";
+import { anonPage, anonPte, filePage, hugetlbPage, page, PAGE_SIZE, PMD_PAGES, pte, shmemPage, swapPte, zeroPage } from "../support/pagemap-builder.js";
 
 const P = PAGE_SIZE;
 
@@ -295,6 +295,33 @@ describe("libs and shares on a fixture machine", () => {
     assert.equal((await cli("libs", "--top", "0")).code, 2);
     assert.equal((await cli("shares", "--pid", "999")).code, 4);
     assert.equal((await cli("shares", "--pid", "10", "--top", "3")).code, 2);
+  });
+});
+
+describe("hugetlb sharing", () => {
+  it("a shared hugetlb segment: libs shows it although it has no RSS; shares counts it as hugetlb", async () => {
+    const t = FixtureTree.create();
+    try {
+      const HUGE = 0x40000;
+      const SEG = "/SYSV00001234 (deleted)";
+      for (const pid of [40, 41]) {
+        const p = t.process(pid, { name: `db${pid}` });
+        const m = p.map({ start: 0x7f30_0000_0000, pages: PMD_PAGES, perms: "rw-s", dev: "00:10", inode: 98_304, name: SEG });
+        p.fill(m.start, PMD_PAGES, (i) => pte({ pfn: HUGE + i, file: true }));
+      }
+      t.pages(HUGE, PMD_PAGES, (i) => hugetlbPage(i, 2));
+      const scan = await scanSystem(t.procfs(), { threads: false });
+      const seg = lib(buildLibsReport(scan), SEG);
+      assert.deepEqual([seg.count, seg.rss, seg.hugetlb], [2, 0, 2 * PMD_PAGES * P]);
+      near(seg.hugetlbPss, PMD_PAGES * P, "hugetlb PSS");
+      assert.match(renderLibsTable(buildLibsReport(scan), "m"), /^ *0\.0M +0\.0M +0\.0M +0\.0M +4\.0M +2 +\/SYSV00001234 \(deleted\)$/m);
+      const r = buildSharesReport(scan);
+      const p = pair(r, 40, 41);
+      assert.deepEqual([p.bytes, p.hugetlb], [PMD_PAGES * P, PMD_PAGES * P]);
+      assert.deepEqual(p.mappings.map((m) => [m.name, m.kind]), [[SEG, "hugetlb"]]);
+    } finally {
+      t.cleanup();
+    }
   });
 });
 

@@ -59,6 +59,8 @@ export function smapsRowsFor(ctx: Context, scan: Scan): Map<number, SmapsRows> {
       usage[b + U.shared] = f("Shared_Clean") + f("Shared_Dirty");
       usage[b + U.swap] = f("Swap");
       usage[b + U.swapPss] = f("SwapPss");
+      usage[b + U.hugetlbPrivate] = f("Private_Hugetlb");
+      usage[b + U.hugetlbShared] = f("Shared_Hugetlb");
     });
     out.set(pid, { vmas: entries.map((e) => e.vma), usage });
   }
@@ -96,7 +98,7 @@ export function registerLibsCommand(program: Command, io: CliIo, setCode: (n: nu
     .option("--perms <pattern>", "only VMAs with these permissions: r-xp exactly (? for any position), or letters that must all be present (x: executable)")
     .addOption(new Option("--sort <key>", "sort key").choices(LIBS_SORT_KEYS).default("pss"))
     .option("--reverse", "reverse the sort order", false)
-    .option("--all", "also unnamed anonymous memory ([anon]) and mappings with nothing resident or swapped", false)
+    .option("--all", "also unnamed anonymous memory ([anon]) and mappings with nothing resident, swapped or in hugetlb pages", false)
     .option("--top <n>", "only the first N mappings", (t: string) => parseCount(t, "--top"))
     .option("--summary", "one row per mapping, without the per-process rows", false)
     .option("--exact", "look every page up in kpagecount (slower)", false)
