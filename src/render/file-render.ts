@@ -32,7 +32,7 @@ function percent(part: number | null, whole: number): string {
 }
 
 /** Cached bytes with a given flag, or "-" when flags are unknown. */
-function flagBytes(e: FileEntry, name: string, unit: Unit): string {
+function flagBytes(e: { readonly flags: Readonly<Record<string, number>> | null }, name: string, unit: Unit): string {
   return e.flags === null ? "-" : formatSize(e.flags[name] ?? 0, unit);
 }
 
@@ -50,8 +50,8 @@ export function renderFileSummary(report: FileReport, unit: Unit): string {
   ];
   if (anyFlags)
     cols.push(
-      { header: "ACTIVE", value: (r) => (isTotal(r) ? "" : flagBytes(r, "active", unit)) },
-      { header: "REFERENCED", value: (r) => (isTotal(r) ? "" : flagBytes(r, "referenced", unit)) },
+      { header: "ACTIVE", value: (r) => flagBytes(isTotal(r) ? r.total : r, "active", unit) },
+      { header: "REFERENCED", value: (r) => flagBytes(isTotal(r) ? r.total : r, "referenced", unit) },
       { header: "MAPPED", value: (r) => (isTotal(r) ? formatSize(r.total.mapped, unit) : sizeOrDash(r.mapped, unit)) },
     );
   if (anyProcs) cols.push({ header: "PROCS", value: (r) => (isTotal(r) ? "" : r.processes === null ? "-" : String(r.processes.length)) });

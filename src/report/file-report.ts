@@ -110,6 +110,8 @@ export interface FileTotals {
   readonly evicted: number;
   readonly recentlyEvicted: number;
   readonly mapped: number;
+  /** Cached bytes per flag name, over the files with flags; null when no file has them (no root). */
+  readonly flags: Readonly<Record<string, number>> | null;
   /** Files for which the cached size is unknown (not in `cached`). */
   readonly unknown: number;
 }
@@ -173,6 +175,10 @@ export class FileReportBuilder implements FilePagesSink {
   private readonly ps: number;
   private readonly raw: boolean;
   private readonly list: "ranges" | "each" | undefined;
+  private rawLo = -1;
+  private rawHi = -1;
+  private viewLo = 0;
+  private viewHi = 0;
 
   constructor(
     files: readonly FileTarget[],
@@ -220,7 +226,14 @@ export class FileReportBuilder implements FilePagesSink {
         if ((klo & WRITEBACK) !== 0) a.writebackPages++;
         if (mapcount > 0) a.mappedPages++;
         a.pagesWithFlags++;
-        [lo, hi] = this.raw ? expandOverloadedFlags(klo, khi, 0) : wellKnownFlags(klo, khi);
+        // Pages in a row mostly share their flags: convert to the view once per change.
+        if (klo !== this.rawLo || khi !== this.rawHi) {
+          this.rawLo = klo;
+          this.rawHi = khi;
+          [this.viewLo, this.viewHi] = this.raw ? expandOverloadedFlags(klo, khi, 0) : wellKnownFlags(klo, khi);
+        }
+        lo = this.viewLo;
+        hi = this.viewHi;
         if (lo !== lastLo || hi !== lastHi) {
           flushStretch();
           lastLo = lo;
@@ -343,6 +356,7 @@ export class FileReportBuilder implements FilePagesSink {
       evicted: sum(all, (e) => e.evicted),
       recentlyEvicted: sum(all, (e) => e.recentlyEvicted),
       mapped: sum(all, (e) => e.mapped),
+      flags: sumFlags(all),
       unknown: all.filter((e) => e.cached === null).length,
     };
     let files = all;
@@ -367,4 +381,14 @@ function sum(entries: readonly FileEntry[], f: (e: FileEntry) => number | null):
   let s = 0;
   for (const e of entries) s += f(e) ?? 0;
   return s;
+}
+
+function sumFlags(entries: readonly FileEntry[]): Record<string, number> | null {
+  let out: Record<string, number> | null = null;
+  for (const e of entries) {
+    if (e.flags === null) continue;
+    out ??= {};
+    for (const [k, v] of Object.entries(e.flags)) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
 }

@@ -34,7 +34,7 @@ import { SyscallError } from "../native/libc.js";
 import { cachestat, FileMapping, MADV_RANDOM, PageToucher, type CachestatCounts } from "../native/page-cache.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import type { FileTarget } from "./file-walk.js";
-import { lookupKpages, PfnSet } from "./kpage-lookup.js";
+import { readPfnValues } from "./pfn-values.js";
 
 export type Detail = "cachestat" | "mincore" | "pagemap";
 
@@ -221,57 +221,58 @@ export function readFilePages(procfs: ProcFs, files: readonly FileTarget[], opti
     try {
       for (const w of group) mapWindow(w);
       const wantPfns = group.filter((w) => w.file.walked === "pagemap" && w.resident !== undefined && w.resident.length > 0);
-      const set = new PfnSet();
+      // Every window's PFNs in one list, so the kpage files are read once per group.
+      let total = 0;
+      for (const w of wantPfns) total += w.resident!.length;
+      const all = new Float64Array(total);
       if (wantPfns.length > 0) {
         const pm = procfs.openU64("self/pagemap");
         try {
+          let at = 0;
           for (const w of wantPfns) {
             const idx = w.resident!;
             const base = w.mapping!.address / ps - w.firstPage; // vpn of file page p is base + p
             const first = idx[0]!;
             const span = idx[idx.length - 1]! - first + 1;
             const got = pm.readWords(base + first, span, pmBuf);
-            const pfns = new Float64Array(idx.length);
             for (let k = 0; k < idx.length; k++) {
               const o = idx[k]! - first;
               if (o >= got) break;
-              const lo = pmU32[2 * o]!;
               const hi = pmU32[2 * o + 1]!;
-              const pfn = (hi & PM_PRESENT_HI) !== 0 ? pfnOf(lo, hi) : 0;
-              if (pfn !== 0) {
-                pfns[k] = pfn;
-                set.add(pfn);
-              }
+              // Not present: evicted since mincore, or could not be faulted in. 0 marks it.
+              if ((hi & PM_PRESENT_HI) !== 0) all[at + k] = pfnOf(pmU32[2 * o]!, hi);
             }
-            w.pfn = pfns;
+            w.pfn = all.subarray(at, at + idx.length);
+            at += idx.length;
           }
         } finally {
           pm.close();
         }
       }
-      const table = set.size > 0 ? lookupKpages(procfs, set, { cgroups: options.cgroups === true }).table : undefined;
-      if (table) lookups++;
+      const values = total > 0 ? readPfnValues(procfs, all, total, { cgroups: options.cgroups === true }) : undefined;
+      if (values) lookups++;
+      let at = 0;
       for (const w of group) {
         const idx = w.resident;
         if (idx !== undefined && idx.length > 0) {
-          if (w.pfn !== undefined && table !== undefined) {
+          if (w.pfn !== undefined && values !== undefined) {
             const n = idx.length;
-            const lo = new Uint32Array(n);
-            const hi = new Uint32Array(n);
-            const count = new Uint32Array(n);
-            const cg = options.cgroups ? new Float64Array(n) : undefined;
+            const lo = values.flagsLo.subarray(at, at + n);
+            const hi = values.flagsHi.subarray(at, at + n);
+            const count = values.count.subarray(at, at + n);
+            const cg = values.cgroup?.subarray(at, at + n);
+            at += n;
             for (let k = 0; k < n; k++) {
-              const pfn = w.pfn[k]!;
-              if (pfn === 0) {
+              if (w.pfn[k] === 0 || values.found[at - n + k] === 0) {
+                // Unknown: say so rather than report a page with no flags.
+                w.pfn[k] = 0;
                 w.file.unresolved++;
                 continue;
               }
               // Our own mapping adds one to the map count and sets MMAP: take it back out.
-              const others = Math.max(0, table.countOf(pfn) - 1);
+              const others = count[k]! > 0 ? count[k]! - 1 : 0;
               count[k] = others;
-              lo[k] = others === 0 ? table.flagsLoOf(pfn) & ~F_MMAP : table.flagsLoOf(pfn);
-              hi[k] = table.flagsHiOf(pfn);
-              if (cg) cg[k] = table.cgroupOf(pfn);
+              if (others === 0) lo[k] = lo[k]! & ~F_MMAP;
             }
             sink.pages({ file: w.file.index, count: n, index: idx, pfn: w.pfn, flagsLo: lo, flagsHi: hi, mapcount: count, cgroup: cg });
           } else sink.pages({ file: w.file.index, count: idx.length, index: idx });
@@ -332,7 +333,8 @@ export function readFilePages(procfs: ProcFs, files: readonly FileTarget[], opti
       s.walked = "none";
       s.why = "the kernel hides the page-cache state of files you can neither write nor own";
     }
-    if (s.walked === "none" || pages === 0) {
+    // Nothing cached by cachestat's count: no page to find, so no mapping (most files of a big tree).
+    if (s.walked === "none" || pages === 0 || s.cachestat?.cached === 0) {
       finish(s);
       return;
     }

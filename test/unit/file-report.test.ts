@@ -103,6 +103,7 @@ test("pagemap detail: cached from the walk, dirty/writeback/evicted from cachest
   assert.match(f.note ?? "", /1 cached pages could not be looked up/);
   assert.equal(r.totals.cached, 8 * PS);
   assert.equal(r.totals.mapped, 2 * PS);
+  assert.deepEqual(r.totals.flags, f.flags);
 });
 
 test("without cachestat, dirty and writeback come from kpageflags; --each lists every page", () => {
@@ -162,7 +163,7 @@ test("totals-only and hidden files: cached from cachestat, or unknown with the r
   assert.equal(h!.cached, null);
   assert.match(h!.note!, /neither write nor own.*cachestat failed \(EPERM\)/);
   assert.equal(c!.note, "cannot open (EACCES)");
-  assert.deepEqual(r.totals, { files: 3, size: 9 * PS, cached: 2 * PS, dirty: 0, writeback: 0, evicted: PS, recentlyEvicted: PS, mapped: 0, unknown: 2 });
+  assert.deepEqual(r.totals, { files: 3, size: 9 * PS, cached: 2 * PS, dirty: 0, writeback: 0, evicted: PS, recentlyEvicted: PS, mapped: 0, flags: null, unknown: 2 });
 });
 
 test("--top keeps the N most cached files, largest first; totals still cover every file", () => {

@@ -68,7 +68,8 @@ export function inspectFiles(procfs: ProcFs, paths: readonly string[], o: Inspec
       o.onProgress?.(++done, walk.files.length);
     },
   };
-  const cgroups = detail === "pagemap" && f.kpagecgroup.available;
+  // Only listings show the memory cgroup, and kpagecgroup costs as much to read as kpageflags.
+  const cgroups = detail === "pagemap" && f.kpagecgroup.available && o.list !== undefined;
   readFilePages(procfs, walk.files, { detail, pageSize: kernel.pageSize, cgroups, windowPages: o.windowPages }, sink);
 
   if (o.processes !== false) {
@@ -77,7 +78,7 @@ export function inspectFiles(procfs: ProcFs, paths: readonly string[], o: Inspec
     walk.files.forEach((t, i) => builder.setProcesses(i, mappersOf(procfs, index, t, kernel.pageSize, users)));
     if (index.unreadable > 0)
       notes.push(
-        `${index.unreadable} processes would not show their mappings${process.geteuid?.() === 0 ? "" : " (other users' processes need root)"}: they are missing from the processes lists`,
+        `${count(index.unreadable, "process", "processes")} would not show ${index.unreadable === 1 ? "its" : "their"} mappings${process.geteuid?.() === 0 ? "" : " (other users' processes need root)"}: missing from the lists of processes`,
       );
   }
   const report = builder.build({ takenAt: new Date().toISOString(), detail, top: o.top, skipped: walk.skipped, notes });
@@ -87,13 +88,17 @@ export function inspectFiles(procfs: ProcFs, paths: readonly string[], o: Inspec
   else if (noCachestat > 0) notes.push("cachestat(2) is not available (Linux 6.5+, CONFIG_CACHESTAT_SYSCALL): --totals-only has nothing to show; drop it");
   const p = walk.passed;
   const passed: string[] = [];
-  if (p.symlinks > 0) passed.push(`${p.symlinks} symbolic links not followed`);
-  if (p.otherFilesystems > 0) passed.push(`${p.otherFilesystems} directories on other filesystems not entered`);
-  if (p.hardLinks > 0) passed.push(`${p.hardLinks} further hard links to files already counted`);
-  if (p.special > 0) passed.push(`${p.special} special files (devices, FIFOs, sockets) left out`);
+  if (p.symlinks > 0) passed.push(`${count(p.symlinks, "symbolic link", "symbolic links")} not followed`);
+  if (p.otherFilesystems > 0) passed.push(`${count(p.otherFilesystems, "directory", "directories")} on other filesystems not entered`);
+  if (p.hardLinks > 0) passed.push(`${count(p.hardLinks, "further hard link", "further hard links")} to files already counted`);
+  if (p.special > 0) passed.push(`${count(p.special, "special file", "special files")} (devices, FIFOs, sockets) left out`);
   if (passed.length > 0) notes.push(`walking the directories: ${passed.join(", ")}`);
   for (const s of walk.skipped) notes.push(`${s.path}: ${s.reason}`);
   return report;
+}
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 export interface FileCommandOptions {
