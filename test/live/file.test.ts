@@ -16,7 +16,8 @@
  * in a row agree page by page), directories (symlink not followed, hard link
  * counted once, --top), the CLI's JSON and table, and the fallback as user
  * nobody (cached pages from mincore for a file nobody owns; nothing for a
- * file it cannot write, as the kernel hides it).
+ * file it cannot write, as the kernel hides it), and that faulting pages in
+ * past a truncation reports them instead of dying of SIGBUS.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -27,7 +28,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { inspectFiles } from "../../src/cli/commands/file.js";
 import { nativeAvailability } from "../../src/native/libc.js";
-import { cachestat, posixFadvise, POSIX_FADV_DONTNEED, POSIX_FADV_RANDOM } from "../../src/native/page-cache.js";
+import { cachestat, FileMapping, PageToucher, posixFadvise, POSIX_FADV_DONTNEED, POSIX_FADV_RANDOM } from "../../src/native/page-cache.js";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import type { FileEntry, FileReport } from "../../src/report/file-report.js";
 import { CLI_MAIN, REPO_ROOT, makeTempDir, onExit, runCli } from "../support/scenario.js";
@@ -362,4 +363,23 @@ test("file: as nobody, cached pages of its own file from mincore, other files hi
   assert.match(hidden.note ?? "", /hides the page-cache state/);
   if (hidden.cached !== null) assert.equal(hidden.cached, CACHED.length * PAGE, "only cachestat's true count, never mincore's all-resident answer");
   else assert.match(hidden.note ?? "", /cachestat failed \(EPERM\)/);
+});
+
+test("file: pages past a truncation are reported as not faulted, without SIGBUS", { skip }, (t) => {
+  const dir = fs.mkdtempSync(path.join(diskDir()!, "pagelens-trunc-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = path.join(dir, "shrinks.bin");
+  fs.writeFileSync(p, crypto.randomBytes(16 * PAGE));
+  const fd = fs.openSync(p, "r");
+  const m = FileMapping.map(fd, 0, 16 * PAGE, p);
+  const toucher = new PageToucher();
+  try {
+    fs.truncateSync(p, 4 * PAGE);
+    // A read through the mapping of pages 4-15 would now raise SIGBUS; the kernel copy gets EFAULT.
+    assert.equal(toucher.touch(m, range(0, 16), 16, PAGE), 12);
+  } finally {
+    toucher.close();
+    m.unmap();
+    fs.closeSync(fd);
+  }
 });
