@@ -103,7 +103,8 @@ const MAX_GROUP = 512;
 interface FileState {
   readonly index: number;
   readonly target: FileTarget;
-  readonly fd: number;
+  /** Open until its last window is mapped (the mapping keeps the file), then -1. */
+  fd: number;
   size: number;
   cachestat: CachestatCounts | undefined;
   cachestatError: string | undefined;
@@ -178,8 +179,13 @@ export function readFilePages(procfs: ProcFs, files: readonly FileTarget[], opti
   let lookups = 0;
   let toucher: PageToucher | undefined;
 
+  const closeFd = (s: FileState): void => {
+    if (s.fd >= 0) fs.closeSync(s.fd);
+    s.fd = -1;
+  };
+
   const finish = (s: FileState): void => {
-    fs.closeSync(s.fd);
+    closeFd(s);
     sink.done(probeOf(s));
   };
 
@@ -189,6 +195,8 @@ export function readFilePages(procfs: ProcFs, files: readonly FileTarget[], opti
     if (s.why !== undefined && s.walked === "none") return; // an earlier window of this file failed
     try {
       w.mapping = FileMapping.map(s.fd, w.firstPage * ps, w.pages * ps, s.target.path);
+      // A group holds up to MAX_GROUP mappings: do not hold as many descriptors too.
+      if ((w.firstPage + w.pages) * ps >= s.size) closeFd(s);
       const v = vec.subarray(0, w.pages);
       w.mapping.residency(v);
       let n = 0;
