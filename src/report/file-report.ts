@@ -328,15 +328,23 @@ export class FileReportBuilder implements FilePagesSink {
       note: notes.length > 0 ? notes.join("; ") : null,
     };
     if (a.ranges) {
+      // Ranges of one file share a handful of flag words: decode each once.
+      const decoded = new Map<string, { hex: string; letters: string; names: readonly string[] }>();
+      const decode = (lo: number, hi: number): { hex: string; letters: string; names: readonly string[] } => {
+        const key = `${hi}:${lo}`;
+        let d = decoded.get(key);
+        if (!d) decoded.set(key, (d = { hex: flagsHex(lo, hi), letters: flagLetters(lo, hi, this.raw), names: flagNames(lo, hi) }));
+        return d;
+      };
       const ranges: FileRange[] = a.ranges.map((r) => ({
         page: r.page,
         pages: r.pages,
         offset: r.page * ps,
         bytes: r.pages * ps,
         pfn: r.known ? r.pfn : null,
-        flags: r.known ? flagsHex(r.lo, r.hi) : null,
-        letters: r.known ? flagLetters(r.lo, r.hi, this.raw) : null,
-        flagNames: r.known ? flagNames(r.lo, r.hi) : [],
+        flags: r.known ? decode(r.lo, r.hi).hex : null,
+        letters: r.known ? decode(r.lo, r.hi).letters : null,
+        flagNames: r.known ? decode(r.lo, r.hi).names : [],
         mapcount: r.known ? r.mapcount : null,
         cgroup: r.known && r.cgroup !== 0 ? r.cgroup : null,
       }));
