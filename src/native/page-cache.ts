@@ -17,7 +17,6 @@ const MFD_CLOEXEC = 0x1;
 /** IOV_MAX on Linux: iovecs per pwritev call. */
 const IOV_MAX = 1024;
 export const POSIX_FADV_RANDOM = 1;
-export const POSIX_FADV_WILLNEED = 3;
 export const POSIX_FADV_DONTNEED = 4;
 
 /** cachestat(2)'s answer for a byte range of a file, in pages (struct cachestat, linux/mman.h). */
