@@ -28,81 +28,135 @@ export interface RunSource {
   forEachChunk(start: number, end: number, fn: (cols: RunColumns, from: number, to: number) => void): void;
 }
 
-/** Add the stored runs [start, end) of one process to its usage table. */
-export function accountEntries(entries: RunSource, start: number, end: number, kpage: KpagePages, usage: Float64Array, pageSize: number): void {
+/** Per-run page counts, in the order sumRun fills them (PSS-like fields are fractional pages). */
+const S_RSS = 0, S_PSS = 1, S_USS = 2, S_ANON = 3, S_PSS_ANON = 4, S_SHMEM = 5, S_PSS_SHMEM = 6, S_FILE = 7, S_PSS_FILE = 8;
+const S_KSM = 9, S_THP = 10, S_ZERO = 11, S_UNMANAGED = 12, S_HUGE_PRIV = 13, S_HUGE_SHARED = 14, S_HUGE_PSS = 15;
+const S_FIELDS = 16;
+
+/** Usage row columns fed by each per-run count, and the row's `shared` = rss - uss. */
+const S_TO_U: readonly number[] = [
+  U.rss, U.pss, U.uss, U.anon, U.pssAnon, U.shmem, U.pssShmem, U.file, U.pssFile,
+  U.ksm, U.thp, U.zeroPage, U.unmanaged, U.hugetlbPrivate, U.hugetlbShared, U.hugetlbPss,
+];
+
+/** Add the pages of one run (`len` pages from `pfn`) to the counts in `acc`. */
+function sumRun(pfn0: number, len: number, huge: boolean, kpage: KpagePages, acc: Float64Array): void {
+  let pfn = pfn0;
+  let left = len;
+  while (left > 0) {
+    // The part of the run inside one table page: index its arrays directly.
+    const page = kpage.pages[Math.floor(pfn / PAGE)];
+    const counts = page?.count ?? EMPTY;
+    const flags = page?.flagsLo ?? EMPTY;
+    const o0 = pfn % PAGE;
+    const n = Math.min(left, PAGE - o0);
+    for (let o = o0; o < o0 + n; o++) {
+      const f = flags[o]!;
+      const c = counts[o]!;
+      if ((f & (F_ZERO_PAGE | F_HUGE)) !== 0 || c === 0) {
+        if ((f & F_ZERO_PAGE) !== 0) acc[S_ZERO]!++;
+        else if ((f & F_HUGE) !== 0) {
+          acc[c >= 2 ? S_HUGE_SHARED : S_HUGE_PRIV]!++;
+          acc[S_HUGE_PSS]! += c >= 2 ? 1 / c : 1;
+        } else acc[S_UNMANAGED]!++;
+        continue;
+      }
+      const share = c >= 2 ? 1 / c : 1;
+      acc[S_RSS]!++;
+      acc[S_PSS]! += share;
+      if (c === 1) acc[S_USS]!++;
+      if ((f & F_ANON) !== 0) {
+        acc[S_ANON]!++;
+        acc[S_PSS_ANON]! += share;
+      } else if ((f & F_SWAPBACKED) !== 0) {
+        acc[S_SHMEM]!++;
+        acc[S_PSS_SHMEM]! += share;
+      } else {
+        acc[S_FILE]!++;
+        acc[S_PSS_FILE]! += share;
+      }
+      if ((f & F_KSM) !== 0) acc[S_KSM]!++;
+      // THP counts pages mapped by a PMD, as smaps AnonHugePages does: the walk marks such runs.
+      if (huge && (f & F_THP) !== 0) acc[S_THP]!++;
+    }
+    pfn += n;
+    left -= n;
+  }
+}
+
+/**
+ * Sums of runs already counted, by first PFN. The same physical run is
+ * usually mapped by many processes (a library, a shared memory segment, the
+ * pages of a fork): it is counted once and reused. Only runs of at least
+ * MEMO_MIN pages are kept, where a lookup is cheaper than a recount.
+ */
+export class RunMemo {
+  private readonly index = new Map<number, number>();
+  private lens = new Float64Array(1024);
+  private sums = new Float64Array(1024 * S_FIELDS);
+  private n = 0;
+
+  /** Add the sums of the run (pfn, key) to `acc`; false when not known. */
+  addTo(pfn: number, key: number, acc: Float64Array): boolean {
+    const i = this.index.get(pfn);
+    if (i === undefined || this.lens[i] !== key) return false;
+    const sums = this.sums;
+    for (let k = 0, o = i * S_FIELDS; k < S_FIELDS; k++, o++) acc[k]! += sums[o]!;
+    return true;
+  }
+
+  put(pfn: number, key: number, acc: Float64Array): void {
+    if (this.n === this.lens.length) {
+      const lens = new Float64Array(this.n * 2);
+      lens.set(this.lens);
+      this.lens = lens;
+      const sums = new Float64Array(this.n * 2 * S_FIELDS);
+      sums.set(this.sums);
+      this.sums = sums;
+    }
+    this.lens[this.n] = key;
+    this.sums.set(acc, this.n * S_FIELDS);
+    this.index.set(pfn, this.n++);
+  }
+}
+
+const MEMO_MIN = 8;
+
+/** Add the stored runs [start, end) of one process to its usage table. `memo` is shared by all processes of one scan. */
+export function accountEntries(entries: RunSource, start: number, end: number, kpage: KpagePages, usage: Float64Array, pageSize: number, memo?: RunMemo): void {
   const ps = pageSize;
+  // Runs come in VMA order: count a VMA's runs into `acc` and add it to the usage row once.
+  const acc = new Float64Array(S_FIELDS);
+  const one = new Float64Array(S_FIELDS);
+  let vma = -1;
+  const flush = (): void => {
+    if (vma < 0) return;
+    const base = vma * NF;
+    for (let k = 0; k < S_FIELDS; k++) usage[base + S_TO_U[k]!]! += acc[k]! * ps;
+    usage[base + U.shared]! += (acc[S_RSS]! - acc[S_USS]!) * ps;
+    acc.fill(0);
+  };
   entries.forEachChunk(start, end, (cols, from, to) => {
     for (let r = from; r < to; r++) {
-      // A run lies in one VMA: count its pages in locals, then add them to the row once.
-      let rss = 0, pss = 0, uss = 0, anon = 0, pssAnon = 0, shmem = 0, pssShmem = 0, file = 0, pssFile = 0;
-      let ksm = 0, thp = 0, zero = 0, unmanaged = 0, hugePriv = 0, hugeShared = 0, hugePss = 0;
-      // THP counts pages mapped by a PMD, as smaps AnonHugePages does: the walk marks such runs.
+      const pfn = cols.pfn[r]!;
+      const len = cols.len[r]!;
       const huge = (cols.bits[r]! & E_HUGE_RUN) !== 0;
-      let pfn = cols.pfn[r]!;
-      let left = cols.len[r]!;
-      while (left > 0) {
-        // The part of the run inside one table page: index its arrays directly.
-        const page = kpage.pages[Math.floor(pfn / PAGE)];
-        const counts = page?.count ?? EMPTY;
-        const flags = page?.flagsLo ?? EMPTY;
-        const o0 = pfn % PAGE;
-        const n = Math.min(left, PAGE - o0);
-        for (let o = o0; o < o0 + n; o++) {
-          const f = flags[o]!;
-          const c = counts[o]!;
-          if ((f & (F_ZERO_PAGE | F_HUGE)) !== 0 || c === 0) {
-            if ((f & F_ZERO_PAGE) !== 0) zero++;
-            else if ((f & F_HUGE) !== 0) {
-              if (c >= 2) {
-                hugeShared++;
-                hugePss += 1 / c;
-              } else {
-                hugePriv++;
-                hugePss += 1;
-              }
-            } else unmanaged++;
-            continue;
-          }
-          const share = c >= 2 ? 1 / c : 1;
-          rss++;
-          pss += share;
-          if (c === 1) uss++;
-          if ((f & F_ANON) !== 0) {
-            anon++;
-            pssAnon += share;
-          } else if ((f & F_SWAPBACKED) !== 0) {
-            shmem++;
-            pssShmem += share;
-          } else {
-            file++;
-            pssFile += share;
-          }
-          if ((f & F_KSM) !== 0) ksm++;
-          if (huge && (f & F_THP) !== 0) thp++;
-        }
-        pfn += n;
-        left -= n;
+      if (cols.vma[r]! !== vma) {
+        flush();
+        vma = cols.vma[r]!;
       }
-      const base = cols.vma[r]! * NF;
-      usage[base + U.rss]! += rss * ps;
-      usage[base + U.pss]! += pss * ps;
-      usage[base + U.uss]! += uss * ps;
-      usage[base + U.shared]! += (rss - uss) * ps;
-      usage[base + U.anon]! += anon * ps;
-      usage[base + U.pssAnon]! += pssAnon * ps;
-      usage[base + U.shmem]! += shmem * ps;
-      usage[base + U.pssShmem]! += pssShmem * ps;
-      usage[base + U.file]! += file * ps;
-      usage[base + U.pssFile]! += pssFile * ps;
-      usage[base + U.ksm]! += ksm * ps;
-      usage[base + U.thp]! += thp * ps;
-      usage[base + U.zeroPage]! += zero * ps;
-      usage[base + U.unmanaged]! += unmanaged * ps;
-      usage[base + U.hugetlbPrivate]! += hugePriv * ps;
-      usage[base + U.hugetlbShared]! += hugeShared * ps;
-      usage[base + U.hugetlbPss]! += hugePss * ps;
+      if (memo && len >= MEMO_MIN) {
+        const key = huge ? -len : len;
+        if (!memo.addTo(pfn, key, acc)) {
+          one.fill(0);
+          sumRun(pfn, len, huge, kpage, one);
+          memo.put(pfn, key, one);
+          for (let k = 0; k < S_FIELDS; k++) acc[k]! += one[k]!;
+        }
+      } else sumRun(pfn, len, huge, kpage, acc);
     }
   });
+  flush();
 }
 
 /**

@@ -24,3 +24,9 @@ export function makeContext(g: GlobalOptions, io: CliIo): Context {
 export function printNotes(ctx: Context, notes: readonly string[]): void {
   for (const n of notes) ctx.io.stderr(`pagelens: note: ${n}\n`);
 }
+
+/** With PAGELENS_TRACE=1, phase timings go to stderr: where a slow scan spends its time. */
+export function traceTo(ctx: Context): ((phase: string, ms: number, detail?: string) => void) | undefined {
+  if (!ctx.io.env["PAGELENS_TRACE"]) return undefined;
+  return (phase, ms, detail) => ctx.io.stderr(`pagelens: trace: ${phase}: ${ms.toFixed(1)} ms${detail ? ` (${detail})` : ""}\n`);
+}

@@ -5,7 +5,7 @@
  * report is a pure function (and which snapshots will save and reload).
  */
 import { NF, U } from "../accounting/usage.js";
-import { accountEntries, accountSwap, countSwapRefs } from "../accounting/account.js";
+import { accountEntries, accountSwap, countSwapRefs, RunMemo } from "../accounting/account.js";
 import { PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 import { probeKernel, type KernelInfo } from "../kernel/features.js";
 import type { Vma } from "../parse/maps.js";
@@ -65,6 +65,8 @@ export interface ScanOptions {
   readonly exact?: boolean;
   /** Use a second thread: true, false, or "auto" (default: when there are two cores and enough to read). */
   readonly threads?: boolean | "auto";
+  /** Receives timings of the scan's phases (for `PAGELENS_TRACE=1`). */
+  readonly trace?: (phase: string, ms: number, detail?: string) => void;
   /** Called as processes are read with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
   readonly passwdFile?: string;
@@ -167,6 +169,12 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
 }
 
 async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly number[], worker: ScanWorker | undefined, t0: number): Promise<Scan> {
+  let mark = performance.now();
+  const phase = (name: string, detail?: string): void => {
+    const now = performance.now();
+    options.trace?.(name, now - mark, detail);
+    mark = now;
+  };
   const kernel = probeKernel(procfs);
   const users = new UserNames(options.passwdFile);
   const notes: string[] = [];
@@ -179,7 +187,9 @@ async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly num
         `and page flags, hugetlb sharing, distinct-page totals and cgroup charges cannot be known. Run as root for page-level numbers.`,
     );
   const trustedExclusive = !options.exact && kernel.mapcount === "precise" && !kernel.ksmActive;
+  phase("probe kernel");
   const found = discoverProcesses(procfs, pids, users, kernel.pageSize, options.select);
+  phase("discover processes", `${found.candidates.length} to read`);
   const vanished = [...found.vanished];
   const processes: ScannedProcess[] = found.skipped.map((s) => noUsage(s.info, s.why, s.reason));
   // Biggest first, so the two threads finish together.
@@ -209,8 +219,12 @@ async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly num
     const localStore = new EntryStore();
     const localSwaps = new SwapStore();
     const local = runPagemapPass(procfs, targets, params, next, localStore, localSwaps);
+    phase("pagemap (main thread)", `${local.length} processes, ${localStore.pages} pages kept for lookup`);
     const parts: { outcomes: PagemapOutcome[]; store: EntryStore; swaps: SwapStore }[] = [{ outcomes: local, store: localStore, swaps: localSwaps }];
-    if (remote) parts.push(await remote);
+    if (remote) {
+      parts.push(await remote);
+      phase("pagemap (waiting for the worker)", `${parts[1]!.outcomes.length} processes, ${parts[1]!.store.pages} pages kept`);
+    }
     options.onProgress?.(targets.length, targets.length);
 
     let hidden = 0;
@@ -268,16 +282,19 @@ async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly num
         merge(await remoteReads);
       } else merge(readKpagePages(procfs, set, undefined, { cgroups }));
       kpage = tableOf(reads, beyondEnd);
+      phase("kpagecount/kpageflags", `${stats.pfns} PFNs, ${stats.reads} reads, ${stats.wordsRead} words`);
       lookup = stats;
     }
     const refs = countSwapRefs(parts.flatMap((p) => p.swaps.slots));
+    const memo = new RunMemo();
     for (const p of processes) {
       if (p.source !== "pagemap") continue;
-      accountEntries(p.runs.store, p.runs.start, p.runs.end, kpage, p.usage, kernel.pageSize);
+      accountEntries(p.runs.store, p.runs.start, p.runs.end, kpage, p.usage, kernel.pageSize, memo);
       const sw = p.swapEntries;
       accountSwap(sw.store.slots, sw.store.vmas, sw.start, sw.end, refs, p.usage, kernel.pageSize);
     }
   }
+  phase("accounting");
   if (processes.some((p) => p.state === "unreadable"))
     notes.push("Some processes refuse to be read even by root (shown as unreadable); their memory is not in the totals.");
 

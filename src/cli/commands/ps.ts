@@ -3,7 +3,7 @@ import { buildPsReport, type SortKey } from "../../report/process-report.js";
 import { renderPsCsv, renderPsJson, renderPsTable } from "../../render/ps-render.js";
 import type { Unit } from "../../render/units.js";
 import { scanSystem } from "../../scan/system-scan.js";
-import { printNotes, type Context } from "../context.js";
+import { printNotes, traceTo, type Context } from "../context.js";
 import { Progress } from "../progress.js";
 
 export interface PsCommandOptions {
@@ -31,6 +31,7 @@ export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<numb
       (o.user === undefined || info.user === o.user || String(info.uid) === o.user) &&
       (o.command === undefined || o.command.test(info.comm) || o.command.test(info.cmdline.join(" "))),
     onProgress: progress.update,
+    trace: traceTo(ctx),
   });
   progress.done();
   const report = buildPsReport(scan, { sort: o.sort, reverse: o.reverse, pids: o.pid, user: o.user, command: o.command, all: o.all });
