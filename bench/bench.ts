@@ -35,13 +35,9 @@ async function main(): Promise<number> {
   const cpus = os.cpus();
   out(`pagelens bench: node ${process.version}, ${os.release()}, ${cpus.length} x ${cpus[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
   out(`shared floors: ${ctx.sharedDir ?? "absent (../shared/bench not found beside the repository)"}; runs per command: ${ctx.runs}`);
-  const busy = (when: string): string | undefined => {
-    const [l1] = loadAverage();
-    return l1 > cpus.length / 2 ? `note: load average ${l1.toFixed(2)} on ${cpus.length} CPUs ${when}: other work is running, timings are noisy` : undefined;
-  };
+  // Only meaningful before the bench adds load of its own (suites measure other processes' CPU while timing).
   const loadBefore = loadAverage()[0];
-  const b0 = busy("at start");
-  if (b0) out(b0);
+  if (loadBefore > cpus.length / 2) out(`note: load average ${loadBefore.toFixed(2)} on ${cpus.length} CPUs at start: other work is running, timings may be noisy`);
   if (ctx.runs < 5) out(`note: BENCH_RUNS=${ctx.runs} is below the 5 runs the targets are defined with`);
 
   const results: Record<string, unknown> = {};
@@ -66,12 +62,10 @@ async function main(): Promise<number> {
     process.stderr.write(`  (${suite.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   }
 
-  const b1 = busy("at the end");
-  if (b1) summary.push(b1);
   out();
   out("== summary");
   for (const l of summary) out(`  ${l}`);
-  out(`BENCH ${JSON.stringify({ node: process.version, kernel: os.release(), cpus: cpus.length, runs: ctx.runs, load: [round(loadBefore, 2), round(loadAverage()[0], 2)], ...results })}`);
+  out(`BENCH ${JSON.stringify({ node: process.version, kernel: os.release(), cpus: cpus.length, runs: ctx.runs, loadBefore: round(loadBefore, 2), ...results })}`);
   return crashed > 0 ? 1 : 0;
 }
 

@@ -357,6 +357,39 @@ export function loadAverage(): [number, number, number] {
   return [a ?? 0, b ?? 0, c ?? 0];
 }
 
+function cpuJiffies(): { busy: number; own: number; ncpu: number } {
+  const stat = fs.readFileSync("/proc/stat", "utf8");
+  const cpu = (/^cpu (.*)$/m.exec(stat)?.[1] ?? "").trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  const busy = (cpu[0] ?? 0) + (cpu[1] ?? 0) + (cpu[2] ?? 0) + (cpu[5] ?? 0) + (cpu[6] ?? 0) + (cpu[7] ?? 0);
+  // utime stime cutime cstime of this process: its threads and every child it has waited for.
+  const self = statFields(process.pid) ?? [];
+  const own = Number(self[11] ?? 0) + Number(self[12] ?? 0) + Number(self[13] ?? 0) + Number(self[14] ?? 0);
+  return { busy, own, ncpu: (stat.match(/^cpu\d+ /gm) ?? []).length || 1 };
+}
+
+/**
+ * Start measuring how busy the machine is with work that is not ours. The
+ * returned function gives, since the start, the CPU used by other processes
+ * and by this bench (itself plus the children it has waited for, e.g. every
+ * timed command) as a percentage of all CPUs. Other processes' share is the
+ * noise indicator: above ~10% timings are disturbed. Children not yet waited
+ * for (a running workload) count as "others", so measure around timing loops,
+ * not around workload start-up.
+ */
+export function startCpuMeter(): () => { othersPct: number; oursPct: number } {
+  const a = cpuJiffies();
+  const t0 = performance.now();
+  return () => {
+    const b = cpuJiffies();
+    // Both in USER_HZ (100 per second) ticks.
+    const capacity = ((performance.now() - t0) / 1000) * 100 * a.ncpu;
+    const ours = b.own - a.own;
+    const others = Math.max(0, b.busy - a.busy - ours);
+    return { othersPct: capacity > 0 ? (100 * others) / capacity : 0, oursPct: capacity > 0 ? (100 * ours) / capacity : 0 };
+  };
+}
+
 /** MemAvailable from /proc/meminfo, in KiB. */
 export function memAvailableKiB(): number {
   const m = /^MemAvailable:\s+(\d+) kB/m.exec(fs.readFileSync("/proc/meminfo", "utf8"));

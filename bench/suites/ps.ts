@@ -25,6 +25,7 @@ import {
   resolveWorkload,
   round,
   sharedFile,
+  startCpuMeter,
   startWorkload,
   stats,
   table,
@@ -119,6 +120,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
     let pl: Stats;
     let fl: Stats | undefined;
     let pairRatio: number | undefined;
+    const meter = startCpuMeter();
     if (floor) {
       note(`timing pagelens ps --json and ussfloor alternately: 1 warm-up + ${ctx.runs} runs each`);
       const t = timeAlternating({ a: pagelens, b: floor, runs: ctx.runs, aStdout: pagelensOut, bStdout: floorOut, onRun });
@@ -129,12 +131,17 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
       note(`timing pagelens ps --json: 1 warm-up + ${ctx.runs} runs`);
       pl = stats(timeRepeated(pagelens, ctx.runs, { stdoutFile: pagelensOut, onRun: (i, ms) => onRun("a", i, ms) }));
     }
+    const cpu = meter();
     data["pagelensMs"] = statsJson(pl);
+    data["othersCpuPct"] = round(cpu.othersPct);
     out(table([
       ["wall time", "median", "min", "max", "runs"],
       ["pagelens ps --json", fmtMs(pl.median), fmtMs(pl.min), fmtMs(pl.max), String(pl.n)],
       ...(fl ? [["ussfloor (cc -O2)", fmtMs(fl.median), fmtMs(fl.min), fmtMs(fl.max), String(fl.n)]] : []),
     ]));
+    const noise = cpu.othersPct > 10 ? " (timings disturbed)" : "";
+    out(`  other processes used ${cpu.othersPct.toFixed(0)}% of the CPUs while timing, the bench ${cpu.oursPct.toFixed(0)}%${noise}`);
+    if (noise) summary.push(`other processes used ${cpu.othersPct.toFixed(0)}% of the CPUs while timing: timings disturbed`);
     if (fl) {
       const ratio = pl.median / fl.median;
       const verdict = ratio <= RATIO_TARGET ? "PASS" : "OVER";
