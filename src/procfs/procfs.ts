@@ -173,15 +173,36 @@ function readOptional(file: string): string | undefined {
   }
 }
 
+/** One reusable read buffer: /proc text files report size 0, so stat-then-read would not help anyway. */
+let textBuf = Buffer.allocUnsafe(64 * 1024);
+
 function readTextFile(file: string, pid: number | undefined): string {
-  let buf: Buffer;
+  let fd: number;
   try {
-    buf = fs.readFileSync(file);
+    fd = fs.openSync(file, "r");
   } catch (err) {
     throw mapOpenError(err, file, pid);
   }
-  if (buf.length > MAX_TEXT_BYTES) throw new ProcReadError(file, `larger than ${MAX_TEXT_BYTES} bytes`);
-  return buf.toString("utf8");
+  try {
+    let len = 0;
+    for (;;) {
+      if (len === textBuf.length) {
+        if (len >= MAX_TEXT_BYTES) throw new ProcReadError(file, `larger than ${MAX_TEXT_BYTES} bytes`);
+        const bigger = Buffer.allocUnsafe(textBuf.length * 2);
+        textBuf.copy(bigger, 0, 0, len);
+        textBuf = bigger;
+      }
+      const n = fs.readSync(fd, textBuf, len, textBuf.length - len, null);
+      if (n === 0) break;
+      len += n;
+    }
+    return textBuf.toString("utf8", 0, len);
+  } catch (err) {
+    if (err instanceof ProcReadError) throw err;
+    throw mapOpenError(err, file, pid);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function mapOpenError(err: unknown, file: string, pid: number | undefined): Error {

@@ -12,12 +12,17 @@ const SHIFT = 14;
 const CHUNK = 1 << SHIFT;
 const MASK = CHUNK - 1;
 
-/** Compact pagemap bits kept per record. */
-export const E_FILE = 1; // PM_FILE
-export const E_EXCLUSIVE = 2; // PM_MMAP_EXCLUSIVE
-export const E_SOFT_DIRTY = 4;
-export const E_UFFD_WP = 8;
-export const E_HUGE_RUN = 16; // part of a 2 MiB-aligned run of 512 physically contiguous pages (likely PMD-mapped)
+/**
+ * Compact pagemap bits kept per record: pagemap bits 55-61 shifted down by 55
+ * (so the walk takes them with one shift and mask), plus our own run mark.
+ */
+export const E_SOFT_DIRTY = 1 << 0; // bit 55
+export const E_EXCLUSIVE = 1 << 1; // bit 56, PM_MMAP_EXCLUSIVE
+export const E_UFFD_WP = 1 << 2; // bit 57
+export const E_FILE = 1 << 6; // bit 61, PM_FILE
+/** Pagemap bits kept, as a mask over (high half >>> 23). */
+export const E_PAGEMAP_MASK = E_SOFT_DIRTY | E_EXCLUSIVE | E_UFFD_WP | E_FILE;
+export const E_HUGE_RUN = 1 << 7; // a 2 MiB-aligned run of 512 physically contiguous pages (likely PMD-mapped)
 
 /** The raw columns of one chunk, for hot loops. */
 export interface RunColumns {

@@ -27,7 +27,7 @@ import {
   TWO_32,
 } from "../decode/pagemap.js";
 import { NF, U } from "../accounting/usage.js";
-import { E_EXCLUSIVE, E_FILE, E_HUGE_RUN, E_SOFT_DIRTY, E_UFFD_WP, type EntryStore, type SwapStore } from "./entry-store.js";
+import { E_HUGE_RUN, E_PAGEMAP_MASK, type EntryStore, type SwapStore } from "./entry-store.js";
 
 export interface WalkTarget {
   readonly store: EntryStore;
@@ -62,12 +62,7 @@ function isHugeRun(u32: Uint32Array, i: number): boolean {
 }
 
 function entryBits(hi: number): number {
-  return (
-    ((hi & PM_FILE_HI) !== 0 ? E_FILE : 0) |
-    ((hi & PM_EXCLUSIVE_HI) !== 0 ? E_EXCLUSIVE : 0) |
-    ((hi & PM_SOFT_DIRTY_HI) !== 0 ? E_SOFT_DIRTY : 0) |
-    ((hi & PM_UFFD_WP_HI) !== 0 ? E_UFFD_WP : 0)
-  );
+  return (hi >>> 23) & E_PAGEMAP_MASK;
 }
 
 /**
@@ -89,14 +84,24 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
   let runLen = 0;
   let runBits = 0;
   let runEnd = -1;
+  // Entry i starts a 2 MiB-aligned block iff (i - first) % 512 == 0, kept in small integers (firstVpn exceeds 2^31).
+  const first = (PMD_PAGES - (firstVpn % PMD_PAGES)) % PMD_PAGES;
   const TRUSTED_MASK = PM_PRESENT_HI | PM_EXCLUSIVE_HI | PM_FILE_HI | PM_SOFT_DIRTY_HI | PM_UFFD_WP_HI;
   const TRUSTED_VALUE = PM_PRESENT_HI | PM_EXCLUSIVE_HI;
   for (let i = 0; i < count; i++) {
     const hi = u32[2 * i + 1]!;
     if (hi === 0) continue; // pte_none (a PFN alone, without any flag bit, cannot occur)
-    // Fast path: a present, exclusive, anonymous entry without soft-dirty/uffd-wp bits, not on a 2 MiB boundary.
-    if (trust && (hi & TRUSTED_MASK) === TRUSTED_VALUE && ((firstVpn + i) & (PMD_PAGES - 1)) !== 0 && (u32[2 * i]! | (hi & PM_FRAME_HI_MASK)) !== 0) {
-      trusted++;
+    // Fast path: a stretch of present, exclusive, anonymous entries without soft-dirty/uffd-wp bits,
+    // stopping at each 2 MiB boundary (where a PMD-sized run may start). A tight loop of its own.
+    if (trust && (hi & TRUSTED_MASK) === TRUSTED_VALUE && ((i - first) & (PMD_PAGES - 1)) !== 0 && (u32[2 * i]! | (hi & PM_FRAME_HI_MASK)) !== 0) {
+      let j = i + 1;
+      while (j < count && ((j - first) & (PMD_PAGES - 1)) !== 0) {
+        const h = u32[2 * j + 1]!;
+        if ((h & TRUSTED_MASK) !== TRUSTED_VALUE || (u32[2 * j]! | (h & PM_FRAME_HI_MASK)) === 0) break;
+        j++;
+      }
+      trusted += j - i;
+      i = j - 1;
       continue;
     }
     if ((hi & PM_SOFT_DIRTY_HI) !== 0) softDirty++;
@@ -110,7 +115,7 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
       }
       // A 2 MiB-aligned run of 512 physically contiguous pages is most likely PMD-mapped (THP or
       // hugetlb): kept as one record and always looked up, whatever its bits say.
-      if (((firstVpn + i) & (PMD_PAGES - 1)) === 0 && (lo & (PMD_PAGES - 1)) === 0 && i + PMD_PAGES <= count && isHugeRun(u32, i)) {
+      if (((i - first) & (PMD_PAGES - 1)) === 0 && (lo & (PMD_PAGES - 1)) === 0 && i + PMD_PAGES <= count && isHugeRun(u32, i)) {
         if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
         store.push(pfn, PMD_PAGES, vmaRow, entryBits(hi) | E_HUGE_RUN);
         runLen = 0;
@@ -122,16 +127,29 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
         continue;
       }
       const bits = entryBits(hi);
-      if (runLen > 0 && runEnd === i && pfn === runPfn + runLen && bits === runBits) {
-        runLen++;
-        runEnd = i + 1;
-        continue;
+      // Entries continuing this one physically with the same bits, up to the next 2 MiB boundary.
+      const flagsHi = hi & ~PM_FRAME_HI_MASK;
+      let j = i + 1;
+      let expect = pfn + 1;
+      while (j < count && ((j - first) & (PMD_PAGES - 1)) !== 0) {
+        const h = u32[2 * j + 1]!;
+        if ((h & ~PM_FRAME_HI_MASK) !== flagsHi || (h & PM_FRAME_HI_MASK) * TWO_32 + u32[2 * j]! !== expect) break;
+        j++;
+        expect++;
       }
-      if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
-      runPfn = pfn;
-      runLen = 1;
-      runBits = bits;
-      runEnd = i + 1;
+      const n = j - i;
+      if ((hi & PM_SOFT_DIRTY_HI) !== 0) softDirty += n - 1;
+      if ((hi & PM_UFFD_WP_HI) !== 0) uffdWp += n - 1;
+      if (runLen > 0 && runEnd === i && pfn === runPfn + runLen && bits === runBits) {
+        runLen += n;
+      } else {
+        if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
+        runPfn = pfn;
+        runLen = n;
+        runBits = bits;
+      }
+      runEnd = j;
+      i = j - 1;
     } else if ((hi & PM_SWAP_HI) !== 0) {
       const lo = u32[2 * i]!;
       const type = lo & 0x1f;

@@ -29,6 +29,8 @@ export function readProcessInfo(procfs: ProcFs, pid: number, users: UserNames): 
   const status = parseStatus(procfs.readText(`${pid}/status`, pid), procfs.path(pid, "status"));
   let cmdline: string[] = [];
   let cgroup: string | undefined;
+  // Kernel threads (status "Kthread: 1", 6.x) have no command line and no user memory: skip two reads each.
+  if (status.raw["Kthread"] === "1") return { pid, ppid: status.ppid, uid: status.uids[0], user: users.nameOf(status.uids[0]), comm: status.name, cmdline, cgroup, vmRssBytes: undefined };
   try {
     cmdline = parseCmdline(procfs.readText(`${pid}/cmdline`, pid));
   } catch {

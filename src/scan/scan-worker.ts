@@ -26,7 +26,9 @@ port.on("message", (msg: PagemapsRequest | KpagesRequest) => {
         const i = Atomics.add(queue, 0, 1);
         return i < msg.targets.length ? i : -1;
       };
+      const t0 = performance.now();
       const outcomes = runPagemapPass(procfs, msg.targets, msg.params, next, store, swaps);
+      if (process.env["PAGELENS_TRACE"]) process.stderr.write(`pagelens: trace: worker pagemap pass: ${(performance.now() - t0).toFixed(1)} ms\n`);
       const exported = store.export();
       const transfer = [...exported.chunks.flatMap((c) => [c.pfn.buffer, c.len.buffer, c.vma.buffer, c.bits.buffer]), ...outcomes.map((o) => o.usage.buffer)];
       port.postMessage({ outcomes, store: exported, swaps: { slots: swaps.slots, vmas: swaps.vmas } }, transfer as ArrayBuffer[]);
