@@ -14,14 +14,18 @@ import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../deco
 import { E_HUGE_RUN, type RunColumns } from "../scan/entry-store.js";
 import { NF, U } from "./usage.js";
 
-/** Per-PFN values in pages of 2^16 PFNs (the shape of scan/kpage-lookup.ts's KpageTable). */
+/**
+ * Per-PFN values by rank (the shape of scan/kpage-lookup.ts's KpageTable):
+ * the PFNs of a stored run have consecutive ranks from rankOf(first PFN).
+ */
 export interface KpagePages {
-  readonly pages: readonly ({ readonly count: Uint32Array; readonly flagsLo: Uint32Array } | undefined)[];
+  rankOf(pfn: number): number;
+  readonly count: Uint32Array;
+  readonly flagsLo: Uint32Array;
 }
 
+/** The paging of PFN bitmaps (scan/kpage-lookup.ts PfnSet) and of the page-owner index. */
 export const KPAGE_PAGE_SHIFT = 16;
-const PAGE = 1 << KPAGE_PAGE_SHIFT;
-const EMPTY = new Uint32Array(PAGE);
 
 /** Columns of stored runs. */
 export interface RunSource {
@@ -40,47 +44,43 @@ const S_TO_U: readonly number[] = [
 ];
 
 /** Add the pages of one run (`len` pages from `pfn`) to the counts in `acc`. */
-function sumRun(pfn0: number, len: number, huge: boolean, kpage: KpagePages, acc: Float64Array): void {
-  let pfn = pfn0;
-  let left = len;
-  while (left > 0) {
-    // The part of the run inside one table page: index its arrays directly.
-    const page = kpage.pages[Math.floor(pfn / PAGE)];
-    const counts = page?.count ?? EMPTY;
-    const flags = page?.flagsLo ?? EMPTY;
-    const o0 = pfn % PAGE;
-    const n = Math.min(left, PAGE - o0);
-    for (let o = o0; o < o0 + n; o++) {
-      const f = flags[o]!;
-      const c = counts[o]!;
-      if ((f & (F_ZERO_PAGE | F_HUGE)) !== 0 || c === 0) {
-        if ((f & F_ZERO_PAGE) !== 0) acc[S_ZERO]!++;
-        else if ((f & F_HUGE) !== 0) {
-          acc[c >= 2 ? S_HUGE_SHARED : S_HUGE_PRIV]!++;
-          acc[S_HUGE_PSS]! += c >= 2 ? 1 / c : 1;
-        } else acc[S_UNMANAGED]!++;
-        continue;
-      }
-      const share = c >= 2 ? 1 / c : 1;
-      acc[S_RSS]!++;
-      acc[S_PSS]! += share;
-      if (c === 1) acc[S_USS]!++;
-      if ((f & F_ANON) !== 0) {
-        acc[S_ANON]!++;
-        acc[S_PSS_ANON]! += share;
-      } else if ((f & F_SWAPBACKED) !== 0) {
-        acc[S_SHMEM]!++;
-        acc[S_PSS_SHMEM]! += share;
-      } else {
-        acc[S_FILE]!++;
-        acc[S_PSS_FILE]! += share;
-      }
-      if ((f & F_KSM) !== 0) acc[S_KSM]!++;
-      // THP counts pages mapped by a PMD, as smaps AnonHugePages does: the walk marks such runs.
-      if (huge && (f & F_THP) !== 0) acc[S_THP]!++;
+function sumRun(pfn: number, len: number, huge: boolean, kpage: KpagePages, acc: Float64Array): void {
+  const r0 = kpage.rankOf(pfn);
+  if (r0 < 0) {
+    // Not looked up (the kpage files could not be read for it): not rmap-tracked as far as we know.
+    acc[S_UNMANAGED]! += len;
+    return;
+  }
+  const counts = kpage.count;
+  const flags = kpage.flagsLo;
+  for (let r = r0; r < r0 + len; r++) {
+    const f = flags[r]!;
+    const c = counts[r]!;
+    if ((f & (F_ZERO_PAGE | F_HUGE)) !== 0 || c === 0) {
+      if ((f & F_ZERO_PAGE) !== 0) acc[S_ZERO]!++;
+      else if ((f & F_HUGE) !== 0) {
+        acc[c >= 2 ? S_HUGE_SHARED : S_HUGE_PRIV]!++;
+        acc[S_HUGE_PSS]! += c >= 2 ? 1 / c : 1;
+      } else acc[S_UNMANAGED]!++;
+      continue;
     }
-    pfn += n;
-    left -= n;
+    const share = c >= 2 ? 1 / c : 1;
+    acc[S_RSS]!++;
+    acc[S_PSS]! += share;
+    if (c === 1) acc[S_USS]!++;
+    if ((f & F_ANON) !== 0) {
+      acc[S_ANON]!++;
+      acc[S_PSS_ANON]! += share;
+    } else if ((f & F_SWAPBACKED) !== 0) {
+      acc[S_SHMEM]!++;
+      acc[S_PSS_SHMEM]! += share;
+    } else {
+      acc[S_FILE]!++;
+      acc[S_PSS_FILE]! += share;
+    }
+    if ((f & F_KSM) !== 0) acc[S_KSM]!++;
+    // THP counts pages mapped by a PMD, as smaps AnonHugePages does: the walk marks such runs.
+    if (huge && (f & F_THP) !== 0) acc[S_THP]!++;
   }
 }
 

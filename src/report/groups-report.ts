@@ -199,64 +199,42 @@ export function treeGroups(scan: Scan, rootPids?: readonly number[]): { groups: 
 // ---------------------------------------------------------------------------
 // per-PFN counting
 
-const PAGE_SHIFT = 16;
-const PAGE = 1 << PAGE_SHIFT;
-const MASK = PAGE - 1;
 /** Marks a PFN already classified for the current group (a mapping count never gets near it). */
 const DONE = 0xffffffff;
 /** Pages that are not memory use, or not the page allocator's: left out like RSS leaves them out. */
 const SKIP_FLAGS = F_ZERO_PAGE | F_HUGE;
 
 /**
- * Per-PFN scratch, paged like the kpage table: which group last touched a
- * PFN (stamp) and how many of that group's mappings it has (count). A
- * stamp that differs from the current group's means "not seen yet", so the
- * arrays never need clearing between groups.
+ * Per-PFN scratch, indexed like the kpage table's values (by rank): which
+ * group last touched a PFN (stamp) and how many of that group's mappings it
+ * has (count). A stamp that differs from the current group's means "not seen
+ * yet", so the arrays never need clearing between groups.
  */
 class PfnScratch {
-  private readonly stamps: (Int32Array | undefined)[] = [];
-  private readonly counts: (Uint32Array | undefined)[] = [];
+  readonly stamps: Int32Array;
+  readonly counts: Uint32Array;
   private nextStamp = 1;
+
+  constructor(size: number) {
+    this.stamps = new Int32Array(size);
+    this.counts = new Uint32Array(size);
+  }
 
   /** A stamp no PFN carries yet: one per group visit. */
   newStamp(): number {
     return this.nextStamp++;
   }
-
-  stampsOf(page: number): Int32Array {
-    let s = this.stamps[page];
-    if (!s) {
-      s = new Int32Array(PAGE);
-      this.stamps[page] = s;
-      this.counts[page] = new Uint32Array(PAGE);
-    }
-    return s;
-  }
-
-  countsOf(page: number): Uint32Array {
-    this.stampsOf(page);
-    return this.counts[page]!;
-  }
 }
 
 /**
- * Call `fn` for every looked-up page of `p`'s runs that counts as memory,
- * one table page segment at a time: fn(tablePage, from, to) covers PFN
- * offsets [from, to) of that table page. The caller loops over the offsets.
+ * Call `fn` for every looked-up page of `p`'s runs, as rank ranges [from, to)
+ * of the kpage table's value arrays (a run's PFNs have consecutive ranks).
  */
-function forEachSegment(p: ScannedProcess, kpage: KpageTable, fn: (page: number, from: number, to: number) => void): void {
+function forEachSegment(p: ScannedProcess, kpage: KpageTable, fn: (from: number, to: number) => void): void {
   p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => {
     for (let r = from; r < to; r++) {
-      let pfn = cols.pfn[r]!;
-      let left = cols.len[r]!;
-      while (left > 0) {
-        const page = Math.floor(pfn / PAGE);
-        const o0 = pfn & MASK;
-        const n = Math.min(left, PAGE - o0);
-        if (kpage.pages[page] !== undefined) fn(page, o0, o0 + n);
-        pfn += n;
-        left -= n;
-      }
+      const r0 = kpage.rankOf(cols.pfn[r]!);
+      if (r0 >= 0) fn(r0, r0 + cols.len[r]!);
     }
   });
 }
@@ -271,10 +249,9 @@ export function settledBytes(p: ScannedProcess, kpage: KpageTable, pageSize: num
   const known = settledCache.get(p);
   if (known !== undefined) return known;
   let single = 0;
-  forEachSegment(p, kpage, (page, from, to) => {
-    const kp = kpage.pages[page]!;
-    const counts = kp.count;
-    const flags = kp.flagsLo;
+  const counts = kpage.count;
+  const flags = kpage.flagsLo;
+  forEachSegment(p, kpage, (from, to) => {
     for (let o = from; o < to; o++) if (counts[o] === 1 && (flags[o]! & SKIP_FLAGS) === 0) single++;
   });
   // Whole pages either way: rounding only guards against float noise in the row sums.
@@ -312,7 +289,7 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
   const ps = scan.kernel.pageSize;
   const kpage = scan.kpage;
   const pageLevel = scan.mode === "pagemap";
-  const scratch = new PfnScratch();
+  const scratch = new PfnScratch(kpage.size);
   let overcounted = 0;
   const figures = groups.map((g): GroupFigures => {
     let rss = 0;
@@ -334,12 +311,11 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
     const stamp = scratch.newStamp();
     // Pass 1: the members' mappings of each PFN.
     for (const p of members) {
-      forEachSegment(p, kpage, (page, from, to) => {
-        const kp = kpage.pages[page]!;
-        const counts = kp.count;
-        const flags = kp.flagsLo;
-        const st = scratch.stampsOf(page);
-        const cnt = scratch.countsOf(page);
+      forEachSegment(p, kpage, (from, to) => {
+        const counts = kpage.count;
+        const flags = kpage.flagsLo;
+        const st = scratch.stamps;
+        const cnt = scratch.counts;
         for (let o = from; o < to; o++) {
           if (counts[o] === 0 || (flags[o]! & SKIP_FLAGS) !== 0) continue;
           if (st[o] !== stamp) {
@@ -355,11 +331,10 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
     let shmem = 0;
     let outside = 0;
     for (const p of members) {
-      forEachSegment(p, kpage, (page, from, to) => {
-        const kp = kpage.pages[page]!;
-        const counts = kp.count;
-        const flags = kp.flagsLo;
-        const cnt = scratch.countsOf(page);
+      forEachSegment(p, kpage, (from, to) => {
+        const counts = kpage.count;
+        const flags = kpage.flagsLo;
+        const cnt = scratch.counts;
         for (let o = from; o < to; o++) {
           const c = counts[o]!;
           const f = flags[o]!;
@@ -404,19 +379,8 @@ export function distinctMapped(scan: Scan): number | null {
   if (scan.mode !== "pagemap") return null;
   const ps = scan.kernel.pageSize;
   let pages = 0;
-  for (const page of scan.kpage.pages) {
-    if (!page) continue;
-    const k = page.known;
-    for (let w = 0; w < k.length; w++) {
-      let bits = k[w]!;
-      while (bits !== 0) {
-        const low = bits & -bits;
-        bits ^= low;
-        const o = w * 32 + 31 - Math.clz32(low);
-        if (page.count[o] !== 0 && (page.flagsLo[o]! & SKIP_FLAGS) === 0) pages++;
-      }
-    }
-  }
+  const { count, flagsLo } = scan.kpage;
+  for (let r = 0; r < count.length; r++) if (count[r] !== 0 && (flagsLo[r]! & SKIP_FLAGS) === 0) pages++;
   let settled = 0;
   for (const p of scan.processes) settled += settledBytes(p, scan.kpage, ps);
   return pages * ps + settled;
@@ -501,34 +465,25 @@ export function buildCharges(scan: Scan, cgroups: CgroupSource | undefined): Cha
 
   // Distinct pages per charged inode.
   const charged = new Map<number, { all: number; anon: number; file: number; shmem: number }>();
-  for (const page of kpage.pages) {
-    if (!page?.cgroup) continue;
-    const k = page.known;
-    for (let w = 0; w < k.length; w++) {
-      let bits = k[w]!;
-      while (bits !== 0) {
-        const low = bits & -bits;
-        bits ^= low;
-        const o = w * 32 + 31 - Math.clz32(low);
-        const f = page.flagsLo[o]!;
-        if (page.count[o] === 0 || (f & SKIP_FLAGS) !== 0) continue;
-        const ino = page.cgroup[o]!;
-        let c = charged.get(ino);
-        if (!c) {
-          c = { all: 0, anon: 0, file: 0, shmem: 0 };
-          charged.set(ino, c);
-        }
-        c.all++;
-        if ((f & F_ANON) !== 0) c.anon++;
-        else if ((f & F_SWAPBACKED) !== 0) c.shmem++;
-        else c.file++;
-      }
+  const cgOf = kpage.cgroup!;
+  for (let r = 0; r < kpage.count.length; r++) {
+    const f = kpage.flagsLo[r]!;
+    if (kpage.count[r] === 0 || (f & SKIP_FLAGS) !== 0) continue;
+    const ino = cgOf[r]!;
+    let c = charged.get(ino);
+    if (!c) {
+      c = { all: 0, anon: 0, file: 0, shmem: 0 };
+      charged.set(ino, c);
     }
+    c.all++;
+    if ((f & F_ANON) !== 0) c.anon++;
+    else if ((f & F_SWAPBACKED) !== 0) c.shmem++;
+    else c.file++;
   }
 
   // Per mapping cgroup: distinct pages its processes map, by charged inode.
   const mappers = partitionGroups(scan, "cgroup");
-  const scratch = new PfnScratch();
+  const scratch = new PfnScratch(kpage.size);
   const byMapper = mappers.map((g) => {
     const pairs = new Map<number, number>();
     const stamp = scratch.newStamp();
@@ -536,15 +491,13 @@ export function buildCharges(scan: Scan, cgroups: CgroupSource | undefined): Cha
     for (const p of g.members) {
       if (p.source !== "pagemap") continue;
       unknown += settledBytes(p, kpage, ps);
-      forEachSegment(p, kpage, (page, from, to) => {
-        const kp = kpage.pages[page]!;
-        const cg = kp.cgroup;
-        if (!cg) return;
-        const st = scratch.stampsOf(page);
+      forEachSegment(p, kpage, (from, to) => {
+        const cg = cgOf;
+        const st = scratch.stamps;
         let last = -1;
         let run = 0;
         for (let o = from; o < to; o++) {
-          if (kp.count[o] === 0 || (kp.flagsLo[o]! & SKIP_FLAGS) !== 0 || st[o] === stamp) continue;
+          if (kpage.count[o] === 0 || (kpage.flagsLo[o]! & SKIP_FLAGS) !== 0 || st[o] === stamp) continue;
           st[o] = stamp;
           const ino = cg[o]!;
           // Neighbouring pages are nearly always charged alike: one map update per run of them.

@@ -394,14 +394,14 @@ export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?:
     return seg;
   };
 
-  // The owner index and the kpage table are paged alike (2^16 PFNs): walk both page by page.
-  const kpages = scan.kpage.pages;
+  // The owner index is paged by 2^16 PFNs: walk it page by page, with the kpage values of the
+  // same page laid out by PFN offset (one reused pair of arrays).
+  const dense = { count: new Uint32Array(OWNER_PAGE), flagsLo: new Uint32Array(OWNER_PAGE) };
   for (let pg = 0; pg < idx.pages.length; pg++) {
     const owner = idx.pages[pg];
     if (!owner) continue;
-    const kpage = kpages[pg];
-    if (!kpage) continue; // no kpage values (past the end of the kpage files): device memory
-    segmentPage(owner.start, owner.ids, kpage.count, kpage.flagsLo, segmentFor);
+    if (!scan.kpage.densePage(pg, dense)) continue; // no kpage values: device memory
+    segmentPage(owner.start, owner.ids, dense.count, dense.flagsLo, segmentFor);
   }
   for (const seg of open) flush(seg);
 

@@ -1,37 +1,53 @@
 /**
  * Looks up /proc/kpagecount, /proc/kpageflags (and optionally
  * /proc/kpagecgroup) for a set of PFNs, over sorted, coalesced runs: PFNs
- * closer than GAP are read through, runs never exceed one table page, and
- * each run costs one pread per file. Never one read per page.
+ * closer than GAP are read through, runs never cross a 64 Ki-PFN page of the
+ * set, and each run costs one pread per file. Never one read per page.
+ *
+ * Values are stored by rank (the PFN's position among the looked-up PFNs in
+ * ascending order), so a scattered set of PFNs costs a few bytes per PFN
+ * rather than a table sized by the PFN space. Every PFN of a stored run is in
+ * the set, so a run's PFNs have consecutive ranks: loops over runs index the
+ * value arrays directly from `rankOf(first PFN)`.
  */
 import type { ProcFs, U64File } from "../procfs/procfs.js";
 import type { EntryStore } from "./entry-store.js";
 
 const PAGE_SHIFT = 16;
 const PAGE = 1 << PAGE_SHIFT;
+const WORDS = PAGE / 32;
 /**
  * Read through holes up to this many PFNs instead of starting a new read: the
  * kernel spends about as long on 20-30 unwanted PFNs as on one extra read call.
  */
 const GAP = 32;
 
-/** The PFNs to look up, as a bitmap paged like the table (64 Ki PFNs per page). */
+export function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
+}
+
+/** The PFNs to look up, as a bitmap in pages of 64 Ki PFNs. */
 export class PfnSet {
   readonly pages: (Uint32Array | undefined)[] = [];
   size = 0;
 
-  add(pfn: number): void {
-    const p = Math.floor(pfn / PAGE);
+  private words(p: number): Uint32Array {
     let words = this.pages[p];
     if (!words) {
-      words = new Uint32Array(PAGE / 32);
+      words = new Uint32Array(WORDS);
       this.pages[p] = words;
     }
+    return words;
+  }
+
+  add(pfn: number): void {
+    const words = this.words(Math.floor(pfn / PAGE));
     const o = pfn & (PAGE - 1);
-    const w = o >>> 5;
     const m = 1 << (o & 31);
-    if ((words[w]! & m) === 0) {
-      words[w]! |= m;
+    if ((words[o >>> 5]! & m) === 0) {
+      words[o >>> 5]! |= m;
       this.size++;
     }
   }
@@ -43,12 +59,7 @@ export class PfnSet {
     while (p < end) {
       const o = p & (PAGE - 1);
       if ((o & 31) === 0 && end - p >= 32) {
-        const pg = Math.floor(p / PAGE);
-        let words = this.pages[pg];
-        if (!words) {
-          words = new Uint32Array(PAGE / 32);
-          this.pages[pg] = words;
-        }
+        const words = this.words(Math.floor(p / PAGE));
         const w = o >>> 5;
         if (words[w] !== 0xffffffff) {
           this.size += 32 - popcount(words[w]!);
@@ -71,64 +82,136 @@ export class PfnSet {
   }
 }
 
-function popcount(x: number): number {
-  let v = x - ((x >>> 1) & 0x55555555);
-  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-  return (((v + (v >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
+/** Rank of the first PFN of each bitmap word of each page: rank(pfn) = base[word] + bits below it. */
+function rankBases(set: PfnSet): { bases: (Uint32Array | undefined)[]; total: number } {
+  const bases: (Uint32Array | undefined)[] = [];
+  let rank = 0;
+  set.pages.forEach((words, p) => {
+    if (!words) return;
+    const base = new Uint32Array(WORDS);
+    for (let w = 0; w < WORDS; w++) {
+      base[w] = rank;
+      if (words[w] !== 0) rank += popcount(words[w]!);
+    }
+    bases[p] = base;
+  });
+  return { bases, total: rank };
 }
 
-/** Values of looked-up PFNs, one table page per 64 Ki PFNs that hold any. */
-export interface KpagePage {
+/** The values of looked-up PFNs, by rank. */
+export class KpageTable {
+  /** Map count (kpagecount) by rank. */
   readonly count: Uint32Array;
+  /** kpageflags bits 0-31 and 32-63, by rank. */
   readonly flagsLo: Uint32Array;
   readonly flagsHi: Uint32Array;
+  /** kpagecgroup inode by rank, when read. */
   readonly cgroup: Float64Array | undefined;
-  /** Which PFNs of this page were asked for (the others may hold read-through values). */
-  readonly known: Uint32Array;
-}
-
-export class KpageTable {
-  readonly pages: (KpagePage | undefined)[] = [];
-  /** PFNs past the end of the kpage files (device memory): no values. */
+  /** Looked-up PFNs past the end of the kpage files (device memory): no values (count 0). */
   beyondEnd = 0;
 
-  countOf(pfn: number): number {
-    return this.pages[Math.floor(pfn / PAGE)]?.count[pfn & (PAGE - 1)] ?? 0;
-  }
-  flagsLoOf(pfn: number): number {
-    return this.pages[Math.floor(pfn / PAGE)]?.flagsLo[pfn & (PAGE - 1)] ?? 0;
-  }
-  flagsHiOf(pfn: number): number {
-    return this.pages[Math.floor(pfn / PAGE)]?.flagsHi[pfn & (PAGE - 1)] ?? 0;
-  }
-  cgroupOf(pfn: number): number {
-    return this.pages[Math.floor(pfn / PAGE)]?.cgroup?.[pfn & (PAGE - 1)] ?? 0;
-  }
-  has(pfn: number): boolean {
-    const k = this.pages[Math.floor(pfn / PAGE)]?.known;
-    const o = pfn & (PAGE - 1);
-    return k !== undefined && ((k[o >>> 5]! >>> (o & 31)) & 1) === 1;
-  }
-  get hasCgroups(): boolean {
-    return this.pages.some((p) => p?.cgroup !== undefined);
+  constructor(
+    private readonly set: PfnSet = new PfnSet(),
+    private readonly bases: (Uint32Array | undefined)[] = [],
+    readonly size = 0,
+    withCgroup = false,
+  ) {
+    this.count = new Uint32Array(size);
+    this.flagsLo = new Uint32Array(size);
+    this.flagsHi = new Uint32Array(size);
+    this.cgroup = withCgroup ? new Float64Array(size) : undefined;
   }
 
-  /** Visit every looked-up PFN in ascending order. */
-  forEachKnown(fn: (pfn: number, count: number, lo: number, hi: number, cgroup: number) => void): void {
-    for (let p = 0; p < this.pages.length; p++) {
-      const page = this.pages[p];
-      if (!page) continue;
-      const k = page.known;
-      for (let w = 0; w < k.length; w++) {
-        let bits = k[w]!;
+  static forSet(set: PfnSet, withCgroup: boolean): KpageTable {
+    const { bases, total } = rankBases(set);
+    return new KpageTable(set, bases, total, withCgroup);
+  }
+
+  get hasCgroups(): boolean {
+    return this.cgroup !== undefined;
+  }
+
+  /** The rank of a looked-up PFN, or -1. */
+  rankOf(pfn: number): number {
+    const p = Math.floor(pfn / PAGE);
+    const words = this.set.pages[p];
+    if (!words) return -1;
+    const o = pfn & (PAGE - 1);
+    const w = o >>> 5;
+    const bit = o & 31;
+    const word = words[w]!;
+    if (((word >>> bit) & 1) === 0) return -1;
+    return this.bases[p]![w]! + (bit === 0 ? 0 : popcount(word & (0xffffffff >>> (32 - bit))));
+  }
+
+  has(pfn: number): boolean {
+    return this.rankOf(pfn) >= 0;
+  }
+  /** Map count (kpagecount); 0 when not looked up. */
+  countOf(pfn: number): number {
+    const r = this.rankOf(pfn);
+    return r < 0 ? 0 : this.count[r]!;
+  }
+  flagsLoOf(pfn: number): number {
+    const r = this.rankOf(pfn);
+    return r < 0 ? 0 : this.flagsLo[r]!;
+  }
+  flagsHiOf(pfn: number): number {
+    const r = this.rankOf(pfn);
+    return r < 0 ? 0 : this.flagsHi[r]!;
+  }
+  /** Memory cgroup inode (kpagecgroup); 0 when uncharged or not read. */
+  cgroupOf(pfn: number): number {
+    const r = this.rankOf(pfn);
+    return r < 0 || !this.cgroup ? 0 : this.cgroup[r]!;
+  }
+
+  /** Visit every looked-up PFN in ascending order (so ranks 0, 1, 2, ...). */
+  forEachKnown(fn: (pfn: number, count: number, lo: number, hi: number, cgroup: number, rank: number) => void): void {
+    let rank = 0;
+    this.set.pages.forEach((words, p) => {
+      if (!words) return;
+      for (let w = 0; w < WORDS; w++) {
+        let bits = words[w]!;
         while (bits !== 0) {
           const low = bits & -bits;
           bits ^= low;
-          const o = w * 32 + 31 - Math.clz32(low);
-          fn(p * PAGE + o, page.count[o]!, page.flagsLo[o]!, page.flagsHi[o]!, page.cgroup?.[o] ?? 0);
+          const pfn = p * PAGE + w * 32 + 31 - Math.clz32(low);
+          fn(pfn, this.count[rank]!, this.flagsLo[rank]!, this.flagsHi[rank]!, this.cgroup?.[rank] ?? 0, rank);
+          rank++;
         }
       }
+    });
+  }
+
+  /** The values of one 64 Ki-PFN page as arrays indexed by PFN offset (for code that walks pages). */
+  densePage(p: number, into: { count: Uint32Array; flagsLo: Uint32Array }): boolean {
+    const words = this.set.pages[p];
+    if (!words) return false;
+    into.count.fill(0);
+    into.flagsLo.fill(0);
+    let rank = this.bases[p]![0]!;
+    for (let w = 0; w < WORDS; w++) {
+      let bits = words[w]!;
+      while (bits !== 0) {
+        const low = bits & -bits;
+        bits ^= low;
+        const o = w * 32 + 31 - Math.clz32(low);
+        into.count[o] = this.count[rank]!;
+        into.flagsLo[o] = this.flagsLo[rank]!;
+        rank++;
+      }
     }
+    return true;
+  }
+
+  /** Ranks [first, first + n) of the PFNs of set page `p`, for splitting the reads. */
+  pageRanks(p: number): { first: number; n: number } {
+    const words = this.set.pages[p];
+    if (!words) return { first: 0, n: 0 };
+    let n = 0;
+    for (let w = 0; w < WORDS; w++) if (words[w] !== 0) n += popcount(words[w]!);
+    return { first: this.bases[p]![0]!, n };
   }
 }
 
@@ -163,24 +246,29 @@ function runsOfPage(words: Uint32Array, base: number, fn: (start: number, end: n
   if (runStart >= 0) fn(runStart, last + 1);
 }
 
-export interface PageRead {
+/** The values read for the PFNs of one set page, in rank order (what a worker sends back). */
+export interface PageValues {
   readonly index: number;
-  readonly page: KpagePage;
+  readonly count: Uint32Array;
+  readonly flagsLo: Uint32Array;
+  readonly flagsHi: Uint32Array;
+  readonly cgroup: Float64Array | undefined;
 }
 
 /**
  * Read kpagecount/kpageflags (and kpagecgroup) for the PFNs of the given
- * table pages of `set` (all pages when `which` is omitted). Used whole by one
- * thread, or split between the main thread and the scan worker.
+ * pages of `set` (all pages when `which` is omitted): one compact array per
+ * page, in rank order. Used whole by one thread, or split between the main
+ * thread and the scan worker.
  */
-export function readKpagePages(procfs: ProcFs, set: PfnSet, which: readonly number[] | undefined, options: LookupOptions = {}): { pages: PageRead[]; stats: LookupStats; beyondEnd: number } {
+export function readKpagePages(procfs: ProcFs, set: PfnSet, which: readonly number[] | undefined, options: LookupOptions = {}): { pages: PageValues[]; stats: LookupStats; beyondEnd: number } {
   const indexes = which ?? set.pages.flatMap((w, p) => (w ? [p] : []));
   const countFile = procfs.openU64("kpagecount");
   const flagsFile = procfs.openU64("kpageflags");
   const cgroupFile = options.cgroups ? procfs.openU64("kpagecgroup") : undefined;
   const buf = new Uint8Array(PAGE * 8);
   const u32 = new Uint32Array(buf.buffer);
-  const out: PageRead[] = [];
+  const out: PageValues[] = [];
   let reads = 0;
   let wordsRead = 0;
   let pfns = 0;
@@ -195,32 +283,48 @@ export function readKpagePages(procfs: ProcFs, set: PfnSet, which: readonly numb
     for (const p of indexes) {
       const words = set.pages[p];
       if (!words) continue;
-      for (const w of words) pfns += popcount(w);
-      const page: KpagePage = {
-        count: new Uint32Array(PAGE),
-        flagsLo: new Uint32Array(PAGE),
-        flagsHi: new Uint32Array(PAGE),
-        cgroup: cgroupFile ? new Float64Array(PAGE) : undefined,
-        known: words,
+      let n = 0;
+      for (const w of words) if (w !== 0) n += popcount(w);
+      pfns += n;
+      const vals: PageValues = {
+        index: p,
+        count: new Uint32Array(n),
+        flagsLo: new Uint32Array(n),
+        flagsHi: new Uint32Array(n),
+        cgroup: cgroupFile ? new Float64Array(n) : undefined,
       };
-      out.push({ index: p, page });
+      out.push(vals);
       const base = p * PAGE;
+      let rank = 0;
       runsOfPage(words, base, (start, end) => {
-        const o = start - base;
+        // Copy the words of the run's set PFNs (not the read-through holes) in rank order.
+        const copy = (got: number, put: (k: number, r: number) => void): void => {
+          let r = rank;
+          for (let k = 0; k < end - start; k++) {
+            const o = start - base + k;
+            if (((words[o >>> 5]! >>> (o & 31)) & 1) === 0) continue;
+            if (k < got) put(k, r);
+            r++;
+          }
+        };
         const counted = readRun(countFile, start, end);
-        for (let k = 0; k < counted; k++) page.count[o + k] = u32[2 * k]!;
+        copy(counted, (k, r) => (vals.count[r] = u32[2 * k]!));
         const flagged = readRun(flagsFile, start, end);
-        for (let k = 0; k < flagged; k++) {
-          page.flagsLo[o + k] = u32[2 * k]!;
-          page.flagsHi[o + k] = u32[2 * k + 1]!;
-        }
-        if (cgroupFile && page.cgroup) {
+        copy(flagged, (k, r) => {
+          vals.flagsLo[r] = u32[2 * k]!;
+          vals.flagsHi[r] = u32[2 * k + 1]!;
+        });
+        if (cgroupFile && vals.cgroup) {
+          const cg = vals.cgroup;
           const got = readRun(cgroupFile, start, end);
           // Inode numbers fit a double exactly below 2^53.
-          for (let k = 0; k < got; k++) page.cgroup[o + k] = u32[2 * k + 1]! * 4294967296 + u32[2 * k]!;
+          copy(got, (k, r) => (cg[r] = u32[2 * k + 1]! * 4294967296 + u32[2 * k]!));
         }
         // PFNs past the end of the kpage files (device memory) have no values.
-        if (Math.min(counted, flagged) < end - start) beyondEnd += end - start - Math.min(counted, flagged);
+        let setInRun = 0;
+        copy(end - start, () => setInRun++);
+        if (Math.min(counted, flagged) < end - start) copy(end - start, (k) => (k >= Math.min(counted, flagged) ? beyondEnd++ : 0));
+        rank += setInRun;
       });
     }
   } finally {
@@ -231,10 +335,16 @@ export function readKpagePages(procfs: ProcFs, set: PfnSet, which: readonly numb
   return { pages: out, stats: { pfns, reads, wordsRead }, beyondEnd };
 }
 
-/** Put read pages into a table. */
-export function tableOf(reads: readonly PageRead[], beyondEnd = 0): KpageTable {
-  const table = new KpageTable();
-  for (const r of reads) table.pages[r.index] = r.page;
+/** Put per-page values into a table for `set`. */
+export function tableOf(set: PfnSet, reads: readonly PageValues[], withCgroup: boolean, beyondEnd = 0): KpageTable {
+  const table = KpageTable.forSet(set, withCgroup);
+  for (const v of reads) {
+    const { first } = table.pageRanks(v.index);
+    table.count.set(v.count, first);
+    table.flagsLo.set(v.flagsLo, first);
+    table.flagsHi.set(v.flagsHi, first);
+    if (v.cgroup && table.cgroup) table.cgroup.set(v.cgroup, first);
+  }
   table.beyondEnd = beyondEnd;
   return table;
 }
@@ -242,5 +352,5 @@ export function tableOf(reads: readonly PageRead[], beyondEnd = 0): KpageTable {
 /** Read kpagecount/kpageflags (and kpagecgroup) for every PFN in `set`. */
 export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): { table: KpageTable; stats: LookupStats } {
   const res = readKpagePages(procfs, set, undefined, options);
-  return { table: tableOf(res.pages, res.beyondEnd), stats: res.stats };
+  return { table: tableOf(set, res.pages, options.cgroups === true, res.beyondEnd), stats: res.stats };
 }

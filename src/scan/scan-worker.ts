@@ -36,7 +36,7 @@ port.on("message", (msg: PagemapsRequest | KpagesRequest) => {
       const set = new PfnSet();
       for (const { index, words } of msg.pages) set.pages[index] = words;
       const res = readKpagePages(procfs, set, msg.pages.map((p) => p.index), { cgroups: msg.cgroups });
-      const transfer = res.pages.flatMap((r) => [r.page.count.buffer, r.page.flagsLo.buffer, r.page.flagsHi.buffer, ...(r.page.cgroup ? [r.page.cgroup.buffer] : [])]);
+      const transfer = res.pages.flatMap((r) => [r.count.buffer, r.flagsLo.buffer, r.flagsHi.buffer, ...(r.cgroup ? [r.cgroup.buffer] : [])]);
       port.postMessage(res, transfer as ArrayBuffer[]);
     }
   } catch (err) {

@@ -15,7 +15,7 @@ import type { ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
 import { discoverProcesses, type Candidate } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
-import { KpageTable, PfnSet, readKpagePages, tableOf, type LookupStats, type PageRead } from "./kpage-lookup.js";
+import { KpageTable, PfnSet, readKpagePages, tableOf, type LookupStats, type PageValues } from "./kpage-lookup.js";
 import { runPagemapPass, type PagemapOutcome, type PagemapParams } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
 import { ScanWorker, workerUseful } from "./worker-pool.js";
@@ -264,10 +264,10 @@ async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly num
     }
     if (set.size > 0) {
       const cgroups = options.cgroups === true && f.kpagecgroup.available;
-      const reads: PageRead[] = [];
+      const reads: PageValues[] = [];
       let beyondEnd = 0;
       let stats: LookupStats = { pfns: 0, reads: 0, wordsRead: 0 };
-      const merge = (r: { pages: PageRead[]; stats: LookupStats; beyondEnd: number }): void => {
+      const merge = (r: { pages: PageValues[]; stats: LookupStats; beyondEnd: number }): void => {
         reads.push(...r.pages);
         beyondEnd += r.beyondEnd;
         stats = { pfns: stats.pfns + r.stats.pfns, reads: stats.reads + r.stats.reads, wordsRead: stats.wordsRead + r.stats.wordsRead };
@@ -281,7 +281,7 @@ async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly num
         merge(readKpagePages(procfs, set, mine, { cgroups }));
         merge(await remoteReads);
       } else merge(readKpagePages(procfs, set, undefined, { cgroups }));
-      kpage = tableOf(reads, beyondEnd);
+      kpage = tableOf(set, reads, cgroups, beyondEnd);
       phase("kpagecount/kpageflags", `${stats.pfns} PFNs, ${stats.reads} reads, ${stats.wordsRead} words`);
       lookup = stats;
     }

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ProcReadError } from "../errors.js";
 import { EntryStore, SwapStore, type RunColumns } from "./entry-store.js";
-import type { LookupStats, PageRead } from "./kpage-lookup.js";
+import type { LookupStats, PageValues } from "./kpage-lookup.js";
 import type { PagemapOutcome, PagemapParams, PagemapTarget } from "./pagemap-pass.js";
 
 export interface PagemapsRequest {
@@ -102,7 +102,7 @@ export class ScanWorker {
   }
 
   /** Read kpage files for these pages of the PFN set. */
-  kpages(pages: readonly { index: number; words: Uint32Array }[], cgroups: boolean): Promise<{ pages: PageRead[]; stats: LookupStats; beyondEnd: number }> {
+  kpages(pages: readonly { index: number; words: Uint32Array }[], cgroups: boolean): Promise<{ pages: PageValues[]; stats: LookupStats; beyondEnd: number }> {
     return this.request({ type: "kpages", root: this.root, sysRoot: this.sysRoot, pages, cgroups });
   }
 

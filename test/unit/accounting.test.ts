@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { KPAGE_PAGE_SHIFT, accountEntries, accountSwap, countSwapRefs, type KpagePages, type RunSource } from "../../src/accounting/account.js";
 import { NF, U, USAGE_FIELDS, addUsage, sumRows, usageRow, zeroUsage, type MemUsage } from "../../src/accounting/usage.js";
 import { E_HUGE_RUN, EntryStore, type RunColumns } from "../../src/scan/entry-store.js";
+import { KpageTable, PfnSet } from "../../src/scan/kpage-lookup.js";
 
 const PS = 4096;
 const TABLE_PAGE = 1 << KPAGE_PAGE_SHIFT;
@@ -26,17 +27,21 @@ const THP = 1 << 22;
 const ZERO = 1 << 24;
 const UPTODATE = 1 << 3;
 
-/** A fake kpagecount + kpageflags table: PFN -> [count, flagsLo]; PFNs not listed read as 0/0. */
+/**
+ * A kpagecount + kpageflags table (a real KpageTable): PFN -> [count, flagsLo].
+ * The 8 PFNs after each listed one are looked up too and read as 0/0, so a
+ * run may run past the listed PFNs, as on a machine with holes.
+ */
 function fakeKpage(values: Record<number, [number, number]>): KpagePages {
-  const pages: { count: Uint32Array; flagsLo: Uint32Array }[] = [];
+  const set = new PfnSet();
+  for (const pfnText of Object.keys(values)) set.addRun(Number(pfnText), 9);
+  const table = KpageTable.forSet(set, false);
   for (const [pfnText, [count, flags]] of Object.entries(values)) {
-    const pfn = Number(pfnText);
-    const p = Math.floor(pfn / TABLE_PAGE);
-    pages[p] ??= { count: new Uint32Array(TABLE_PAGE), flagsLo: new Uint32Array(TABLE_PAGE) };
-    pages[p].count[pfn % TABLE_PAGE] = count;
-    pages[p].flagsLo[pfn % TABLE_PAGE] = flags;
+    const r = table.rankOf(Number(pfnText));
+    table.count[r] = count;
+    table.flagsLo[r] = flags;
   }
-  return { pages };
+  return table;
 }
 
 /** A run record: `len` pages from `pfn` in VMA row `vma` (len defaults to 1). */
