@@ -11,9 +11,7 @@ import { truncateCommand } from "./ps-render.js";
 import { renderTable, type Column } from "./table.js";
 import { formatSize, type Unit } from "./units.js";
 
-type Write = (text: string) => void;
-
-const CHUNK_LINES = 8192;
+import { chunkedWriter, type Write } from "./chunked-writer.js";
 
 type Row = FileEntry | { total: FileReport["totals"]; shown: number };
 
@@ -107,14 +105,8 @@ export function writeRanges(e: FileEntry, each: boolean, write: Write): void {
   const ranges = e.ranges ?? [];
   const withPfn = e.source === "pagemap";
   write(withPfn ? (each ? "foffset\tmap-cnt\tcgroup\toffset\tflags\n" : "foffset\tmap-cnt\tcgroup\toffset\tlen\tflags\n") : each ? "foffset\n" : "foffset\tlen\n");
-  let lines: string[] = [];
-  const push = (line: string): void => {
-    lines.push(line);
-    if (lines.length >= CHUNK_LINES) {
-      write(lines.join("\n") + "\n");
-      lines = [];
-    }
-  };
+  const out = chunkedWriter(write);
+  const push = (text: string): void => out.push(text + "\n");
   const line = (r: FileRange, page: number, pfn: number | null, len: number | null): string => {
     if (!withPfn) return len === null ? hex(page) : `${hex(page)}\t${hex(len)}`;
     const known = r.letters !== null;
@@ -127,7 +119,7 @@ export function writeRanges(e: FileEntry, each: boolean, write: Write): void {
     if (!each) push(line(r, r.page, r.pfn, r.pages));
     else for (let k = 0; k < r.pages; k++) push(line(r, r.page + k, r.pfn === null ? null : r.pfn + k, null));
   }
-  if (lines.length > 0) write(lines.join("\n") + "\n");
+  out.end();
 }
 
 /** The table view: summary; for one file its flag combinations and mappers; listings when asked. */
@@ -164,15 +156,9 @@ export function writeFileJson(report: FileReport, write: Write): void {
     const body = JSON.stringify(fields, null, 2).replaceAll("\n", "\n    ");
     write((i === 0 ? "\n    " : ",\n    ") + (ranges === undefined ? body : body.slice(0, -6) + ',\n      "ranges": ['));
     if (ranges === undefined) return;
-    let lines: string[] = [];
-    ranges.forEach((r, k) => {
-      lines.push((k === 0 ? "\n        " : ",\n        ") + JSON.stringify(r));
-      if (lines.length >= CHUNK_LINES) {
-        write(lines.join(""));
-        lines = [];
-      }
-    });
-    write(lines.join("") + (ranges.length === 0 ? "]\n    }" : "\n      ]\n    }"));
+    const out = chunkedWriter(write);
+    ranges.forEach((r, k) => out.push((k === 0 ? "\n        " : ",\n        ") + JSON.stringify(r)));
+    out.end(ranges.length === 0 ? "]\n    }" : "\n      ]\n    }");
   });
   write(files.length === 0 ? "]\n}\n" : "\n  ]\n}\n");
 }

@@ -9,10 +9,7 @@
 import type { FlagsDescription, FlagsRange, FlagsReport, FlagsRow } from "../report/flags-report.js";
 import { renderTable, type Column } from "./table.js";
 
-type Write = (text: string) => void;
-
-/** Lines per write: large enough to keep the number of writes small, small enough to bound memory. */
-const CHUNK_LINES = 8192;
+import { chunkedWriter, type Write } from "./chunked-writer.js";
 
 const MIB = 1024 * 1024;
 
@@ -54,14 +51,8 @@ export function writeFlagsList(report: FlagsReport, write: Write): void {
   const list = report.list ?? [];
   const withV = report.scope.kind === "process";
   write((withV ? "voffset\t" : "") + (report.listEach ? "offset\tflags\n" : "offset\tlen\tflags\n"));
-  let lines: string[] = [];
-  const push = (line: string): void => {
-    lines.push(line);
-    if (lines.length >= CHUNK_LINES) {
-      write(lines.join("\n") + "\n");
-      lines = [];
-    }
-  };
+  const out = chunkedWriter(write);
+  const push = (line: string): void => out.push(line + "\n");
   for (const r of list) {
     if (!report.listEach) {
       push(`${withV ? `${hex(r.voffset ?? 0)}\t` : ""}${hex(r.offset)}\t${hex(r.pages)}\t${r.symbolic}`);
@@ -69,7 +60,7 @@ export function writeFlagsList(report: FlagsReport, write: Write): void {
     }
     for (let k = 0; k < r.pages; k++) push(`${withV ? `${hex((r.voffset ?? 0) + k)}\t` : ""}${hex(r.offset + k)}\t${r.symbolic}`);
   }
-  if (lines.length > 0) write(lines.join("\n") + "\n");
+  out.end();
 }
 
 /** The table view: header line, optional listing, then the summary (unless `summary` is false). */
@@ -100,14 +91,10 @@ export function writeFlagsJson(report: FlagsReport, write: Write): void {
   }
   write(head.slice(0, -2) + ',\n  "list": [');
   let first = true;
-  let lines: string[] = [];
+  const out = chunkedWriter(write);
   const push = (item: string): void => {
-    lines.push((first ? "\n    " : ",\n    ") + item);
+    out.push((first ? "\n    " : ",\n    ") + item);
     first = false;
-    if (lines.length >= CHUNK_LINES) {
-      write(lines.join(""));
-      lines = [];
-    }
   };
   for (const r of list) {
     if (!report.listEach) push(rangeJson(r));
@@ -115,7 +102,7 @@ export function writeFlagsJson(report: FlagsReport, write: Write): void {
       for (let k = 0; k < r.pages; k++)
         push(rangeJson({ voffset: r.voffset === null ? null : r.voffset + k, offset: r.offset + k, pages: 1, flags: r.flags, symbolic: r.symbolic }));
   }
-  write(lines.join("") + (first ? "]\n}\n" : "\n  ]\n}\n"));
+  out.end(first ? "]\n}\n" : "\n  ]\n}\n");
 }
 
 /** `--describe`: page-types' one line (hex, letters, names) as a small table. */

@@ -32,8 +32,8 @@ import { sumRows } from "../accounting/usage.js";
 import { isAncestorPath, unitOf, type CgroupAccounting, type UnitInfo } from "../kernel/cgroups.js";
 import type { KpageTable } from "../scan/kpage-lookup.js";
 import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import { scanHeader, type ScanHeader } from "./scan-header.js";
 
-export const GROUPS_SCHEMA_VERSION = 1;
 
 export const GROUP_BY = ["user", "command", "cgroup", "unit", "tree"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -616,12 +616,8 @@ export interface GroupsTotals {
   readonly sharedAcrossGroups: number | null;
 }
 
-export interface GroupsReport {
-  readonly schemaVersion: number;
-  readonly takenAt: string;
-  readonly mode: Scan["mode"];
+export interface GroupsReport extends ScanHeader {
   readonly by: GroupKind;
-  readonly kernel: { readonly release: string | null; readonly pageSize: number; readonly mapcount: string };
   readonly notes: readonly string[];
   readonly groups: readonly GroupRow[];
   readonly totals: GroupsTotals;
@@ -726,11 +722,8 @@ export function buildGroupsReport(scan: Scan, opts: GroupsOptions = {}): GroupsR
   const distinct = distinctMapped(scan);
   const privateSum = partition && distinct !== null ? rows.reduce((a, r) => a + (r.groupUss ?? 0), 0) : null;
   return {
-    schemaVersion: GROUPS_SCHEMA_VERSION,
-    takenAt: scan.takenAt,
-    mode: scan.mode,
+    ...scanHeader(scan),
     by: kind,
-    kernel: { release: scan.kernel.version?.release ?? null, pageSize: scan.kernel.pageSize, mapcount: scan.kernel.mapcount },
     notes,
     groups: sortGroups(rows, opts.sort ?? "pss", opts.reverse),
     totals: {

@@ -12,7 +12,7 @@ import { NF, U } from "../accounting/usage.js";
 import type { Vma, VmaKind } from "../parse/maps.js";
 import { commandOf } from "../scan/process-info.js";
 import type { Scan, ScannedProcess } from "../scan/system-scan.js";
-import { SCHEMA_VERSION } from "./process-report.js";
+import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 /** Unnamed anonymous memory is grouped under this name (and shown only with `all`). */
 export const ANON_NAME = "[anon]";
@@ -85,11 +85,7 @@ export interface LibsTotals extends LibSizes {
   readonly measured: number;
 }
 
-export interface LibsReport {
-  readonly schemaVersion: number;
-  readonly takenAt: string;
-  readonly mode: Scan["mode"];
-  readonly kernel: { readonly release: string | null; readonly pageSize: number; readonly mapcount: string };
+export interface LibsReport extends ScanHeader {
   readonly notes: readonly string[];
   readonly filters: { readonly path: string | null; readonly perms: string | null; readonly all: boolean };
   readonly sort: LibsSortKey;
@@ -262,10 +258,7 @@ export function buildLibsReport(scan: Scan, opts: LibsOptions = {}, smaps?: Read
   const totalsOnly = scan.processes.filter((p) => p.state === "ok" && unmeasured.includes(p.info.pid)).length;
   if (totalsOnly > 0) notes.push(`${totalsOnly} process(es) could only be read as totals (smaps_rollup), not mapping by mapping, and are not in these figures.`);
   return {
-    schemaVersion: SCHEMA_VERSION,
-    takenAt: scan.takenAt,
-    mode: scan.mode,
-    kernel: { release: scan.kernel.version?.release ?? null, pageSize: scan.kernel.pageSize, mapcount: scan.kernel.mapcount },
+    ...scanHeader(scan),
     notes,
     filters: { path: opts.path?.source ?? null, perms: opts.perms ?? null, all: opts.all === true },
     sort,

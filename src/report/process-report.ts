@@ -6,8 +6,9 @@ import { F_HUGE, F_ZERO_PAGE } from "../decode/kpageflags.js";
 import { addUsage, sumRows, zeroUsage, type MemUsage } from "../accounting/usage.js";
 import { commandOf } from "../scan/process-info.js";
 import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import { scanHeader, type ScanHeader } from "./scan-header.js";
 
-export const SCHEMA_VERSION = 1;
+export { SCHEMA_VERSION } from "./scan-header.js";
 
 export interface ProcessRow extends MemUsage {
   readonly pid: number;
@@ -140,11 +141,7 @@ export interface PsOptions extends ProcessFilter {
   readonly all?: boolean;
 }
 
-export interface PsReport {
-  readonly schemaVersion: number;
-  readonly takenAt: string;
-  readonly mode: Scan["mode"];
-  readonly kernel: { readonly release: string | null; readonly pageSize: number; readonly mapcount: string };
+export interface PsReport extends ScanHeader {
   readonly notes: readonly string[];
   readonly processes: readonly ProcessRow[];
   readonly totals: Totals;
@@ -162,10 +159,7 @@ export function buildPsReport(scan: Scan, opts: PsOptions = {}): PsReport {
   const rows = sortRows(shown, opts.sort ?? "pss", opts.reverse);
   const unfiltered = opts.pids === undefined && opts.user === undefined && opts.command === undefined;
   return {
-    schemaVersion: SCHEMA_VERSION,
-    takenAt: scan.takenAt,
-    mode: scan.mode,
-    kernel: { release: scan.kernel.version?.release ?? null, pageSize: scan.kernel.pageSize, mapcount: scan.kernel.mapcount },
+    ...scanHeader(scan),
     notes: scan.notes,
     processes: rows,
     totals: totalsOf(unfiltered ? all : rows),

@@ -27,7 +27,7 @@ import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_ZERO_PAGE } from "../decode/kpag
 import { buildPageOwners, OWNER_PAGE_SHIFT, type PageOwners } from "../analysis/page-owners.js";
 import { commandOf } from "../scan/process-info.js";
 import type { Scan, ScannedProcess } from "../scan/system-scan.js";
-import { SCHEMA_VERSION } from "./process-report.js";
+import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 export const SHARE_KINDS = ["file", "shmem", "cow", "ksm", "hugetlb"] as const;
 export type ShareKind = (typeof SHARE_KINDS)[number];
@@ -101,11 +101,7 @@ export interface SharesOptions {
   readonly top?: number;
 }
 
-export interface SharesReport {
-  readonly schemaVersion: number;
-  readonly takenAt: string;
-  readonly mode: Scan["mode"];
-  readonly kernel: { readonly release: string | null; readonly pageSize: number; readonly mapcount: string };
+export interface SharesReport extends ScanHeader {
   readonly notes: readonly string[];
   /** The selected processes, in selection order (largest PSS first by default). */
   readonly processes: readonly ShareProcessRow[];
@@ -445,10 +441,7 @@ export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?:
   const blind = scan.processes.filter((p) => p.state === "unreadable" || (p.state === "ok" && p.source !== "pagemap")).length;
   if (blind > 0) notes.push(`${blind} process(es) without page-level data are not in the index: pages shared with them are not seen`);
   return {
-    schemaVersion: SCHEMA_VERSION,
-    takenAt: scan.takenAt,
-    mode: scan.mode,
-    kernel: { release: scan.kernel.version?.release ?? null, pageSize: ps, mapcount: scan.kernel.mapcount },
+    ...scanHeader(scan),
     notes,
     processes,
     pairs,

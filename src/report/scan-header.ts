@@ -1,0 +1,29 @@
+/** What every report built from a scan starts with: its schema, when, how, and on which kernel. */
+import type { Scan } from "../scan/system-scan.js";
+
+/** Version of the JSON documents; bumped when a field changes meaning or goes away. */
+export const SCHEMA_VERSION = 1;
+
+export interface KernelSummary {
+  readonly release: string | null;
+  readonly pageSize: number;
+  /** "precise", "average" or "unknown": how kpagecount counts mappings of large folios. */
+  readonly mapcount: string;
+}
+
+export interface ScanHeader {
+  readonly schemaVersion: number;
+  readonly takenAt: string;
+  /** "pagemap" (page-level) or "smaps_rollup" (the kernel's totals, without root). */
+  readonly mode: Scan["mode"];
+  readonly kernel: KernelSummary;
+}
+
+export function scanHeader(scan: Scan): ScanHeader {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    takenAt: scan.takenAt,
+    mode: scan.mode,
+    kernel: { release: scan.kernel.version?.release ?? null, pageSize: scan.kernel.pageSize, mapcount: scan.kernel.mapcount },
+  };
+}
