@@ -21,6 +21,7 @@ import { registerLibsCommand } from "./commands/libs.js";
 import { registerSharesCommand } from "./commands/shares.js";
 import { registerGroupsCommand } from "./commands/groups.js";
 import { registerFileCommand } from "./commands/file.js";
+import { registerSystemCommand } from "./commands/system.js";
 
 export const VERSION = "0.1.0";
 
@@ -97,6 +98,7 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
   registerSharesCommand(program, io, setCode);
   registerGroupsCommand(program, io, setCode);
   registerFileCommand(program, io, setCode);
+  registerSystemCommand(program, io, setCode);
 
   return program;
 }
