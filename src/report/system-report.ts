@@ -21,8 +21,7 @@ import type { Meminfo } from "../parse/meminfo.js";
 import type { Census } from "../scan/census.js";
 import type { Scan } from "../scan/system-scan.js";
 import { buildPsReport } from "./process-report.js";
-
-export const SYSTEM_SCHEMA_VERSION = 1;
+import type { ScanHeader } from "./scan-header.js";
 
 const F_OFFLINE = 1 << KPF_OFFLINE;
 /** RESERVED is a kernel-hacker bit: bit 0 of the high half. */
@@ -429,10 +428,7 @@ export interface SystemTiming {
   readonly memFreeChangeDuringCensus: number;
 }
 
-export interface SystemReport {
-  readonly schemaVersion: number;
-  readonly takenAt: string;
-  readonly pageSize: number;
+export interface SystemReport extends ScanHeader {
   readonly memTotal: number;
   readonly lines: readonly SystemLine[];
   readonly census: { readonly source: string; readonly pfns: number; readonly bytes: number; readonly classes: readonly CensusClassRow[] } | null;
@@ -444,7 +440,8 @@ export interface SystemReport {
 }
 
 export interface SystemReportMeta {
-  readonly takenAt: string;
+  /** The scan's header (schema, time, mode, kernel), as every report document starts. */
+  readonly header: ScanHeader;
   readonly timing?: SystemTiming;
   /** The sources were read one after another from a live machine (adds the note on races). */
   readonly live: boolean;
@@ -464,9 +461,7 @@ export function buildSystemReport(inp: SystemInputs, meta: SystemReportMeta): Sy
     );
   const c = inp.census;
   return {
-    schemaVersion: SYSTEM_SCHEMA_VERSION,
-    takenAt: meta.takenAt,
-    pageSize: inp.pageSize,
+    ...meta.header,
     memTotal: r.memTotal,
     lines: r.lines,
     census: c

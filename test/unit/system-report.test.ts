@@ -49,6 +49,7 @@ import {
   type SystemReport,
 } from "../../src/report/system-report.js";
 import { renderSystemJson, renderSystemTable } from "../../src/render/system-render.js";
+import type { ScanHeader } from "../../src/report/scan-header.js";
 import { FlagCounter, type Census } from "../../src/scan/census.js";
 import { run } from "../../src/cli/run.js";
 import { captureIo, DEFAULT_KERNEL_CONFIG, FixtureTree, formatMeminfo } from "../support/fixture-tree.js";
@@ -207,6 +208,8 @@ const HAND_CENSUS = handCensus({
   reserved: 3_000,
 });
 
+const HEADER: ScanHeader = { schemaVersion: 1, takenAt: "2026-01-01T00:00:00.000Z", mode: "pagemap", kernel: { release: "6.18.0", pageSize: 4096, mapcount: "precise" } };
+
 const HAND_PROCESSES: ProcessFigures = {
   distinct: 158_000 * KB,
   anon: 99_000 * KB,
@@ -275,7 +278,7 @@ describe("reconcileSystem on hand-written inputs", () => {
   });
 
   it("notes the unreadable process, the flagless pages and the remainder; no race note off a live machine", () => {
-    const rep = buildSystemReport(inputs, { takenAt: "t", live: false });
+    const rep = buildSystemReport(inputs, { header: HEADER, live: false });
     const text = rep.notes.join("\n");
     assert.match(text, /1 process could not be read/);
     assert.match(text, /195\.3 MiB of pages with no flags/); // 50 000 pages
@@ -405,7 +408,7 @@ describe("reconcileSystem on hand-written inputs", () => {
   });
 
   it("the race note, on a live machine, gives the timing and how far MemFree moved during the census", () => {
-    const rep = buildSystemReport(inputs, { takenAt: "t", live: true, timing: { scanMs: 512, censusMs: 480, spanMs: 1003, memFreeChangeDuringCensus: -3 * 1024 * 1024 } });
+    const rep = buildSystemReport(inputs, { header: HEADER, live: true, timing: { scanMs: 512, censusMs: 480, spanMs: 1003, memFreeChangeDuringCensus: -3 * 1024 * 1024 } });
     assert.ok(
       rep.notes.some((n) => n.startsWith("The scan (0.5 s), the census (0.5 s) and /proc/meminfo were read one after another over 1.0 s") && n.includes("MemFree moved by -3.0 MiB")),
       rep.notes.join("\n"),
@@ -416,7 +419,7 @@ describe("reconcileSystem on hand-written inputs", () => {
 describe("system renderers", () => {
   const rep: SystemReport = buildSystemReport(
     { meminfo: meminfoKb(HAND_MEMINFO), census: HAND_CENSUS, processes: HAND_PROCESSES, pageSize: 4096, vmapStack: true },
-    { takenAt: "2026-01-01T00:00:00.000Z", live: false },
+    { header: HEADER, live: false },
   );
 
   it("the table indents parts, shows sources and cross-checks, and ends with the MemTotal footer", () => {
@@ -599,6 +602,9 @@ describe("pagelens system on a fixture tree", () => {
     assert.equal(r.code, 0, r.err);
     assert.equal(r.err, "", "JSON mode writes nothing to stderr");
     const doc = JSON.parse(r.out) as SystemReport;
+    assert.equal(doc.schemaVersion, 1);
+    assert.equal(doc.mode, "pagemap");
+    assert.equal(doc.kernel.pageSize, 4096);
     assert.equal(doc.memTotal, 6000 * KB);
     const l = byId(doc.lines);
     const kb = (id: string): number => {
@@ -692,6 +698,7 @@ describe("pagelens system on a fixture tree", () => {
     const r = await cli(bare, "--json");
     assert.equal(r.code, 0, r.err);
     const doc = JSON.parse(r.out) as SystemReport;
+    assert.equal(doc.mode, "smaps_rollup");
     assert.equal(doc.census, null);
     assert.equal(doc.processes, null);
     const l = byId(doc.lines);

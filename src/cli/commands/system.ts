@@ -18,6 +18,7 @@ import { Option } from "commander";
 import { parseKernelConfig } from "../../parse/kernel-config.js";
 import { parseMeminfo, type Meminfo } from "../../parse/meminfo.js";
 import type { ProcFs } from "../../procfs/procfs.js";
+import { scanHeader } from "../../report/scan-header.js";
 import { buildSystemReport, processFigures, summarizeCensus, zoneManagedPages, type SystemInputs, type SystemReport, type SystemTiming } from "../../report/system-report.js";
 import { renderSystemJson, renderSystemTable } from "../../render/system-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
@@ -115,7 +116,7 @@ export async function gatherSystem(procfs: ProcFs, o: GatherOptions = {}): Promi
 }
 
 export function systemReportOf(g: SystemGathered, live: boolean): SystemReport {
-  return buildSystemReport(g.inputs, { takenAt: g.scan.takenAt, timing: g.timing, live });
+  return buildSystemReport(g.inputs, { header: scanHeader(g.scan), timing: g.timing, live });
 }
 
 export async function systemCommand(ctx: Context, o: SystemCommandOptions): Promise<number> {
