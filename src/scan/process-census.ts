@@ -8,7 +8,7 @@ import { PermissionError } from "../errors.js";
 import { KPF_FILE, KPF_MMAP_EXCLUSIVE, KPF_SOFTDIRTY, KPF_SWAP } from "../decode/kpageflags.js";
 import { classifyNonPresent, PM_EXCLUSIVE_HI, PM_FILE_HI, PM_PRESENT_HI, PM_SOFT_DIRTY_HI, PM_SWAP_HI, pfnOf, swapOffsetOf } from "../decode/pagemap.js";
 import type { Vma } from "../parse/maps.js";
-import type { ProcFs, U64File } from "../procfs/procfs.js";
+import type { ProcFs } from "../procfs/procfs.js";
 import { FlagCounter, findKpageEnd, normalizeRanges, openCgroupFile, PageRuns, type Census, type PageRange } from "./census.js";
 import { lookupKpages, PfnSet } from "./kpage-lookup.js";
 import { PagemapBuffer, readPagemap } from "./read-pagemap.js";
