@@ -293,7 +293,7 @@ export function reconcileSystem(inp: SystemInputs): Reconciliation {
         `distinct pages of ${p.measured} ${plural(p.measured, "process", "processes")}`,
         [...byCensus(censusMapped, "mmap"), { source: "meminfo", how: "AnonPages + Mapped", bytes: m("AnonPages") + m("Mapped") }],
         [
-          line("anon", "anonymous", p.anon, "scan", "the rest: distinct − file − shmem", [...byCensus(cb("mappedAnon"), "mmap, anon"), { source: "meminfo", how: "AnonPages", bytes: m("AnonPages") }]),
+          line("anon", "anonymous", p.anon, "scan", "the rest (distinct − file − shmem)", [...byCensus(cb("mappedAnon"), "mmap, anon"), { source: "meminfo", how: "AnonPages", bytes: m("AnonPages") }]),
           line("file", "file", p.file, "scan", "by page flags", byCensus(cb("mappedFile"), "mmap, not anon or swapbacked")),
           line("shmem", "shmem, tmpfs, SysV shm, memfd", p.shmem, "scan", "by page flags", byCensus(cb("mappedShmem"), "mmap, swapbacked, not anon")),
         ],
