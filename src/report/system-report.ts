@@ -224,7 +224,23 @@ export interface SystemInputs {
    * not initialised yet (deferred struct page init done lazily).
    */
   readonly zoneManaged?: number;
+  /**
+   * Free page reporting (virtio-balloon), when the kernel has it
+   * (/sys/module/page_reporting): pages being reported are taken off the
+   * buddy lists and out of MemFree for a while.
+   */
+  readonly pageReporting?: PageReporting;
 }
+
+export interface PageReporting {
+  /** page_reporting_order: free blocks of 2^order pages and larger are reported. */
+  readonly order: number;
+  /** A kernel-specific bound on the pages waiting to be reported (max_waiting_mib), in bytes; upstream has none. */
+  readonly maxWaiting?: number;
+}
+
+/** Upstream's PAGE_REPORTING_CAPACITY: blocks isolated at once by one reporting pass (mm/page_reporting.h). */
+const REPORTING_CAPACITY = 32;
 
 export interface Reconciliation {
   readonly memTotal: number;
@@ -389,6 +405,15 @@ export function reconcileSystem(inp: SystemInputs): Reconciliation {
           `kernel allocations without a page type (vmalloc, stacks, per-CPU free lists, drivers) and memory outside MemTotal (the memory map, firmware).`,
       );
   }
+  const pr = inp.pageReporting;
+  if (pr) {
+    const bound = pr.maxWaiting ?? REPORTING_CAPACITY * 2 ** pr.order * inp.pageSize;
+    notes.push(
+      `Free page reporting is built in (page_reporting_order ${pr.order}): freed pages waiting to be reported to the hypervisor are off the buddy lists ` +
+        `and out of MemFree, so they read as flags 0 and are part of "not attributed", up to ${short(bound)} at a time` +
+        (pr.maxWaiting !== undefined ? " (max_waiting_mib)." : ` (${REPORTING_CAPACITY} blocks of 2^${pr.order} pages).`),
+    );
+  }
   if (m("Balloon") !== 0)
     notes.push(`The virtio balloon holds ${short(m("Balloon"))}: outside MemTotal, unless the balloon deflates on OOM, in which case it is part of "not attributed".`);
 
@@ -401,7 +426,8 @@ export function reconcileSystem(inp: SystemInputs): Reconciliation {
       : "";
   notes.push(
     `"Not attributed" (${short(residual)}) is MemTotal minus every line above, as computed: kernel memory no meminfo counter covers ` +
-      `(pages without flags: driver and network buffers, per-CPU free lists), pages mapped only by processes not read${unseen}, ` +
+      `(pages without flags: driver and network buffers, per-CPU free lists), ` +
+      (p ? `pages mapped only by processes not read${unseen}, ` : "") +
       `and whatever changed between the reads.`,
   );
   return { memTotal, lines, notes };
@@ -453,12 +479,16 @@ export function buildSystemReport(inp: SystemInputs, meta: SystemReportMeta): Sy
   const r = reconcileSystem(inp);
   const notes = [...(meta.notes ?? []), ...r.notes];
   const t = meta.timing;
-  if (meta.live && t)
+  if (meta.live && t) {
+    const read = inp.census
+      ? `The scan (${(t.scanMs / 1000).toFixed(1)} s), the census (${(t.censusMs / 1000).toFixed(1)} s) and /proc/meminfo were`
+      : `The scan (${(t.scanMs / 1000).toFixed(1)} s) and /proc/meminfo were`;
     notes.push(
-      `The scan (${(t.scanMs / 1000).toFixed(1)} s), the census (${(t.censusMs / 1000).toFixed(1)} s) and /proc/meminfo were read one after another over ` +
-        `${(t.spanMs / 1000).toFixed(1)} s: pages that changed state in between are counted twice or not at all, and that error is part of "not attributed"` +
+      `${read} read one after another over ${(t.spanMs / 1000).toFixed(1)} s: pages that changed state in between are counted twice or not at all, ` +
+        `and that error is part of "not attributed"` +
         (inp.census ? ` (MemFree moved by ${short(t.memFreeChangeDuringCensus)} during the census alone).` : "."),
     );
+  }
   const c = inp.census;
   return {
     ...meta.header,

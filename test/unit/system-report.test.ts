@@ -313,6 +313,15 @@ describe("reconcileSystem on hand-written inputs", () => {
     assert.equal(all.notes.some((n) => n.startsWith("MemTotal counts")), false);
   });
 
+  it("free page reporting: the note bounds what it may hold off MemFree, by max_waiting_mib or by upstream's 32 blocks", () => {
+    const upstream = reconcileSystem({ ...inputs, pageReporting: { order: 9 } });
+    // 32 × 2^9 pages × 4 KiB
+    assert.ok(upstream.notes.some((n) => n.startsWith("Free page reporting is built in (page_reporting_order 9)") && n.endsWith("up to 64.0 MiB at a time (32 blocks of 2^9 pages).")), upstream.notes.join("\n"));
+    const custom = reconcileSystem({ ...inputs, pageReporting: { order: 9, maxWaiting: 1024 * 1024 * 1024 } });
+    assert.ok(custom.notes.some((n) => n.endsWith("up to 1.0 GiB at a time (max_waiting_mib).")), custom.notes.join("\n"));
+    assert.equal(reconcileSystem(inputs).notes.some((n) => n.startsWith("Free page reporting")), false);
+  });
+
   it("zoneManagedPages sums the managed lines of /proc/zoneinfo", () => {
     const text = [
       "Node 0, zone      DMA",
@@ -405,6 +414,12 @@ describe("reconcileSystem on hand-written inputs", () => {
     assertAddsUp(r.lines, r.memTotal);
     assert.ok(r.notes.some((n) => /needs root \(PFNs in pagemap/.test(n)));
     assert.ok(r.notes.some((n) => /needs root \(\/proc\/kpageflags\)/.test(n)));
+  });
+
+  it("without a census the race note names only the scan and meminfo", () => {
+    const rep = buildSystemReport({ meminfo: meminfoKb(HAND_MEMINFO), pageSize: 4096, vmapStack: true }, { header: HEADER, live: true, timing: { scanMs: 40, censusMs: 0, spanMs: 45, memFreeChangeDuringCensus: 0 } });
+    assert.ok(rep.notes.some((n) => n.startsWith("The scan (0.0 s) and /proc/meminfo were read one after another over 0.0 s")), rep.notes.join("\n"));
+    assert.equal(rep.notes.some((n) => n.includes("processes not read")), false, "the meminfo processes line covers every process");
   });
 
   it("the race note, on a live machine, gives the timing and how far MemFree moved during the census", () => {

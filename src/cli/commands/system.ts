@@ -19,7 +19,7 @@ import { parseKernelConfig } from "../../parse/kernel-config.js";
 import { parseMeminfo, type Meminfo } from "../../parse/meminfo.js";
 import type { ProcFs } from "../../procfs/procfs.js";
 import { scanHeader } from "../../report/scan-header.js";
-import { buildSystemReport, processFigures, summarizeCensus, zoneManagedPages, type SystemInputs, type SystemReport, type SystemTiming } from "../../report/system-report.js";
+import { buildSystemReport, processFigures, summarizeCensus, zoneManagedPages, type PageReporting, type SystemInputs, type SystemReport, type SystemTiming } from "../../report/system-report.js";
 import { renderSystemJson, renderSystemTable } from "../../render/system-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { censusPfns, type Census } from "../../scan/census.js";
@@ -73,6 +73,18 @@ function zoneManagedOf(procfs: ProcFs, pageSize: number): number | undefined {
 }
 
 /**
+ * Free page reporting's parameters, when the kernel has it. max_waiting_mib
+ * is not upstream (the test VM's kernel has it, and holds up to that much
+ * freed memory off the buddy lists while it waits to be reported).
+ */
+function pageReportingOf(procfs: ProcFs): PageReporting | undefined {
+  const order = procfs.readSysText("module/page_reporting/parameters/page_reporting_order");
+  if (order === undefined || !/^\d+\s*$/.test(order)) return undefined;
+  const waiting = procfs.readSysText("module/page_reporting/parameters/max_waiting_mib");
+  return { order: Number(order), maxWaiting: waiting !== undefined && /^\d+\s*$/.test(waiting) ? Number(waiting) * 1024 * 1024 : undefined };
+}
+
+/**
  * Reader threads for the census, by the rule `pagelens flags` uses (measured
  * there): one per CPU unless the machine is oversubscribed; one for a saved
  * tree, whose files are in the page cache and cost no kernel time per page.
@@ -105,6 +117,7 @@ export async function gatherSystem(procfs: ProcFs, o: GatherOptions = {}): Promi
     pageSize: scan.kernel.pageSize,
     vmapStack: vmapStackOf(procfs),
     zoneManaged: zoneManagedOf(procfs, scan.kernel.pageSize),
+    pageReporting: pageReportingOf(procfs),
   };
   const timing: SystemTiming = {
     scanMs: t1 - t0,
