@@ -14,7 +14,9 @@
  * Every line also carries the other sources' view of the same quantity
  * (cross-checks), so a disagreement is visible rather than averaged away.
  * Pure: the inputs are a parsed meminfo, a census summary and the scan's
- * machine figures; the command gathers them.
+ * machine figures, plus three facts about the kernel that decide overlaps
+ * and explain the remainder (vmap'd stacks, the pages the zones manage,
+ * free page reporting); the command gathers them.
  */
 import { F_ANON, F_BUDDY, F_HUGE, F_LRU, F_MMAP, F_NOPAGE, F_PGTABLE, F_SLAB, F_SWAPBACKED, F_ZERO_PAGE, KPF_OFFLINE, KPF_RESERVED } from "../decode/kpageflags.js";
 import type { Meminfo } from "../parse/meminfo.js";
