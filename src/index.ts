@@ -19,6 +19,7 @@ export * from "./decode/pagemap.js";
 export * from "./decode/kpageflags.js";
 
 // Scanning and accounting
+export { KpageTable, PfnSet, lookupKpages } from "./scan/kpage-lookup.js";
 export { scanSystem, usageFromRollup, type Scan, type ScannedProcess, type ScanOptions, type UsageSource, type ProcessState } from "./scan/system-scan.js";
 export { readProcessInfo, commandOf, type ProcessInfo } from "./scan/process-info.js";
 export { USAGE_FIELDS, NF, U, usageRow, sumRows, zeroUsage, addUsage, type MemUsage, type UsageField } from "./accounting/usage.js";
@@ -30,6 +31,17 @@ export { buildPagesReport, type PagesReport, type PageRun } from "./report/pages
 export { renderPsTable, renderPsJson, renderPsCsv } from "./render/ps-render.js";
 export { renderMapsTable, renderMapsJson } from "./render/maps-render.js";
 export { renderPagesTable, renderPagesJson } from "./render/pages-render.js";
+export { buildLibsReport, type LibsReport } from "./report/libs-report.js";
+export { buildSharesReport, type SharesReport } from "./report/shares-report.js";
+export { buildPageOwners, type PageOwners } from "./analysis/page-owners.js";
+export { buildGroupsReport, buildCharges, measureGroups, partitionGroups, treeGroups, pidsGroups, type GroupsReport } from "./report/groups-report.js";
+export { censusPfns, type Census } from "./scan/census.js";
+export { censusProcess } from "./scan/process-census.js";
+export { buildFlagsReport, describeFlags, type FlagsReport } from "./report/flags-report.js";
+export { reconcileSystem, buildSystemReport, type Reconciliation, type SystemReport } from "./report/system-report.js";
+export { gatherSystem } from "./cli/commands/system.js";
+export { inspectFiles } from "./cli/commands/file.js";
+export { type FileReport } from "./report/file-report.js";
 export { formatSize, type Unit } from "./render/units.js";
 
 // Errors
