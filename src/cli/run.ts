@@ -22,6 +22,7 @@ import { registerSharesCommand } from "./commands/shares.js";
 import { registerGroupsCommand } from "./commands/groups.js";
 import { registerFileCommand } from "./commands/file.js";
 import { registerSystemCommand } from "./commands/system.js";
+import { registerKernelCommand } from "./commands/kernel.js";
 
 export const VERSION = "0.1.0";
 
@@ -99,6 +100,7 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
   registerGroupsCommand(program, io, setCode);
   registerFileCommand(program, io, setCode);
   registerSystemCommand(program, io, setCode);
+  registerKernelCommand(program, io, setCode);
 
   return program;
 }

@@ -61,6 +61,39 @@ function pageSizeOf(procfs: ProcFs): number {
   return m ? Number(m[1]) * 1024 : 4096;
 }
 
+/**
+ * Are PFNs visible in pagemap to this process? Read our own pagemap over our
+ * first mapping (the executable, resident): PFN 0 on present entries means
+ * hidden (no CAP_SYS_ADMIN in the initial user namespace, Linux 4.2+).
+ */
+function pfnVisibility(procfs: ProcFs): Feature {
+  const maps = procfs.readOptionalText("self/maps");
+  const m = maps === undefined ? null : /^([0-9a-f]+)-([0-9a-f]+)/.exec(maps);
+  if (!m) return { available: true, note: "not probed (no self/maps under this root)" };
+  try {
+    const file = procfs.openU64("self/pagemap");
+    try {
+      const start = parseInt(m[1]!, 16) / 4096;
+      const n = Math.min(64, parseInt(m[2]!, 16) / 4096 - start);
+      const buf = new Uint8Array(n * 8);
+      const got = file.readWords(start, n, buf);
+      const u32 = new Uint32Array(buf.buffer);
+      let present = 0;
+      for (let i = 0; i < got; i++) {
+        const hi = u32[2 * i + 1]!;
+        if ((hi & 0x80000000) === 0) continue;
+        present++;
+        if (u32[2 * i] !== 0 || (hi & 0x7fffff) !== 0) return { available: true };
+      }
+      return present > 0 ? { available: false, note: "PFNs read as zero: no CAP_SYS_ADMIN in the initial user namespace" } : { available: true, note: "not probed (nothing resident)" };
+    } finally {
+      file.close();
+    }
+  } catch {
+    return { available: false, note: "cannot read our own pagemap" };
+  }
+}
+
 function canRead(procfs: ProcFs, rel: string): Feature {
   try {
     procfs.openU64(rel).close();
@@ -108,8 +141,7 @@ export function probeKernel(procfs: ProcFs): KernelInfo {
     kpagecount: canRead(procfs, "kpagecount"),
     kpageflags: canRead(procfs, "kpageflags"),
     kpagecgroup: canRead(procfs, "kpagecgroup"),
-    // Filled in by the scan: PFNs read as zero without CAP_SYS_ADMIN in the initial user namespace.
-    pfns: { available: true },
+    pfns: pfnVisibility(procfs),
     softDirty: cfg("CONFIG_MEM_SOFT_DIRTY"),
     idlePageTracking:
       idle !== undefined && fs.existsSync(idle)
