@@ -619,6 +619,27 @@ export function round(x: number, digits = 1): number {
 // ---------------------------------------------------------------------------
 // Printing
 
+/** Timing stats for the BENCH json line. */
+export function statsJson(s: Stats): Record<string, number> {
+  return { median: round(s.median), min: round(s.min), max: round(s.max), n: s.n };
+}
+
+/**
+ * The verdict on a pagelens/floor timing: records the medians' ratio, the
+ * median of per-pair ratios and the target in `data`, and returns the line
+ * to print and put in the summary.
+ */
+export function ratioVerdict(pl: Stats, fl: Stats, pairRatio: number, target: number, data: Record<string, unknown>): string {
+  const ratio = pl.median / fl.median;
+  const verdict = ratio <= target ? "PASS" : "OVER";
+  data["floorMs"] = statsJson(fl);
+  data["ratio"] = round(ratio, 3);
+  data["ratioOfPairs"] = round(pairRatio, 3);
+  data["ratioTarget"] = target;
+  data["ratioVerdict"] = verdict;
+  return `ratio pagelens/floor (medians): ${ratio.toFixed(2)}  (median of per-pair ratios ${pairRatio.toFixed(2)}; target <= ${target}) ${verdict}`;
+}
+
 export function fmtMs(ms: number): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 100 ? 1 : 0)} ms`;
 }

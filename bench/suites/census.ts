@@ -22,6 +22,8 @@ import {
   pagelensArgv,
   pagelensEntry,
   round,
+  ratioVerdict,
+  statsJson,
   sharedFile,
   stats,
   table,
@@ -36,10 +38,6 @@ import {
 const RATIO_TARGET = 1.3;
 /** The issue asks for at least five alternated runs of each. */
 const MIN_RUNS = 5;
-
-function statsJson(s: Stats): Record<string, number> {
-  return { median: round(s.median), min: round(s.min), max: round(s.max), n: s.n };
-}
 
 /** The floor's last line: `TOTAL pages=N`. */
 function floorTotal(text: string): number | undefined {
@@ -97,14 +95,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
     ]),
   );
   if (fl) {
-    const ratio = pl.median / fl.median;
-    const verdict = ratio <= RATIO_TARGET ? "PASS" : "OVER";
-    data["floorMs"] = statsJson(fl);
-    data["ratio"] = round(ratio, 3);
-    data["ratioOfPairs"] = round(pairRatio!, 3);
-    data["ratioTarget"] = RATIO_TARGET;
-    data["ratioVerdict"] = verdict;
-    const line = `ratio pagelens/floor (medians): ${ratio.toFixed(2)}  (median of per-pair ratios ${pairRatio!.toFixed(2)}; target <= ${RATIO_TARGET}) ${verdict}`;
+    const line = ratioVerdict(pl, fl, pairRatio!, RATIO_TARGET, data);
     out(`  ${line}`);
     summary.push(line);
   } else summary.push(`pagelens median ${fmtMs(pl.median)} (no floor: ratio not measured)`);

@@ -24,6 +24,8 @@ import {
   pagelensEntry,
   resolveWorkload,
   round,
+  ratioVerdict,
+  statsJson,
   sharedFile,
   startCpuMeter,
   startWorkload,
@@ -66,10 +68,6 @@ interface PsJsonRow {
 function parsePagelens(text: string): Map<number, PsJsonRow> {
   const doc = JSON.parse(text) as { processes: PsJsonRow[] };
   return new Map(doc.processes.map((r) => [r.pid, r]));
-}
-
-function statsJson(s: Stats): Record<string, number> {
-  return { median: round(s.median), min: round(s.min), max: round(s.max), n: s.n };
 }
 
 async function run(ctx: SuiteContext): Promise<SuiteResult> {
@@ -143,14 +141,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
     out(`  other processes used ${cpu.othersPct.toFixed(0)}% of the CPUs while timing, the bench ${cpu.oursPct.toFixed(0)}%${noise}`);
     if (noise) summary.push(`other processes used ${cpu.othersPct.toFixed(0)}% of the CPUs while timing: timings disturbed`);
     if (fl) {
-      const ratio = pl.median / fl.median;
-      const verdict = ratio <= RATIO_TARGET ? "PASS" : "OVER";
-      data["floorMs"] = statsJson(fl);
-      data["ratio"] = round(ratio, 3);
-      data["ratioOfPairs"] = round(pairRatio!, 3);
-      data["ratioTarget"] = RATIO_TARGET;
-      data["ratioVerdict"] = verdict;
-      const line = `ratio pagelens/floor (medians): ${ratio.toFixed(2)}  (median of per-pair ratios ${pairRatio!.toFixed(2)}; target <= ${RATIO_TARGET}) ${verdict}`;
+      const line = ratioVerdict(pl, fl, pairRatio!, RATIO_TARGET, data);
       out(`  ${line}`);
       summary.push(line);
     } else summary.push(`pagelens median ${fmtMs(pl.median)} (no floor: ratio not measured)`);

@@ -218,30 +218,7 @@ export const SMAPS_FIELDS = [
 ] as const;
 
 /** smaps_rollup fields (kB): the per-VMA ones plus Pss_Anon/File/Shmem after Pss_Dirty. */
-export const ROLLUP_FIELDS = [
-  "Rss",
-  "Pss",
-  "Pss_Dirty",
-  "Pss_Anon",
-  "Pss_File",
-  "Pss_Shmem",
-  "Shared_Clean",
-  "Shared_Dirty",
-  "Private_Clean",
-  "Private_Dirty",
-  "Referenced",
-  "Anonymous",
-  "KSM",
-  "LazyFree",
-  "AnonHugePages",
-  "ShmemPmdMapped",
-  "FilePmdMapped",
-  "Shared_Hugetlb",
-  "Private_Hugetlb",
-  "Swap",
-  "SwapPss",
-  "Locked",
-] as const;
+export const ROLLUP_FIELDS: readonly string[] = [...SMAPS_FIELDS.slice(0, 3), "Pss_Anon", "Pss_File", "Pss_Shmem", ...SMAPS_FIELDS.slice(3)];
 
 /** SEQ_PUT_DEC: a 16-column label and an 8-wide value, then " kB". */
 function kbLine(name: string, kb: number): string {
