@@ -147,6 +147,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
     } else summary.push(`pagelens median ${fmtMs(pl.median)} (no floor: ratio not measured)`);
 
     // Sanity: the workload children's PSS, pagelens vs the floor.
+    if (!workload && floor) skipped.push("PSS cross-check against the floor (it compares the workload's children, and there is no workload)");
     if (workload) {
       const rows = parsePagelens(fs.readFileSync(pagelensOut, "utf8"));
       const missing = workload.children.filter((c) => rows.get(c)?.source !== "pagemap");
