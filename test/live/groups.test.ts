@@ -244,7 +244,16 @@ test("tree: a parent's N pages shared with its two forked children are in the tr
   const pids = [parent, ...kids];
   const addr = s.addr("addr");
 
-  const scan = await scanSystem(procfs, { pids, threads: false });
+  // Library pages of the three are also mapped by short-lived processes elsewhere, whose coming and
+  // going moves a page between "unique" and "shared outside": use a scan the independent reader
+  // (below) saw unchanged before and after.
+  let scan = await scanSystem(procfs, { pids, threads: false });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = oracleGroupPages(pids);
+    scan = await scanSystem(procfs, { pids, threads: false });
+    const after = oracleGroupPages(pids);
+    if (before.unique === after.unique && before.outside === after.outside) break;
+  }
   // What was built: every member maps the N pages (count 3), none has them in its USS.
   for (const pid of pids) {
     const u = vmaUsage(scan, pid, addr);
