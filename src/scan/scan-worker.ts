@@ -8,14 +8,19 @@
 import { parentPort } from "node:worker_threads";
 import { ProcFs } from "../procfs/procfs.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
-import { PfnSet, readKpagePages } from "./kpage-lookup.js";
-import { runPagemapPass } from "./pagemap-pass.js";
-import type { KpagesRequest, PagemapsRequest } from "./worker-pool.js";
+import { KpageTable, PfnSet, readKpagePages } from "./kpage-lookup.js";
+import { runPagemapPass, type PagemapOutcome } from "./pagemap-pass.js";
+import type { AccountRequest, KpagesRequest, PagemapsRequest } from "./worker-pool.js";
+import { accountEntries, RunMemo } from "../accounting/account.js";
+import { NF } from "../accounting/usage.js";
 
 const port = parentPort;
 if (!port) throw new Error("scan-worker.js must run as a worker thread");
 
-port.on("message", (msg: PagemapsRequest | KpagesRequest) => {
+/** The last pagemap pass's store and outcomes: kept here so the accounting of these processes can run here too. */
+let kept: { store: EntryStore; outcomes: PagemapOutcome[]; vmaCounts: number[] } | undefined;
+
+port.on("message", (msg: PagemapsRequest | KpagesRequest | AccountRequest) => {
   try {
     const procfs = new ProcFs({ root: msg.root, sysRoot: msg.sysRoot ?? null });
     if (msg.type === "pagemaps") {
@@ -29,9 +34,25 @@ port.on("message", (msg: PagemapsRequest | KpagesRequest) => {
       const t0 = performance.now();
       const outcomes = runPagemapPass(procfs, msg.targets, msg.params, next, store, swaps);
       if (process.env["PAGELENS_TRACE"]) process.stderr.write(`pagelens: trace: worker pagemap pass: ${(performance.now() - t0).toFixed(1)} ms\n`);
-      const exported = store.export();
-      const transfer = [...exported.chunks.flatMap((c) => [c.pfn.buffer, c.len.buffer, c.vma.buffer, c.bits.buffer]), ...outcomes.map((o) => o.usage.buffer)];
-      port.postMessage({ outcomes, store: exported, swaps: { slots: swaps.slots, vmas: swaps.vmas } }, transfer as ArrayBuffer[]);
+      kept = { store, outcomes, vmaCounts: outcomes.map((o) => msg.targets[o.index]!.vmas.length) };
+      // The store is copied, not moved: the main thread needs the runs for its lookups and reports,
+      // this thread for the accounting of the same processes.
+      port.postMessage({ outcomes, store: store.export(), swaps: { slots: swaps.slots, vmas: swaps.vmas } });
+    } else if (msg.type === "account") {
+      if (!kept) throw new Error("account before pagemaps");
+      const set = new PfnSet();
+      for (const { index, words } of msg.pages) set.pages[index] = words;
+      const table = KpageTable.forSet(set, false);
+      table.count.set(msg.count);
+      table.flagsLo.set(msg.flagsLo);
+      const memo = new RunMemo();
+      const deltas = kept.outcomes.map((o, i) => {
+        const usage = new Float64Array(Math.max(kept!.vmaCounts[i]!, 1) * NF);
+        if (o.status === "ok") accountEntries(kept!.store, o.runs[0], o.runs[1], table, usage, msg.pageSize, memo);
+        return { index: o.index, usage };
+      });
+      kept = undefined;
+      port.postMessage({ deltas }, deltas.map((d) => d.usage.buffer));
     } else {
       const set = new PfnSet();
       for (const { index, words } of msg.pages) set.pages[index] = words;

@@ -285,11 +285,35 @@ async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly num
       phase("kpagecount/kpageflags", `${stats.pfns} PFNs, ${stats.reads} reads, ${stats.wordsRead} words`);
       lookup = stats;
     }
-    const refs = countSwapRefs(parts.flatMap((p) => p.swaps.slots));
+    // Accounting: the worker takes the processes it read, this thread the others, at the same time.
+    const remoteStore = parts[1]?.store;
+    const remoteAccount =
+      remoteStore && remoteStore.length > 0 && kpage.size > 0
+        ? worker!.account(
+            set.pages.flatMap((words, index) => (words ? [{ index, words }] : [])),
+            kpage.count,
+            kpage.flagsLo,
+            kernel.pageSize,
+          )
+        : undefined;
     const memo = new RunMemo();
     for (const p of processes) {
-      if (p.source !== "pagemap") continue;
+      if (p.source !== "pagemap" || (remoteAccount && p.runs.store === remoteStore)) continue;
       accountEntries(p.runs.store, p.runs.start, p.runs.end, kpage, p.usage, kernel.pageSize, memo);
+    }
+    phase("accounting (main thread)");
+    if (remoteAccount) {
+      const byPid = new Map(processes.map((p) => [p.info.pid, p]));
+      for (const d of (await remoteAccount).deltas) {
+        const p = byPid.get(candidates[d.index]!.info.pid);
+        if (!p || p.source !== "pagemap") continue;
+        for (let k = 0; k < d.usage.length; k++) p.usage[k]! += d.usage[k]!;
+      }
+    }
+    if (remoteAccount) phase("accounting (waiting for the worker)");
+    const refs = countSwapRefs(parts.flatMap((p) => p.swaps.slots));
+    for (const p of processes) {
+      if (p.source !== "pagemap") continue;
       const sw = p.swapEntries;
       accountSwap(sw.store.slots, sw.store.vmas, sw.start, sw.end, refs, p.usage, kernel.pageSize);
     }

@@ -29,15 +29,33 @@ export interface KpagesRequest {
   readonly cgroups: boolean;
 }
 
+/** Account the worker's own processes (from its last pagemap pass) against the looked-up values. */
+export interface AccountRequest {
+  readonly type: "account";
+  readonly root: string;
+  readonly sysRoot: string | undefined;
+  readonly pageSize: number;
+  /** The PFN set's bitmap pages and the values by rank (kpagecount, kpageflags bits 0-31). */
+  readonly pages: readonly { index: number; words: Uint32Array }[];
+  readonly count: Uint32Array;
+  readonly flagsLo: Uint32Array;
+}
+
 export interface PagemapsReply {
   readonly outcomes: PagemapOutcome[];
   readonly store: EntryStore;
   readonly swaps: SwapStore;
 }
 
-/** Is a second thread worth having here? */
+/**
+ * Is a second thread worth having here? Only with four or more CPUs: each
+ * isolate also needs CPU for V8's compiler and garbage-collector threads, and
+ * on a 2-CPU machine two busy isolates starve them. Measured on the 2-vCPU
+ * test VM with the 8 x 512 MiB + 1 GiB workload: 0.82-0.93 s on one thread,
+ * 0.94-1.09 s on two (PAGELENS_THREADS=1 / =2 force either).
+ */
 export function workerUseful(): boolean {
-  return availableParallelism() > 1;
+  return availableParallelism() >= 4;
 }
 
 /** The worker script beside this module: scan-worker.js in dist/src/scan, scan-worker.mjs beside the bundled CLI. */
@@ -70,7 +88,7 @@ export class ScanWorker {
     this.worker.unref();
   }
 
-  private request<T>(msg: PagemapsRequest | KpagesRequest, transfer: ArrayBuffer[] = []): Promise<T> {
+  private request<T>(msg: PagemapsRequest | KpagesRequest | AccountRequest, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.failure) return Promise.reject(new ProcReadError("scan worker", this.failure.message));
     return new Promise<T>((resolve, reject) => {
       this.pending = (reply) => {
@@ -104,6 +122,14 @@ export class ScanWorker {
   /** Read kpage files for these pages of the PFN set. */
   kpages(pages: readonly { index: number; words: Uint32Array }[], cgroups: boolean): Promise<{ pages: PageValues[]; stats: LookupStats; beyondEnd: number }> {
     return this.request({ type: "kpages", root: this.root, sysRoot: this.sysRoot, pages, cgroups });
+  }
+
+  /**
+   * Account the processes of the worker's pagemap pass: returns, per target
+   * index, the usage to add for their looked-up runs.
+   */
+  account(pages: readonly { index: number; words: Uint32Array }[], count: Uint32Array, flagsLo: Uint32Array, pageSize: number): Promise<{ deltas: { index: number; usage: Float64Array }[] }> {
+    return this.request({ type: "account", root: this.root, sysRoot: this.sysRoot, pageSize, pages, count, flagsLo });
   }
 
   close(): void {
