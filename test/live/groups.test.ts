@@ -296,23 +296,26 @@ test("tree: a parent's N pages shared with its two forked children are in the tr
   assert.ok(judged, "the machine never held still for five scans");
 
   // The same through the CLI, scanning the whole machine.
+  // The CLI is a later scan by another process, itself a Node process mapping libc: library pages
+  // may move between "unique" and "shared outside". The anonymous part cannot, and must match.
   const cli = cliJson(["--by", "tree", "--root-pid", String(parent)]);
   const ct = cli.groups.find((g) => g.key === `tree:${parent}`)!;
-  assert.equal(ct.groupUss, tree.groupUss);
-  assert.equal(ct.sharedOutside, tree.sharedOutside);
+  assert.equal(ct.groupUssAnon, tree.groupUssAnon);
   assert.equal(ct.uss, tree.uss);
+  assert.ok(Math.abs(ct.groupUss! - tree.groupUss!) <= 64 * PAGE, `CLI group USS ${ct.groupUss} vs ${tree.groupUss}`);
+  assert.ok(Math.abs(ct.sharedOutside! - tree.sharedOutside!) <= 64 * PAGE, `CLI shared-outside ${ct.sharedOutside} vs ${tree.sharedOutside}`);
   assert.ok(cli.groups.some((g) => g.rest), "an everything-else row");
   const byCommand = cliJson(["--by", "command"]);
   const cmd = byCommand.groups.find((g) => g.key === "groupscenario")!;
   assert.deepEqual([...cmd.pids].sort((a, b) => a - b), [...pids].sort((a, b) => a - b));
-  assert.equal(cmd.groupUss, tree.groupUss, "the same three processes by name");
+  assert.equal(cmd.groupUssAnon, tree.groupUssAnon, "the same three processes by name");
   // Default trees: the three are in one tree (that of the test runner's ancestor under PID 1).
   const byTree = cliJson(["--by", "tree"]);
   const g = groupWith(byTree, parent);
   for (const k of kids) assert.ok(g.pids.includes(k));
   // (Unless the runner is PID 1 itself, whose children each root a tree.)
   if (process.pid !== 1) assert.ok(g.pids.includes(process.pid), "the test runner is in the same tree");
-  assert.ok(g.groupUss! >= tree.groupUss!, "a larger tree holds at least the pages only the smaller one maps");
+  assert.ok(g.groupUss! >= tree.groupUss! - 64 * PAGE, "a larger tree holds at least the pages only the smaller one maps (a later scan: library pages may have moved)");
   // Every process is in exactly one group of a partition.
   for (const by of ["user", "unit", "cgroup"]) {
     const r = cliJson(["--by", by]);
