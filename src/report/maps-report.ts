@@ -4,7 +4,7 @@
  * dirty split and VmFlags come from the kernel's smaps, because the PTE
  * dirty bit is not visible from user space.
  */
-import { NF, USAGE_FIELDS, usageRow, zeroUsage, type MemUsage } from "../accounting/usage.js";
+import { USAGE_FIELDS, usageRow, zeroUsage, type MemUsage } from "../accounting/usage.js";
 import type { SmapsEntry } from "../parse/smaps.js";
 import type { VmaKind } from "../parse/maps.js";
 import { commandOf } from "../scan/process-info.js";
@@ -107,7 +107,6 @@ export function buildMapsReport(scan: Scan, proc: ScannedProcess, smaps: readonl
         { privateClean: 0, privateDirty: 0, sharedClean: 0, sharedDirty: 0 },
       )
     : null;
-  void NF;
   return {
     schemaVersion: SCHEMA_VERSION,
     takenAt: scan.takenAt,

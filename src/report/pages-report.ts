@@ -3,7 +3,7 @@
  * virtual address, PFN (or swap slot), kpageflags as letters, map count and
  * memory cgroup. Runs of alike pages are folded into one row unless asked not to.
  */
-import { classifyNonPresent, decodePagemapEntry, pfnOf } from "../decode/pagemap.js";
+import { classifyNonPresent, decodePagemapEntry } from "../decode/pagemap.js";
 import { expandOverloadedFlags, flagLetters, flagNames, flagsHex, wellKnownFlags } from "../decode/kpageflags.js";
 import type { Vma } from "../parse/maps.js";
 import { SCHEMA_VERSION } from "./process-report.js";
@@ -151,4 +151,3 @@ export function collectEntries(into: PageEntries, u32: Uint32Array, count: numbe
   }
 }
 
-export { pfnOf };
