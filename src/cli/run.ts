@@ -41,6 +41,17 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
     .option("--sys-root <dir>", "sysfs root (default /sys when --root is /proc)")
     .option("--passwd <file>", "passwd file for user names (default /etc/passwd)")
     .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      `
+Page-level numbers need root (kpagecount/kpageflags are root-only, pagemap PFNs need CAP_SYS_ADMIN);
+without it pagelens uses smaps_rollup and says what is missing. "pagelens kernel" lists what this kernel offers.
+
+Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 unreadable or malformed input,
+4 no such process, 5 permission denied.
+Environment: PAGELENS_TRACE=1 (scan phase timings on stderr), PAGELENS_THREADS=1|2 (force one or
+two scan threads), PAGELENS_DEBUG=1 (stack traces of internal errors).`,
+    )
     .exitOverride()
     .configureOutput({
       writeOut: io.stdout,
