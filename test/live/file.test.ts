@@ -31,7 +31,7 @@ import { nativeAvailability } from "../../src/native/libc.js";
 import { cachestat, FileMapping, PageToucher, posixFadvise, POSIX_FADV_DONTNEED, POSIX_FADV_RANDOM } from "../../src/native/page-cache.js";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import type { FileEntry, FileReport } from "../../src/report/file-report.js";
-import { CLI_MAIN, REPO_ROOT, makeTempDir, onExit, runCli } from "../support/scenario.js";
+import { REPO_ROOT, cliForNobody as cliForNobodyIn, onExit, runCli } from "../support/scenario.js";
 
 const PAGE = 4096;
 const TMPFS_MAGIC = 0x01021994;
@@ -323,21 +323,11 @@ test("file: the CLI prints JSON in bytes and a table naming the mapper", { skip 
   assert.equal(usage.code, 2);
 });
 
-/** The CLI entry point as nobody can reach it: in place if possible, else a world-readable copy. */
+/** The CLI entry point as nobody can reach it, or undefined where setpriv cannot switch to nobody. */
 function cliForNobody(): string | undefined {
   const can = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "true"]);
   if (can.error || can.status !== 0) return undefined;
-  const probe = spawnSync(
-    "setpriv",
-    ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", "for (const f of process.argv.slice(1)) require('fs').accessSync(f, require('fs').constants.R_OK)", CLI_MAIN, path.join(REPO_ROOT, "node_modules", "koffi", "package.json")],
-  );
-  if (probe.status === 0) return CLI_MAIN;
-  const dir = makeTempDir("pagelens-file-nonroot-");
-  fs.cpSync(path.join(REPO_ROOT, "dist", "src"), path.join(dir, "dist", "src"), { recursive: true });
-  fs.cpSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"), { recursive: true });
-  fs.copyFileSync(path.join(REPO_ROOT, "package.json"), path.join(dir, "package.json"));
-  spawnSync("chmod", ["-R", "a+rX", dir]);
-  return path.join(dir, "dist", "src", "cli", "main.js");
+  return cliForNobodyIn(["node_modules/koffi/package.json"], "pagelens-file-nonroot-");
 }
 
 test("file: as nobody, cached pages of its own file from mincore, other files hidden, and why", { skip }, async (t) => {

@@ -15,8 +15,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { CLI_MAIN, liveSkipReason, makeTempDir, PAGE, readRollupKb, REPO_ROOT, runCli, scenarioFor } from "../support/scenario.js";
+import { CLI_MAIN, cliForNobody as cliForNobodyIn, liveSkipReason, PAGE, readRollupKb, runCli, scenarioFor } from "../support/scenario.js";
 
 const NOBODY = 65534;
 
@@ -31,16 +30,9 @@ function skipReason(): string | undefined {
 
 const skip = skipReason();
 
-/** The CLI entry point as nobody can reach it: in place if possible, else a world-readable copy. */
+/** The CLI entry point as nobody can reach it. */
 function cliForNobody(): string {
-  const probe = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", "require('fs').accessSync(process.argv[1], require('fs').constants.R_OK); require('fs').accessSync(process.argv[2], require('fs').constants.R_OK)", CLI_MAIN, path.join(REPO_ROOT, "node_modules", "commander", "package.json")], { encoding: "utf8" });
-  if (probe.status === 0) return CLI_MAIN;
-  const dir = makeTempDir("pagelens-nonroot-");
-  fs.cpSync(path.join(REPO_ROOT, "dist", "src"), path.join(dir, "dist", "src"), { recursive: true });
-  fs.cpSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"), { recursive: true });
-  fs.copyFileSync(path.join(REPO_ROOT, "package.json"), path.join(dir, "package.json"));
-  spawnSync("chmod", ["-R", "a+rX", dir]);
-  return path.join(dir, "dist", "src", "cli", "main.js");
+  return cliForNobodyIn(["node_modules/commander/package.json"], "pagelens-nonroot-");
 }
 
 interface PsRow {

@@ -440,3 +440,23 @@ export function runCli(
   if (r.error) throw r.error;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * The CLI entry point as user nobody can reach it: in place when nobody can read it and the
+ * packages it loads (`needs`, paths under the repository), else a world-readable copy of
+ * dist/src, node_modules and package.json in a temporary directory.
+ */
+export function cliForNobody(needs: readonly string[], tmpPrefix = "pagelens-nonroot-"): string {
+  const probe = spawnSync(
+    "setpriv",
+    ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", "for (const f of process.argv.slice(1)) require('fs').accessSync(f, require('fs').constants.R_OK)", CLI_MAIN, ...needs.map((n) => path.join(REPO_ROOT, n))],
+    { encoding: "utf8" },
+  );
+  if (probe.status === 0) return CLI_MAIN;
+  const dir = makeTempDir(tmpPrefix);
+  fs.cpSync(path.join(REPO_ROOT, "dist", "src"), path.join(dir, "dist", "src"), { recursive: true });
+  fs.cpSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"), { recursive: true });
+  fs.copyFileSync(path.join(REPO_ROOT, "package.json"), path.join(dir, "package.json"));
+  spawnSync("chmod", ["-R", "a+rX", dir]);
+  return path.join(dir, "dist", "src", "cli", "main.js");
+}
