@@ -1,4 +1,4 @@
-// Bundle the CLI and its scan worker into two files. Start-up matters for a
+// Bundle the CLI into one file. Start-up matters for a
 // tool that is timed against a C program: loading ~40 separate ES modules
 // plus commander costs ~40 ms; one bundled file loads in a fraction of that.
 // The library itself (dist/src) stays unbundled for importers.
@@ -15,4 +15,4 @@ const common = {
   banner: { js: "import { createRequire as __plCreateRequire } from 'node:module'; const require = __plCreateRequire(import.meta.url);" },
 };
 
-await build({ ...common, entryPoints: { pagelens: "dist/src/cli/main.js", "scan-worker": "dist/src/scan/scan-worker.js" }, outdir: "dist/bin", outExtension: { ".js": ".mjs" } });
+await build({ ...common, entryPoints: { pagelens: "dist/src/cli/main.js" }, outdir: "dist/bin", outExtension: { ".js": ".mjs" } });

@@ -30,9 +30,3 @@ export function traceTo(ctx: Context): ((phase: string, ms: number, detail?: str
   if (!ctx.io.env["PAGELENS_TRACE"]) return undefined;
   return (phase, ms, detail) => ctx.io.stderr(`pagelens: trace: ${phase}: ${ms.toFixed(1)} ms${detail ? ` (${detail})` : ""}\n`);
 }
-
-/** PAGELENS_THREADS=1 scans on one thread, =2 always uses the worker; default: decided by the scan. */
-export function threadsFrom(ctx: Context): boolean | "auto" {
-  const v = ctx.io.env["PAGELENS_THREADS"];
-  return v === "1" ? false : v === "2" ? true : "auto";
-}

@@ -49,8 +49,8 @@ without it pagelens uses smaps_rollup and says what is missing. "pagelens kernel
 
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 unreadable or malformed input,
 4 no such process, 5 permission denied.
-Environment: PAGELENS_TRACE=1 (scan phase timings on stderr), PAGELENS_THREADS=1|2 (force one or
-two scan threads), PAGELENS_DEBUG=1 (stack traces of internal errors).`,
+Environment: PAGELENS_TRACE=1 (scan phase timings on stderr), PAGELENS_DEBUG=1 (stack traces of
+internal errors).`,
     )
     .exitOverride()
     .configureOutput({

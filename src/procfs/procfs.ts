@@ -55,6 +55,32 @@ export class U64File {
     return Math.floor(done / 8);
   }
 
+  /**
+   * readWords on a libuv pool thread, into `into` from byte `at`: the kernel
+   * work of several such reads runs on several cores at once while the main
+   * thread decodes what came back before (see scan/pagemap-pass.ts).
+   */
+  readWordsAsync(index: number, count: number, into: Uint8Array, at = 0): Promise<number> {
+    const want = count * 8;
+    return new Promise((resolve, reject) => {
+      let done = 0;
+      const step = (): void => {
+        fs.read(this.fd, into, at + done, want - done, index * 8 + done, (err, n) => {
+          if (err) {
+            const code = errnoOf(err);
+            if (code === "EINTR" || code === "EAGAIN") return step();
+            if (code === "ESRCH" && this.pid !== undefined) return reject(new ProcessGoneError(this.pid, this.file));
+            return reject(new ProcReadError(this.file, `${code ?? "error"} at word ${index + done / 8}`, { cause: err }));
+          }
+          done += n;
+          if (n === 0 || done >= want) resolve(Math.floor(done / 8));
+          else step();
+        });
+      };
+      step();
+    });
+  }
+
   close(): void {
     fs.closeSync(this.fd);
   }

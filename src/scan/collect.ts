@@ -13,8 +13,6 @@ import { readProcessInfo, type ProcessInfo } from "./process-info.js";
 export interface Candidate {
   readonly info: ProcessInfo;
   readonly vmas: Vma[];
-  /** Resident pages by status VmRSS, to hand out the biggest processes first. */
-  readonly estimatedPages: number;
 }
 
 export type Skipped =
@@ -31,7 +29,6 @@ export function discoverProcesses(
   procfs: ProcFs,
   pids: readonly number[],
   users: UserNames,
-  pageSize: number,
   select?: (info: ProcessInfo) => boolean,
 ): Discovery {
   const candidates: Candidate[] = [];
@@ -62,7 +59,7 @@ export function discoverProcesses(
       skipped.push({ info, why: "no-mm", reason: info.cmdline.length === 0 ? "kernel thread or zombie: no user memory" : "no mappings" });
       continue;
     }
-    candidates.push({ info, vmas, estimatedPages: Math.ceil((info.vmRssBytes ?? 0) / pageSize) });
+    candidates.push({ info, vmas });
   }
   return { candidates, skipped, vanished };
 }

@@ -17,10 +17,15 @@ const PAGE_SHIFT = 16;
 const PAGE = 1 << PAGE_SHIFT;
 const WORDS = PAGE / 32;
 /**
- * Read through holes up to this many PFNs instead of starting a new read: the
- * kernel spends about as long on 20-30 unwanted PFNs as on one extra read call.
+ * Read through holes up to this many PFNs instead of starting a new read.
+ * Each PFN read costs the kernel about 0.1 us whether wanted or not (measured
+ * on 6.18: ~95 ns per kpagecount word, ~100 per kpageflags word); one more
+ * read costs about 1.5 us synchronously but 10-20 us through the I/O pool,
+ * where the kernel part runs on other cores. Measured on the 8 x 512 MiB +
+ * 1 GiB workload (273 K PFNs): gaps of 4/8 took 155-220/130-170 ms, 16-512
+ * about 75-115 ms; 64 keeps both the call count and the extra words low.
  */
-const GAP = 32;
+const GAP = 64;
 
 export function popcount(x: number): number {
   let v = x - ((x >>> 1) & 0x55555555);
@@ -205,14 +210,6 @@ export class KpageTable {
     return true;
   }
 
-  /** Ranks [first, first + n) of the PFNs of set page `p`, for splitting the reads. */
-  pageRanks(p: number): { first: number; n: number } {
-    const words = this.set.pages[p];
-    if (!words) return { first: 0, n: 0 };
-    let n = 0;
-    for (let w = 0; w < WORDS; w++) if (words[w] !== 0) n += popcount(words[w]!);
-    return { first: this.bases[p]![0]!, n };
-  }
 }
 
 export interface LookupOptions {
@@ -221,136 +218,248 @@ export interface LookupOptions {
 
 export interface LookupStats {
   readonly pfns: number;
+  /** pread calls, all files together. */
   readonly reads: number;
+  /** Words read, all files together (looked-up PFNs plus the holes read through). */
   readonly wordsRead: number;
 }
 
-/** Yield [start, end) runs of set PFNs within one page, reading through gaps below GAP. */
-function runsOfPage(words: Uint32Array, base: number, fn: (start: number, end: number) => void): void {
-  let runStart = -1;
-  let last = -1;
-  for (let w = 0; w < words.length; w++) {
-    let bits = words[w]!;
-    while (bits !== 0) {
-      const low = bits & -bits;
-      bits ^= low;
-      const pfn = base + w * 32 + 31 - Math.clz32(low);
-      if (runStart < 0) runStart = pfn;
-      else if (pfn - last > GAP) {
-        fn(runStart, last + 1);
-        runStart = pfn;
-      }
-      last = pfn;
-    }
-  }
-  if (runStart >= 0) fn(runStart, last + 1);
+/**
+ * The reads that cover a PFN set: [start[i], start[i] + len[i]) for i < n, in
+ * ascending order, holes below GAP read through, never crossing a set page.
+ */
+export interface KpageRuns {
+  readonly start: Float64Array;
+  readonly len: Uint32Array;
+  readonly n: number;
 }
 
-/** The values read for the PFNs of one set page, in rank order (what a worker sends back). */
-export interface PageValues {
-  readonly index: number;
-  readonly count: Uint32Array;
-  readonly flagsLo: Uint32Array;
-  readonly flagsHi: Uint32Array;
-  readonly cgroup: Float64Array | undefined;
+export function kpageRuns(set: PfnSet): KpageRuns {
+  let start = new Float64Array(1024);
+  let len = new Uint32Array(1024);
+  let n = 0;
+  const push = (s: number, e: number): void => {
+    if (n === start.length) {
+      const s2 = new Float64Array(n * 2);
+      s2.set(start);
+      start = s2;
+      const l2 = new Uint32Array(n * 2);
+      l2.set(len);
+      len = l2;
+    }
+    start[n] = s;
+    len[n++] = e - s;
+  };
+  set.pages.forEach((words, p) => {
+    if (!words) return;
+    const base = p * PAGE;
+    let runStart = -1;
+    let last = -1;
+    for (let w = 0; w < WORDS; w++) {
+      let bits = words[w]!;
+      if (bits === 0) continue;
+      if (bits === 0xffffffff) {
+        // A full word: 32 consecutive PFNs.
+        const first = base + w * 32;
+        if (runStart < 0) runStart = first;
+        else if (first - last > GAP) {
+          push(runStart, last + 1);
+          runStart = first;
+        }
+        last = first + 31;
+        continue;
+      }
+      while (bits !== 0) {
+        const low = bits & -bits;
+        bits ^= low;
+        const pfn = base + w * 32 + 31 - Math.clz32(low);
+        if (runStart < 0) runStart = pfn;
+        else if (pfn - last > GAP) {
+          push(runStart, last + 1);
+          runStart = pfn;
+        }
+        last = pfn;
+      }
+    }
+    if (runStart >= 0) push(runStart, last + 1);
+  });
+  return { start, len, n };
+}
+
+/** The files read for a lookup, in this order: kpagecount, kpageflags, optionally kpagecgroup. */
+const COUNT = 0;
+const FLAGS = 1;
+const CGROUP = 2;
+
+/**
+ * Copy what was read for runs [from, to) (each file's words for them laid
+ * out back to back from byte 0 of its buffer; `got[i]` words arrived for run
+ * i) into the table, for the set PFNs only, from rank `rank` on. Returns the
+ * next rank. A short read leaves the PFNs past the end of the kpage files
+ * (device memory) without values, counted in table.beyondEnd.
+ */
+function copyRuns(set: PfnSet, table: KpageTable, runs: KpageRuns, from: number, to: number, got: Uint32Array, views: readonly Uint32Array[], rank: number): number {
+  const count = table.count;
+  const lo = table.flagsLo;
+  const hi = table.flagsHi;
+  const cg = table.cgroup;
+  const c32 = views[COUNT]!;
+  const f32 = views[FLAGS]!;
+  const g32 = views[CGROUP];
+  let at = 0; // word offset of run i in the buffers
+  let r = rank;
+  for (let i = from; i < to; i++) {
+    const start = runs.start[i]!;
+    const len = runs.len[i]!;
+    const have = got[i - from]!;
+    const words = set.pages[Math.floor(start / PAGE)]!;
+    const o0 = start % PAGE;
+    for (let k = 0; k < len; k++) {
+      const o = o0 + k;
+      if (((words[o >>> 5]! >>> (o & 31)) & 1) === 0) continue;
+      if (k < have) {
+        const x = 2 * (at + k);
+        count[r] = c32[x]!;
+        lo[r] = f32[x]!;
+        hi[r] = f32[x + 1]!;
+        // Inode numbers fit a double exactly below 2^53.
+        if (cg && g32) cg[r] = g32[x + 1]! * 4294967296 + g32[x]!;
+      } else table.beyondEnd++;
+      r++;
+    }
+    at += len;
+  }
+  return r;
+}
+
+/** Buffer words per window of runs read at once (per file): 2 MiB. */
+const WINDOW = 256 * 1024;
+
+/** Runs [from, to) starting at `from` whose words fit one window (at least one run). */
+function windowEnd(runs: KpageRuns, from: number): number {
+  let words = 0;
+  let to = from;
+  while (to < runs.n && (to === from || words + runs.len[to]! <= WINDOW)) words += runs.len[to++]!;
+  return to;
+}
+
+function openFiles(procfs: ProcFs, cgroups: boolean): U64File[] {
+  const files: U64File[] = [];
+  try {
+    files.push(procfs.openU64("kpagecount"), procfs.openU64("kpageflags"));
+    if (cgroups) files.push(procfs.openU64("kpagecgroup"));
+  } catch (err) {
+    for (const f of files) f.close();
+    throw err;
+  }
+  return files;
+}
+
+interface Window {
+  readonly buffers: Uint8Array[];
+  readonly views: Uint32Array[];
+  readonly got: Uint32Array;
+}
+
+function newWindow(files: number, runs: number): Window {
+  const buffers = Array.from({ length: files }, () => new Uint8Array(WINDOW * 8));
+  return { buffers, views: buffers.map((b) => new Uint32Array(b.buffer)), got: new Uint32Array(runs) };
 }
 
 /**
- * Read kpagecount/kpageflags (and kpagecgroup) for the PFNs of the given
- * pages of `set` (all pages when `which` is omitted): one compact array per
- * page, in rank order. Used whole by one thread, or split between the main
- * thread and the scan worker.
+ * Read kpagecount/kpageflags (and kpagecgroup) for every PFN in `set`, one
+ * pread per run and file, on this thread: for the single-process views.
  */
-export function readKpagePages(procfs: ProcFs, set: PfnSet, which: readonly number[] | undefined, options: LookupOptions = {}): { pages: PageValues[]; stats: LookupStats; beyondEnd: number } {
-  const indexes = which ?? set.pages.flatMap((w, p) => (w ? [p] : []));
-  const countFile = procfs.openU64("kpagecount");
-  const flagsFile = procfs.openU64("kpageflags");
-  const cgroupFile = options.cgroups ? procfs.openU64("kpagecgroup") : undefined;
-  const buf = new Uint8Array(PAGE * 8);
-  const u32 = new Uint32Array(buf.buffer);
-  const out: PageValues[] = [];
-  let reads = 0;
+export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): { table: KpageTable; stats: LookupStats } {
+  const cgroups = options.cgroups === true;
+  const table = KpageTable.forSet(set, cgroups);
+  const runs = kpageRuns(set);
+  const files = openFiles(procfs, cgroups);
   let wordsRead = 0;
-  let pfns = 0;
-  let beyondEnd = 0;
-  const readRun = (file: U64File, start: number, end: number): number => {
-    reads++;
-    const got = file.readWords(start, end - start, buf);
-    wordsRead += got;
-    return got;
-  };
   try {
-    for (const p of indexes) {
-      const words = set.pages[p];
-      if (!words) continue;
-      let n = 0;
-      for (const w of words) if (w !== 0) n += popcount(w);
-      pfns += n;
-      const vals: PageValues = {
-        index: p,
-        count: new Uint32Array(n),
-        flagsLo: new Uint32Array(n),
-        flagsHi: new Uint32Array(n),
-        cgroup: cgroupFile ? new Float64Array(n) : undefined,
-      };
-      out.push(vals);
-      const base = p * PAGE;
-      let rank = 0;
-      runsOfPage(words, base, (start, end) => {
-        // Copy the words of the run's set PFNs (not the read-through holes) in rank order.
-        const copy = (got: number, put: (k: number, r: number) => void): void => {
-          let r = rank;
-          for (let k = 0; k < end - start; k++) {
-            const o = start - base + k;
-            if (((words[o >>> 5]! >>> (o & 31)) & 1) === 0) continue;
-            if (k < got) put(k, r);
-            r++;
-          }
-        };
-        const counted = readRun(countFile, start, end);
-        copy(counted, (k, r) => (vals.count[r] = u32[2 * k]!));
-        const flagged = readRun(flagsFile, start, end);
-        copy(flagged, (k, r) => {
-          vals.flagsLo[r] = u32[2 * k]!;
-          vals.flagsHi[r] = u32[2 * k + 1]!;
-        });
-        if (cgroupFile && vals.cgroup) {
-          const cg = vals.cgroup;
-          const got = readRun(cgroupFile, start, end);
-          // Inode numbers fit a double exactly below 2^53.
-          copy(got, (k, r) => (cg[r] = u32[2 * k + 1]! * 4294967296 + u32[2 * k]!));
-        }
-        // PFNs past the end of the kpage files (device memory) have no values.
-        let setInRun = 0;
-        copy(end - start, () => setInRun++);
-        if (Math.min(counted, flagged) < end - start) copy(end - start, (k) => (k >= Math.min(counted, flagged) ? beyondEnd++ : 0));
-        rank += setInRun;
-      });
+    const win = newWindow(files.length, 1);
+    let rank = 0;
+    for (let i = 0; i < runs.n; i++) {
+      let have = runs.len[i]!; // at most a set page (64 Ki PFNs), so within a window
+      for (let f = 0; f < files.length; f++) {
+        const n = files[f]!.readWords(runs.start[i]!, runs.len[i]!, win.buffers[f]!);
+        wordsRead += n;
+        have = Math.min(have, n);
+      }
+      win.got[0] = have;
+      rank = copyRuns(set, table, runs, i, i + 1, win.got, win.views, rank);
     }
   } finally {
-    countFile.close();
-    flagsFile.close();
-    cgroupFile?.close();
+    for (const f of files) f.close();
   }
-  return { pages: out, stats: { pfns, reads, wordsRead }, beyondEnd };
+  return { table, stats: { pfns: table.size, reads: runs.n * files.length, wordsRead } };
 }
 
-/** Put per-page values into a table for `set`. */
-export function tableOf(set: PfnSet, reads: readonly PageValues[], withCgroup: boolean, beyondEnd = 0): KpageTable {
-  const table = KpageTable.forSet(set, withCgroup);
-  for (const v of reads) {
-    const { first } = table.pageRanks(v.index);
-    table.count.set(v.count, first);
-    table.flagsLo.set(v.flagsLo, first);
-    table.flagsHi.set(v.flagsHi, first);
-    if (v.cgroup && table.cgroup) table.cgroup.set(v.cgroup, first);
+/**
+ * The same for the whole-system scan, with the reads on libuv's pool
+ * threads: every file's reads of a window of runs are issued at once, so the
+ * kernel work (about 0.1 us per PFN and file) spreads over the cores, and the
+ * next window is read while this thread copies the values of the last one.
+ */
+export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
+  const cgroups = options.cgroups === true;
+  const table = KpageTable.forSet(set, cgroups);
+  const runs = kpageRuns(set);
+  const files = openFiles(procfs, cgroups);
+  let wordsRead = 0;
+  const issue = (win: Window, from: number, to: number): Promise<void> => {
+    const reads: Promise<void>[] = [];
+    win.got.fill(0xffffffff, 0, to - from);
+    for (let f = 0; f < files.length; f++) {
+      let at = 0;
+      for (let i = from; i < to; i++) {
+        const k = i - from;
+        const len = runs.len[i]!;
+        reads.push(
+          files[f]!.readWordsAsync(runs.start[i]!, len, win.buffers[f]!, at * 8).then((n) => {
+            wordsRead += n;
+            if (n < win.got[k]!) win.got[k] = n;
+          }),
+        );
+        at += len;
+      }
+    }
+    // Settle every read before reporting a failure, so none is left writing into a buffer or a closed fd.
+    return Promise.allSettled(reads).then((results) => {
+      for (const r of results) if (r.status === "rejected") throw r.reason;
+    });
+  };
+  try {
+    const maxRuns = maxWindowRuns(runs);
+    const wins = [newWindow(files.length, maxRuns), newWindow(files.length, maxRuns)];
+    let rank = 0;
+    let from = 0;
+    let to = windowEnd(runs, 0);
+    let pending = runs.n > 0 ? issue(wins[0]!, from, to) : undefined;
+    let w = 0;
+    while (pending) {
+      await pending;
+      const nextFrom = to;
+      const nextTo = nextFrom < runs.n ? windowEnd(runs, nextFrom) : nextFrom;
+      pending = nextFrom < runs.n ? issue(wins[1 - w]!, nextFrom, nextTo) : undefined;
+      rank = copyRuns(set, table, runs, from, to, wins[w]!.got, wins[w]!.views, rank);
+      from = nextFrom;
+      to = nextTo;
+      w = 1 - w;
+    }
+  } finally {
+    for (const f of files) f.close();
   }
-  table.beyondEnd = beyondEnd;
-  return table;
+  return { table, stats: { pfns: table.size, reads: runs.n * files.length, wordsRead } };
 }
 
-/** Read kpagecount/kpageflags (and kpagecgroup) for every PFN in `set`. */
-export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): { table: KpageTable; stats: LookupStats } {
-  const res = readKpagePages(procfs, set, undefined, options);
-  return { table: tableOf(set, res.pages, options.cgroups === true, res.beyondEnd), stats: res.stats };
+/** The largest number of runs in one window (to size the per-run arrays once). */
+function maxWindowRuns(runs: KpageRuns): number {
+  let most = 1;
+  for (let from = 0; from < runs.n; ) {
+    const to = windowEnd(runs, from);
+    most = Math.max(most, to - from);
+    from = to;
+  }
+  return most;
 }

@@ -1,16 +1,22 @@
 /**
  * The page-table pass: read the pagemap of each target process and walk it
- * into a run store, a swap store and per-VMA usage rows. The same function
- * runs on the main thread and in the scan worker; both pull process indexes
- * from a shared queue so the two cores stay busy until the end.
+ * into a run store, a swap store and per-VMA usage rows.
+ *
+ * Reading pagemap is kernel time (one struct page looked at per entry) and
+ * dominates a scan. The reads run on libuv's pool threads, several at once
+ * and ahead of the walk: while this thread decodes one buffer, the kernel
+ * fills the next ones on the other cores. Results are walked strictly in
+ * order (process by process, address by address), so each process's records
+ * stay contiguous in the store and a process that vanishes midway is rolled
+ * back cleanly.
  */
 import { NF } from "../accounting/usage.js";
 import { PagelensError, PermissionError, ProcessGoneError } from "../errors.js";
 import type { Vma } from "../parse/maps.js";
-import type { ProcFs } from "../procfs/procfs.js";
+import type { ProcFs, U64File } from "../procfs/procfs.js";
 import type { EntryStore, SwapStore } from "./entry-store.js";
+import { pagemapSpans, PAGEMAP_BATCH, type PagemapSpan } from "./pagemap-spans.js";
 import { walkPagemap, type WalkTarget } from "./pagemap-walk.js";
-import { PagemapBuffer, readPagemap } from "./read-pagemap.js";
 
 export interface PagemapParams {
   readonly pageSize: number;
@@ -18,7 +24,7 @@ export interface PagemapParams {
   readonly trustExclusive: boolean;
 }
 
-/** What readPagemap needs of a mapping. */
+/** What a pagemap read needs of a mapping. */
 export type VmaRange = Pick<Vma, "start" | "end" | "kind">;
 
 export interface PagemapTarget {
@@ -33,51 +39,185 @@ export interface PagemapOutcome {
   readonly status: "ok" | "hidden" | "gone" | "denied" | "failed";
   readonly reason?: string;
   readonly usage: Float64Array;
-  /** Records [start, end) in the thread's run store, and [start, end) in its swap store. */
+  /** Records [start, end) in the run store, and [start, end) in the swap store. */
   readonly runs: readonly [number, number];
   readonly swaps: readonly [number, number];
 }
 
-/** Read targets until `next()` returns -1. */
-export function runPagemapPass(
+/**
+ * Reads in flight at once. Two keep two cores busy in the kernel; a few more
+ * cover the time this thread needs to hand each finished read back.
+ */
+const IN_FLIGHT = 4;
+
+/** A target being read: its open pagemap, its reads, and where its records start. */
+interface Reading {
+  readonly index: number;
+  readonly file: U64File;
+  readonly spans: PagemapSpan[];
+  readonly walk: WalkTarget;
+  /**
+   * Where its records start in the stores: taken when its first read is
+   * walked, since reads are opened ahead while the previous process is still
+   * being walked.
+   */
+  runStart: number;
+  swapStart: number;
+  /** Reads submitted and not yet walked. */
+  pending: number;
+  /** Spans submitted so far. */
+  submitted: number;
+  /** Set once the process is known gone or unreadable: later reads are dropped. */
+  failed: PagemapOutcome | undefined;
+  /** First virtual page past the end of the address space, once a short read has shown it. */
+  endVpn: number;
+  closed: boolean;
+}
+
+interface Job {
+  readonly reading: Reading;
+  readonly span: PagemapSpan;
+  readonly slot: number;
+  readonly done: Promise<number | PagelensError>;
+}
+
+function failure(err: unknown): { status: PagemapOutcome["status"]; reason?: string } {
+  if (err instanceof ProcessGoneError) return { status: "gone" };
+  if (err instanceof PermissionError) return { status: "denied", reason: err.message };
+  if (err instanceof PagelensError) return { status: "failed", reason: err.message };
+  throw err;
+}
+
+/** Read and walk every target's pagemap; outcomes in target order. */
+export async function runPagemapPass(
   procfs: ProcFs,
   targets: readonly PagemapTarget[],
   params: PagemapParams,
-  next: () => number,
   store: EntryStore,
   swaps: SwapStore,
-): PagemapOutcome[] {
-  const buf = new PagemapBuffer();
+  onProgress?: (done: number, total: number) => void,
+): Promise<PagemapOutcome[]> {
   const out: PagemapOutcome[] = [];
-  for (let index = next(); index >= 0; index = next()) {
-    const { pid, vmas } = targets[index]!;
-    const runStart = store.length;
-    const swapStart = swaps.length;
-    const target: WalkTarget = {
-      store,
-      swaps,
-      usage: new Float64Array(Math.max(vmas.length, 1) * NF),
-      trustExclusive: params.trustExclusive,
-      maxSwapfiles: params.maxSwapfiles,
-      pageSize: params.pageSize,
-      pfnHidden: false,
-    };
-    const fail = (status: PagemapOutcome["status"], reason?: string): void => {
-      store.truncate(runStart);
-      swaps.truncate(swapStart);
-      out.push({ index, status, reason, usage: target.usage, runs: [runStart, runStart], swaps: [swapStart, swapStart] });
-    };
-    try {
-      readPagemap(procfs, pid, vmas as Vma[], params.pageSize, buf, (u32, count, vpn, v) => walkPagemap(u32, count, vpn, v, target));
-    } catch (err) {
-      if (err instanceof ProcessGoneError) fail("gone");
-      else if (err instanceof PermissionError) fail("denied", err.message);
-      else if (err instanceof PagelensError) fail("failed", err.message);
-      else throw err;
-      continue;
+  const buffers = Array.from({ length: IN_FLIGHT }, () => new Uint8Array(PAGEMAP_BATCH * 8));
+  const views = buffers.map((b) => new Uint32Array(b.buffer));
+  const jobs: Job[] = [];
+  let nextTarget = 0;
+  let current: Reading | undefined;
+  let finished = 0;
+
+  const close = (r: Reading): void => {
+    if (!r.closed && r.pending === 0) {
+      r.closed = true;
+      r.file.close();
     }
-    if (target.pfnHidden) fail("hidden");
-    else out.push({ index, status: "ok", usage: target.usage, runs: [runStart, store.length], swaps: [swapStart, swaps.length] });
+  };
+  const settle = (r: Reading, outcome: PagemapOutcome): void => {
+    out.push(outcome);
+    onProgress?.(++finished, targets.length);
+    close(r);
+  };
+  const fail = (r: Reading, err: unknown): void => {
+    if (!r.failed) rollback(r, failure(err));
+  };
+  /** Drop what was stored for a process whose numbers cannot be had. */
+  const rollback = (r: Reading, { status, reason }: { status: PagemapOutcome["status"]; reason?: string }): PagemapOutcome => {
+    store.truncate(r.runStart);
+    swaps.truncate(r.swapStart);
+    r.failed = { index: r.index, status, reason, usage: r.walk.usage, runs: [r.runStart, r.runStart], swaps: [r.swapStart, r.swapStart] };
+    return r.failed;
+  };
+  /** The next target with something to read, opened; outcomes of those that cannot be opened recorded on the way. */
+  const open = (): Reading | undefined => {
+    while (nextTarget < targets.length) {
+      const index = nextTarget++;
+      const { pid, vmas } = targets[index]!;
+      const walk: WalkTarget = {
+        store,
+        swaps,
+        usage: new Float64Array(Math.max(vmas.length, 1) * NF),
+        trustExclusive: params.trustExclusive,
+        maxSwapfiles: params.maxSwapfiles,
+        pageSize: params.pageSize,
+        pfnHidden: false,
+      };
+      const runs: [number, number] = [store.length, store.length];
+      const sw: [number, number] = [swaps.length, swaps.length];
+      let file: U64File;
+      try {
+        file = procfs.openU64(`${pid}/pagemap`, pid);
+      } catch (err) {
+        out.push({ index, ...failure(err), usage: walk.usage, runs, swaps: sw });
+        onProgress?.(++finished, targets.length);
+        continue;
+      }
+      const spans = pagemapSpans(vmas, params.pageSize);
+      const r: Reading = { index, file, spans, walk, runStart: -1, swapStart: -1, pending: 0, submitted: 0, failed: undefined, endVpn: Infinity, closed: false };
+      if (spans.length === 0) {
+        settle(r, { index, status: "ok", usage: walk.usage, runs, swaps: sw });
+        continue;
+      }
+      return r;
+    }
+    return undefined;
+  };
+  /** Submit reads until IN_FLIGHT are pending; buffers are reused in turn. */
+  const fill = (): void => {
+    while (jobs.length < IN_FLIGHT) {
+      if (!current || current.submitted === current.spans.length || current.failed) current = open();
+      if (!current) return;
+      const reading = current;
+      const span = reading.spans[reading.submitted++]!;
+      const slot = jobs.length === 0 ? 0 : (jobs[jobs.length - 1]!.slot + 1) % IN_FLIGHT;
+      reading.pending++;
+      const done = reading.file.readWordsAsync(span.vpn, span.count, buffers[slot]!).catch((err: unknown) => {
+        if (err instanceof PagelensError) return err;
+        throw err;
+      });
+      jobs.push({ reading, span, slot, done });
+    }
+  };
+
+  fill();
+  while (jobs.length > 0) {
+    const job = jobs[0]!;
+    const got = await job.done;
+    jobs.shift();
+    const r = job.reading;
+    r.pending--;
+    if (r.runStart < 0) {
+      r.runStart = store.length;
+      r.swapStart = swaps.length;
+    }
+    if (!r.failed) {
+      const { span } = job;
+      if (got instanceof PagelensError) fail(r, got);
+      else if (got === 0 && span.vpn < r.endVpn) fail(r, new ProcessGoneError(targets[r.index]!.pid, r.file.file));
+      else {
+        if (got < span.count) r.endVpn = Math.min(r.endVpn, span.vpn + got);
+        walkSpan(views[job.slot]!, got, span, targets[r.index]!.vmas, params.pageSize, r.walk);
+      }
+    }
+    // Refill before the next wait, so the pool threads never idle while this thread walks.
+    const last = r.submitted === r.spans.length || r.failed !== undefined;
+    if (last && r.pending === 0) {
+      if (r.failed) settle(r, r.failed);
+      else if (r.walk.pfnHidden) settle(r, rollback(r, { status: "hidden" }));
+      else settle(r, { index: r.index, status: "ok", usage: r.walk.usage, runs: [r.runStart, store.length], swaps: [r.swapStart, swaps.length] });
+    }
+    fill();
   }
-  return out;
+  return out.sort((a, b) => a.index - b.index);
+}
+
+/** Walk the `got` entries read for `span`, mapping by mapping. */
+function walkSpan(u32: Uint32Array, got: number, span: PagemapSpan, vmas: readonly VmaRange[], pageSize: number, walk: WalkTarget): void {
+  const spanEnd = span.vpn + got;
+  for (let v = span.firstVma; v <= span.lastVma; v++) {
+    const vma = vmas[v]!;
+    const from = Math.max(span.vpn, Math.floor(vma.start / pageSize));
+    const to = Math.min(spanEnd, Math.floor(vma.end / pageSize));
+    if (to <= from) continue;
+    const o = from - span.vpn;
+    walkPagemap(o === 0 ? u32 : u32.subarray(2 * o), to - from, from, v, walk);
+  }
 }

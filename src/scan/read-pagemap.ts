@@ -1,6 +1,7 @@
 /**
- * Reads /proc/PID/pagemap the way the kernel wants it: only over the mapped
- * ranges from maps, 8-byte aligned, in batches of up to 64 Ki entries
+ * Reads one process's /proc/PID/pagemap for the single-process views (the
+ * whole-system scan reads many at once: pagemap-pass.ts), the way the kernel
+ * wants it: only over the mapped ranges from maps, 8-byte aligned, in batches of up to 64 Ki entries
  * (512 KiB) aligned to 2 MiB boundaries so that a PMD-sized run never
  * straddles two batches. A short read means the end of the address space;
  * a read of 0 bytes inside a mapping means the process has exited.
@@ -8,19 +9,12 @@
 import { ProcessGoneError } from "../errors.js";
 import type { Vma } from "../parse/maps.js";
 import type { ProcFs } from "../procfs/procfs.js";
-
-/** Entries per read: a multiple of 512 so batches stay PMD-aligned. */
-export const PAGEMAP_BATCH = 64 * 1024;
+import { hasPagemap, PAGEMAP_BATCH } from "./pagemap-spans.js";
 
 /** A reusable read buffer and its 32-bit view (little-endian hosts: lo, hi pairs). */
 export class PagemapBuffer {
   readonly bytes = new Uint8Array(PAGEMAP_BATCH * 8);
   readonly u32 = new Uint32Array(this.bytes.buffer);
-}
-
-/** Does pagemap have entries for this mapping? [vsyscall] lies above TASK_SIZE. */
-export function hasPagemap(vma: Vma): boolean {
-  return vma.kind !== "vsyscall" && vma.end > vma.start;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The scan: discover processes, read every page table (on two threads where
- * there are two cores), look up kpagecount/kpageflags once for all PFNs that
- * need it, and do the accounting. The result is plain data from which every
+ * The scan: discover processes, read every page table (several reads at once
+ * on the I/O pool threads), look up kpagecount/kpageflags once for all PFNs
+ * that need it, and do the accounting. The result is plain data from which every
  * report is a pure function (and which snapshots will save and reload).
  */
 import { NF, U } from "../accounting/usage.js";
@@ -15,10 +15,9 @@ import type { ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
 import { discoverProcesses, type Candidate } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
-import { KpageTable, PfnSet, readKpagePages, tableOf, type LookupStats, type PageValues } from "./kpage-lookup.js";
-import { runPagemapPass, type PagemapOutcome, type PagemapParams } from "./pagemap-pass.js";
+import { KpageTable, lookupKpagesAsync, PfnSet, type LookupStats } from "./kpage-lookup.js";
+import { runPagemapPass, type PagemapParams } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
-import { ScanWorker, workerUseful } from "./worker-pool.js";
 
 /**
  * How a process's numbers were obtained:
@@ -63,8 +62,6 @@ export interface ScanOptions {
   readonly cgroups?: boolean;
   /** Look every present page up, never settling exclusive pages from pagemap alone. */
   readonly exact?: boolean;
-  /** Use a second thread: true, false, or "auto" (default: when there are two cores and enough to read). */
-  readonly threads?: boolean | "auto";
   /** Receives timings of the scan's phases (for `PAGELENS_TRACE=1`). */
   readonly trace?: (phase: string, ms: number, detail?: string) => void;
   /** Called as processes are read with (done, total). */
@@ -89,9 +86,6 @@ export interface Scan {
   /** Whether pagemap exclusivity was trusted for private anonymous pages (see pagemap-walk.ts). */
   readonly trustedExclusive: boolean;
 }
-
-/** Below this many resident pages in all (256 MiB), a second thread costs more than it saves. */
-const WORKER_MIN_PAGES = 65536;
 
 const EMPTY_RUNS: StoreSlice<EntryStore> = { store: new EntryStore(), start: 0, end: 0 };
 const EMPTY_SWAPS: StoreSlice<SwapStore> = { store: new SwapStore(), start: 0, end: 0 };
@@ -134,41 +128,9 @@ function fromRollup(procfs: ProcFs, c: Candidate, reason: string): ScannedProces
   }
 }
 
-/** Split table pages between two readers so each gets about half of the PFNs. */
-function splitPages(set: PfnSet): [number[], number[]] {
-  const sizes: [number, number][] = [];
-  set.pages.forEach((w, p) => {
-    if (!w) return;
-    let n = 0;
-    for (const x of w) if (x !== 0) n++;
-    sizes.push([p, n]);
-  });
-  const total = sizes.reduce((a, [, n]) => a + n, 0);
-  const mine: number[] = [];
-  const theirs: number[] = [];
-  let acc = 0;
-  for (const [p, n] of sizes) {
-    (acc < total / 2 ? theirs : mine).push(p);
-    acc += n;
-  }
-  return [mine, theirs];
-}
-
 export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Promise<Scan> {
   const t0 = performance.now();
   const pids = options.pids ?? procfs.listPids();
-  // Start the worker first: its start-up (~40 ms) overlaps discovery below.
-  let worker: ScanWorker | undefined =
-    options.threads === true || (options.threads !== false && pids.length > 1 && workerUseful()) ? new ScanWorker(procfs.root, procfs.sysRoot) : undefined;
-  try {
-    return await scanWith(procfs, options, pids, worker, t0);
-  } finally {
-    worker?.close();
-    worker = undefined;
-  }
-}
-
-async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly number[], worker: ScanWorker | undefined, t0: number): Promise<Scan> {
   let mark = performance.now();
   const phase = (name: string, detail?: string): void => {
     const now = performance.now();
@@ -188,12 +150,11 @@ async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly num
     );
   const trustedExclusive = !options.exact && kernel.mapcount === "precise" && !kernel.ksmActive;
   phase("probe kernel");
-  const found = discoverProcesses(procfs, pids, users, kernel.pageSize, options.select);
+  const found = discoverProcesses(procfs, pids, users, options.select);
   phase("discover processes", `${found.candidates.length} to read`);
   const vanished = [...found.vanished];
   const processes: ScannedProcess[] = found.skipped.map((s) => noUsage(s.info, s.why, s.reason));
-  // Biggest first, so the two threads finish together.
-  const candidates = [...found.candidates].sort((a, b) => b.estimatedPages - a.estimatedPages);
+  const candidates = found.candidates;
   let kpage = new KpageTable();
   let lookup: LookupStats | undefined;
 
@@ -206,49 +167,32 @@ async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly num
     });
   } else {
     const params: PagemapParams = { pageSize: kernel.pageSize, maxSwapfiles: kernel.maxSwapfiles, trustExclusive: trustedExclusive };
-    const targets = candidates.map((c) => ({ pid: c.info.pid, vmas: c.vmas.map((v) => ({ start: v.start, end: v.end, kind: v.kind })) }));
-    const totalPages = candidates.reduce((a, c) => a + c.estimatedPages, 0);
-    const useWorker = worker !== undefined && (options.threads === true || totalPages >= WORKER_MIN_PAGES);
-    const queue = new Int32Array(new SharedArrayBuffer(4));
-    const next = (): number => {
-      const i = Atomics.add(queue, 0, 1);
-      if (i < targets.length) options.onProgress?.(i, targets.length);
-      return i < targets.length ? i : -1;
-    };
-    const remote = useWorker ? worker!.pagemaps(targets, params, queue.buffer as SharedArrayBuffer) : undefined;
-    const localStore = new EntryStore();
-    const localSwaps = new SwapStore();
-    const local = runPagemapPass(procfs, targets, params, next, localStore, localSwaps);
-    phase("pagemap (main thread)", `${local.length} processes, ${localStore.pages} pages kept for lookup`);
-    const parts: { outcomes: PagemapOutcome[]; store: EntryStore; swaps: SwapStore }[] = [{ outcomes: local, store: localStore, swaps: localSwaps }];
-    if (remote) {
-      parts.push(await remote);
-      phase("pagemap (waiting for the worker)", `${parts[1]!.outcomes.length} processes, ${parts[1]!.store.pages} pages kept`);
-    }
-    options.onProgress?.(targets.length, targets.length);
+    const targets = candidates.map((c) => ({ pid: c.info.pid, vmas: c.vmas }));
+    const store = new EntryStore();
+    const swaps = new SwapStore();
+    const outcomes = await runPagemapPass(procfs, targets, params, store, swaps, options.onProgress);
+    phase("pagemap", `${outcomes.length} processes, ${store.pages} pages kept for lookup`);
 
     let hidden = 0;
-    for (const part of parts) {
-      for (const o of part.outcomes) {
-        const c = candidates[o.index]!;
-        if (o.status === "ok")
-          processes.push({
-            info: c.info,
-            state: "ok",
-            source: "pagemap",
-            vmas: c.vmas,
-            usage: o.usage,
-            runs: { store: part.store, start: o.runs[0], end: o.runs[1] },
-            swapEntries: { store: part.swaps, start: o.swaps[0], end: o.swaps[1] },
-          });
-        else if (o.status === "gone") vanished.push(c.info.pid);
-        else if (o.status === "denied" || o.status === "failed") processes.push(noUsage(c.info, "unreadable", o.reason ?? "cannot read pagemap", c.vmas));
-        else {
-          hidden++;
-          const p = fromRollup(procfs, c, "PFNs read as zero (no CAP_SYS_ADMIN in the initial user namespace)");
-          if (p) processes.push(p);
-          else vanished.push(c.info.pid);
-        }
+    for (const o of outcomes) {
+      const c = candidates[o.index]!;
+      if (o.status === "ok")
+        processes.push({
+          info: c.info,
+          state: "ok",
+          source: "pagemap",
+          vmas: c.vmas,
+          usage: o.usage,
+          runs: { store, start: o.runs[0], end: o.runs[1] },
+          swapEntries: { store: swaps, start: o.swaps[0], end: o.swaps[1] },
+        });
+      else if (o.status === "gone") vanished.push(c.info.pid);
+      else if (o.status === "denied" || o.status === "failed") processes.push(noUsage(c.info, "unreadable", o.reason ?? "cannot read pagemap", c.vmas));
+      else {
+        hidden++;
+        const p = fromRollup(procfs, c, "PFNs read as zero (no CAP_SYS_ADMIN in the initial user namespace)");
+        if (p) processes.push(p);
+        else vanished.push(c.info.pid);
       }
     }
     if (hidden > 0) {
@@ -256,62 +200,21 @@ async function scanWith(procfs: ProcFs, options: ScanOptions, pids: readonly num
       if (!processes.some((p) => p.source === "pagemap")) mode = "smaps_rollup";
     }
 
-    const set = new PfnSet();
-    for (const part of parts) {
-      part.store.forEachChunk(0, part.store.length, (cols, from, to) => {
-        for (let i = from; i < to; i++) set.addRun(cols.pfn[i]!, cols.len[i]!);
-      });
-    }
+    const set = PfnSet.fromStore(store);
+    phase("PFN set", `${set.size} PFNs`);
     if (set.size > 0) {
       const cgroups = options.cgroups === true && f.kpagecgroup.available;
-      const reads: PageValues[] = [];
-      let beyondEnd = 0;
-      let stats: LookupStats = { pfns: 0, reads: 0, wordsRead: 0 };
-      const merge = (r: { pages: PageValues[]; stats: LookupStats; beyondEnd: number }): void => {
-        reads.push(...r.pages);
-        beyondEnd += r.beyondEnd;
-        stats = { pfns: stats.pfns + r.stats.pfns, reads: stats.reads + r.stats.reads, wordsRead: stats.wordsRead + r.stats.wordsRead };
-      };
-      if (useWorker && set.size >= WORKER_MIN_PAGES / 4) {
-        const [mine, theirs] = splitPages(set);
-        const remoteReads = worker!.kpages(
-          theirs.map((index) => ({ index, words: set.pages[index]! })),
-          cgroups,
-        );
-        merge(readKpagePages(procfs, set, mine, { cgroups }));
-        merge(await remoteReads);
-      } else merge(readKpagePages(procfs, set, undefined, { cgroups }));
-      kpage = tableOf(set, reads, cgroups, beyondEnd);
-      phase("kpagecount/kpageflags", `${stats.pfns} PFNs, ${stats.reads} reads, ${stats.wordsRead} words`);
-      lookup = stats;
+      const res = await lookupKpagesAsync(procfs, set, { cgroups });
+      kpage = res.table;
+      lookup = res.stats;
+      phase("kpagecount/kpageflags", `${lookup.pfns} PFNs, ${lookup.reads} reads, ${lookup.wordsRead} words`);
     }
-    // Accounting: the worker takes the processes it read, this thread the others, at the same time.
-    const remoteStore = parts[1]?.store;
-    const remoteAccount =
-      remoteStore && remoteStore.length > 0 && kpage.size > 0
-        ? worker!.account(
-            set.pages.flatMap((words, index) => (words ? [{ index, words }] : [])),
-            kpage.count,
-            kpage.flagsLo,
-            kernel.pageSize,
-          )
-        : undefined;
     const memo = new RunMemo();
     for (const p of processes) {
-      if (p.source !== "pagemap" || (remoteAccount && p.runs.store === remoteStore)) continue;
+      if (p.source !== "pagemap") continue;
       accountEntries(p.runs.store, p.runs.start, p.runs.end, kpage, p.usage, kernel.pageSize, memo);
     }
-    phase("accounting (main thread)");
-    if (remoteAccount) {
-      const byPid = new Map(processes.map((p) => [p.info.pid, p]));
-      for (const d of (await remoteAccount).deltas) {
-        const p = byPid.get(candidates[d.index]!.info.pid);
-        if (!p || p.source !== "pagemap") continue;
-        for (let k = 0; k < d.usage.length; k++) p.usage[k]! += d.usage[k]!;
-      }
-    }
-    if (remoteAccount) phase("accounting (waiting for the worker)");
-    const refs = countSwapRefs(parts.flatMap((p) => p.swaps.slots));
+    const refs = countSwapRefs(swaps.slots);
     for (const p of processes) {
       if (p.source !== "pagemap") continue;
       const sw = p.swapEntries;

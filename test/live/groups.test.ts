@@ -247,10 +247,10 @@ test("tree: a parent's N pages shared with its two forked children are in the tr
   // Library pages of the three are also mapped by short-lived processes elsewhere, whose coming and
   // going moves a page between "unique" and "shared outside": use a scan the independent reader
   // (below) saw unchanged before and after.
-  let scan = await scanSystem(procfs, { pids, threads: false });
+  let scan = await scanSystem(procfs, { pids });
   for (let attempt = 0; attempt < 5; attempt++) {
     const before = oracleGroupPages(pids);
-    scan = await scanSystem(procfs, { pids, threads: false });
+    scan = await scanSystem(procfs, { pids });
     const after = oracleGroupPages(pids);
     if (before.unique === after.unique && before.outside === after.outside) break;
   }
@@ -286,7 +286,7 @@ test("tree: a parent's N pages shared with its two forked children are in the tr
   let judged = false;
   for (let attempt = 0; attempt < 5 && !judged; attempt++) {
     const before = oracleGroupPages([parent]).unique;
-    const again = await scanSystem(procfs, { pids, threads: false });
+    const again = await scanSystem(procfs, { pids });
     const after = oracleGroupPages([parent]).unique;
     if (before !== after) continue;
     const a = buildGroupsReport(again, { pids: [parent] }).groups.find((g) => g.key === "pids")!;

@@ -233,7 +233,7 @@ test("shares: a parent writes N pages and forks two children that do not write: 
   };
   check(json<SharesReport>(["shares", "--pid", pids.join(","), "--json"]), "CLI");
   // The same from the library, scanning only these processes, with every page looked up.
-  const scan = await scanSystem(new ProcFs(), { pids, exact: true, threads: false });
+  const scan = await scanSystem(new ProcFs(), { pids, exact: true });
   check(buildSharesReport(scan), "exact scan of the three");
 
   // A parent and its children all map the program: libs counts 3.

@@ -23,15 +23,13 @@ const procfs = new ProcFs();
 
 /**
  * Scan the scenario's processes three ways: default (exclusive anonymous pages
- * settled from pagemap bits, on one thread), exact (every page looked up), and
- * with the second thread forced on.
+ * settled from pagemap bits) and exact (every page looked up).
  */
 async function scans(s: Scenario): Promise<{ name: string; scan: Scan }[]> {
   const pids = s.allPids;
   return [
-    { name: "default", scan: await scanSystem(procfs, { pids, threads: false }) },
-    { name: "exact", scan: await scanSystem(procfs, { pids, exact: true, threads: false }) },
-    { name: "two threads", scan: await scanSystem(procfs, { pids, threads: true }) },
+    { name: "default", scan: await scanSystem(procfs, { pids }) },
+    { name: "exact", scan: await scanSystem(procfs, { pids, exact: true }) },
   ];
 }
 

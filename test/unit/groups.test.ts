@@ -206,7 +206,7 @@ describe("groups on a fixture machine", () => {
 
   before(async () => {
     m = buildMachine();
-    const users = { passwdFile: m.passwd, threads: false as const };
+    const users = { passwdFile: m.passwd };
     scan = await scanSystem(m.procfs, users);
     exact = await scanSystem(m.procfs, { ...users, exact: true, cgroups: true });
   });
@@ -346,7 +346,7 @@ describe("groups on a fixture machine", () => {
 
   it("charges from a default scan: settled pages have no charge and are said to be unknown", async () => {
     assert.equal(buildCharges(scan, undefined).available, false, "no kpagecgroup read");
-    const s = await scanSystem(m.procfs, { passwdFile: m.passwd, threads: false, cgroups: true });
+    const s = await scanSystem(m.procfs, { passwdFile: m.passwd, cgroups: true });
     const c = buildCharges(s, MemoryCgroups.find(m.procfs));
     assert.ok(c.notes.some((n) => n.includes("settled")));
     const app = c.cgroups.find((r) => r.path === APP)!;

@@ -107,7 +107,7 @@ describe("libs and shares on a fixture machine", () => {
   let scan: Scan;
   before(async () => {
     tree = buildTree();
-    scan = await scanSystem(tree.procfs(), { threads: false });
+    scan = await scanSystem(tree.procfs());
   });
   after(() => tree.cleanup());
 
@@ -310,7 +310,7 @@ describe("hugetlb sharing", () => {
         p.fill(m.start, PMD_PAGES, (i) => pte({ pfn: HUGE + i, file: true }));
       }
       t.pages(HUGE, PMD_PAGES, (i) => hugetlbPage(i, 2));
-      const scan = await scanSystem(t.procfs(), { threads: false });
+      const scan = await scanSystem(t.procfs());
       const seg = lib(buildLibsReport(scan), SEG);
       assert.deepEqual([seg.count, seg.rss, seg.hugetlb], [2, 0, 2 * PMD_PAGES * P]);
       near(seg.hugetlbPss, PMD_PAGES * P, "hugetlb PSS");

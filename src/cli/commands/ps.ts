@@ -3,7 +3,7 @@ import { buildPsReport, type SortKey } from "../../report/process-report.js";
 import { renderPsCsv, renderPsJson, renderPsTable } from "../../render/ps-render.js";
 import type { Unit } from "../../render/units.js";
 import { scanSystem } from "../../scan/system-scan.js";
-import { printNotes, threadsFrom, traceTo, type Context } from "../context.js";
+import { printNotes, traceTo, type Context } from "../context.js";
 import { Progress } from "../progress.js";
 
 export interface PsCommandOptions {
@@ -25,7 +25,6 @@ export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<numb
   const scan = await scanSystem(ctx.procfs, {
     pids: o.pid,
     exact: o.exact,
-    threads: threadsFrom(ctx),
     passwdFile: ctx.passwdFile,
     // Filters by user and command are applied before any memory is read.
     select: (info) =>
