@@ -8,10 +8,13 @@
  * still parses. Two deterministic races are also staged through the scan's
  * `select` hook: a process killed (and reaped) between its identity being
  * read and its maps being read, and one killed after discovery, before its
- * page tables are read. Both must come back in `vanished`, not as errors.
+ * page tables are read; and a third, through the progress hook, while its
+ * page table is being read with reads in flight. All must come back in
+ * `vanished`, not as errors.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
 import { liveSkipReason, pidExists, runCli, scenarioFor, sleepSync } from "../support/scenario.js";
@@ -111,4 +114,46 @@ test("churn: a pid that does not exist is reported as vanished", { skip }, async
     );
     for (const p of scan.processes) assert.equal(p.source, "pagemap", `survivor ${p.info.pid} read from pagemap`);
   });
+
+  test("churn: a process killed while its page table is being read (reads in flight) ends up in vanished", { skip }, async (t) => {
+    const first = await scenarioFor(t, "cow", [64]);
+    // 2.5 GiB of zero-page mappings: 10 pagemap reads of 64 Ki entries, more than are ever in flight at once.
+    const victim = await scenarioFor(t, "zero", [655360]);
+    let killed = false;
+    const scan = await scanSystem(procfs, {
+      pids: [first.pid, victim.pid],
+      onProgress: (done) => {
+        if (done < 1 || killed) return;
+        killed = true;
+        victim.signal(victim.pid, "SIGKILL");
+        waitDead(victim.pid);
+      },
+    });
+    assert.ok(killed, "the victim was killed during the pass");
+    checkConsistent(scan, "killed while read");
+    assert.deepEqual(scan.vanished, [victim.pid], "the victim is in vanished");
+    assert.deepEqual(
+      scan.processes.map((p) => [p.info.pid, p.source]),
+      [[first.pid, "pagemap"]],
+      "the process read before it is intact",
+    );
+  });
+}
+
+/** Wait (synchronously) until `pid` is a zombie or gone: its page tables are then gone. */
+function waitDead(pid: number, ms = 3000): void {
+  const until = Date.now() + ms;
+  const state = (): string | undefined => {
+    try {
+      return /^State:\s+(\S)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    } catch {
+      return undefined;
+    }
+  };
+  while (Date.now() < until) {
+    const st = state();
+    if (st === undefined || st === "Z" || st === "X") return;
+    sleepSync(2);
+  }
+  assert.fail(`pid ${pid} still alive after SIGKILL`);
 }
