@@ -11,7 +11,7 @@
  *    point value per page and per VMA; see docs/numbers.md).
  */
 import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
-import { E_HUGE_RUN, type RunColumns } from "../scan/entry-store.js";
+import { E_HUGE_RUN, E_SHMEM_VMA, type RunColumns } from "../scan/entry-store.js";
 import { NF, U } from "./usage.js";
 
 /**
@@ -22,6 +22,8 @@ export interface KpagePages {
   rankOf(pfn: number): number;
   readonly count: Uint32Array;
   readonly flagsLo: Uint32Array;
+  /** kpageflags was read only where a page's class is not known from its mapping (E_SHMEM_VMA records have no flags). */
+  readonly partialFlags: boolean;
 }
 
 /** The paging of PFN bitmaps (scan/kpage-lookup.ts PfnSet) and of the page-owner index. */
@@ -43,8 +45,12 @@ const S_TO_U: readonly number[] = [
   U.ksm, U.thp, U.zeroPage, U.unmanaged, U.hugetlbPrivate, U.hugetlbShared, U.hugetlbPss,
 ];
 
-/** Add the pages of one run (`len` pages from `pfn`) to the counts in `acc`. */
-function sumRun(pfn: number, len: number, huge: boolean, kpage: KpagePages, acc: Float64Array): void {
+/**
+ * Add the pages of one run (`len` pages from `pfn`) to the counts in `acc`.
+ * `shmem`: the run's pages are known to be shmem pages (E_SHMEM_VMA) and
+ * their flags were not read.
+ */
+function sumRun(pfn: number, len: number, huge: boolean, shmem: boolean, kpage: KpagePages, acc: Float64Array): void {
   const r0 = kpage.rankOf(pfn);
   if (r0 < 0) {
     // Not looked up (the kpage files could not be read for it): not rmap-tracked as far as we know.
@@ -52,6 +58,22 @@ function sumRun(pfn: number, len: number, huge: boolean, kpage: KpagePages, acc:
     return;
   }
   const counts = kpage.count;
+  if (shmem) {
+    for (let r = r0; r < r0 + len; r++) {
+      const c = counts[r]!;
+      if (c === 0) {
+        acc[S_UNMANAGED]!++;
+        continue;
+      }
+      const share = c >= 2 ? 1 / c : 1;
+      acc[S_RSS]!++;
+      acc[S_PSS]! += share;
+      if (c === 1) acc[S_USS]!++;
+      acc[S_SHMEM]!++;
+      acc[S_PSS_SHMEM]! += share;
+    }
+    return;
+  }
   const flags = kpage.flagsLo;
   for (let r = r0; r < r0 + len; r++) {
     const f = flags[r]!;
@@ -125,6 +147,7 @@ const MEMO_MIN = 8;
 /** Add the stored runs [start, end) of one process to its usage table. `memo` is shared by all processes of one scan. */
 export function accountEntries(entries: RunSource, start: number, end: number, kpage: KpagePages, usage: Float64Array, pageSize: number, memo?: RunMemo): void {
   const ps = pageSize;
+  const partial = kpage.partialFlags;
   // Runs come in VMA order: count a VMA's runs into `acc` and add it to the usage row once.
   const acc = new Float64Array(S_FIELDS);
   const one = new Float64Array(S_FIELDS);
@@ -140,20 +163,23 @@ export function accountEntries(entries: RunSource, start: number, end: number, k
     for (let r = from; r < to; r++) {
       const pfn = cols.pfn[r]!;
       const len = cols.len[r]!;
-      const huge = (cols.bits[r]! & E_HUGE_RUN) !== 0;
+      const bits = cols.bits[r]!;
+      const huge = (bits & E_HUGE_RUN) !== 0;
+      const shmem = partial && (bits & E_SHMEM_VMA) !== 0;
       if (cols.vma[r]! !== vma) {
         flush();
         vma = cols.vma[r]!;
       }
       if (memo && len >= MEMO_MIN) {
-        const key = huge ? -len : len;
+        // Memo keys: a run's length, negative for huge runs, and offset for runs summed as shmem.
+        const key = (huge ? -len : len) + (shmem ? 0.5 : 0);
         if (!memo.addTo(pfn, key, acc)) {
           one.fill(0);
-          sumRun(pfn, len, huge, kpage, one);
+          sumRun(pfn, len, huge, shmem, kpage, one);
           memo.put(pfn, key, one);
           for (let k = 0; k < S_FIELDS; k++) acc[k]! += one[k]!;
         }
-      } else sumRun(pfn, len, huge, kpage, acc);
+      } else sumRun(pfn, len, huge, shmem, kpage, acc);
     }
   });
   flush();

@@ -22,6 +22,14 @@ export const E_UFFD_WP = 1 << 2; // bit 57
 export const E_FILE = 1 << 6; // bit 61, PM_FILE
 /** Pagemap bits kept, as a mask over (high half >>> 23). */
 export const E_PAGEMAP_MASK = E_SOFT_DIRTY | E_EXCLUSIVE | E_UFFD_WP | E_FILE;
+/**
+ * A page-cache page of a shmem mapping (shared anonymous, SysV shm, memfd,
+ * [anon_shmem:]): certainly a shmem page, so accounting needs only its map
+ * count, not its flags. Never set on E_HUGE_RUN records (hugetlb SysV
+ * segments and memfds have shmem-like names too, and their pages come as
+ * aligned 512-page runs).
+ */
+export const E_SHMEM_VMA = 1 << 3;
 export const E_HUGE_RUN = 1 << 7; // a 2 MiB-aligned run of 512 physically contiguous pages (likely PMD-mapped)
 
 /** The raw columns of one chunk, for hot loops. */

@@ -114,6 +114,8 @@ export class KpageTable {
   readonly cgroup: Float64Array | undefined;
   /** Looked-up PFNs past the end of the kpage files (device memory): no values (count 0). */
   beyondEnd = 0;
+  /** kpageflags was read only for some PFNs (LookupOptions.flagsFor); the others read as 0. */
+  partialFlags = false;
 
   constructor(
     private readonly set: PfnSet = new PfnSet(),
@@ -214,6 +216,12 @@ export class KpageTable {
 
 export interface LookupOptions {
   readonly cgroups?: boolean;
+  /**
+   * Read kpageflags only for these PFNs (a subset of the set looked up);
+   * the others keep flags 0. For scans whose reports take a page's class
+   * from its mapping where that is certain (see pagemap-walk.ts E_SHMEM_VMA).
+   */
+  readonly flagsFor?: PfnSet;
 }
 
 export interface LookupStats {
@@ -286,27 +294,28 @@ export function kpageRuns(set: PfnSet): KpageRuns {
   return { start, len, n };
 }
 
-/** The files read for a lookup, in this order: kpagecount, kpageflags, optionally kpagecgroup. */
-const COUNT = 0;
-const FLAGS = 1;
-const CGROUP = 2;
+/** What a file's words become in the table. */
+const enum Into {
+  Count,
+  Flags,
+  Cgroup,
+}
 
 /**
- * Copy what was read for runs [from, to) (each file's words for them laid
- * out back to back from byte 0 of its buffer; `got[i]` words arrived for run
- * i) into the table, for the set PFNs only, from rank `rank` on. Returns the
- * next rank. A short read leaves the PFNs past the end of the kpage files
- * (device memory) without values, counted in table.beyondEnd.
+ * Copy the words read for runs [from, to) of `runs` (laid out back to back
+ * from word 0 of `u32`'s buffer; `got[i - from]` words arrived for run i)
+ * into the table, for the PFNs of `set` only. Ranks advance from `rank` when
+ * `set` is the table's own set; for a subset (`ranked` false) each PFN's rank
+ * is looked up. Returns the next rank. A short read (PFNs past the end of the
+ * kpage files: device memory) leaves those PFNs without values; reading
+ * kpagecount counts them in table.beyondEnd.
  */
-function copyRuns(set: PfnSet, table: KpageTable, runs: KpageRuns, from: number, to: number, got: Uint32Array, views: readonly Uint32Array[], rank: number): number {
+function copyRuns(set: PfnSet, ranked: boolean, table: KpageTable, into: Into, runs: KpageRuns, from: number, to: number, got: Uint32Array, u32: Uint32Array, rank: number): number {
   const count = table.count;
   const lo = table.flagsLo;
   const hi = table.flagsHi;
   const cg = table.cgroup;
-  const c32 = views[COUNT]!;
-  const f32 = views[FLAGS]!;
-  const g32 = views[CGROUP];
-  let at = 0; // word offset of run i in the buffers
+  let at = 0; // word offset of run i in the buffer
   let r = rank;
   for (let i = from; i < to; i++) {
     const start = runs.start[i]!;
@@ -317,14 +326,15 @@ function copyRuns(set: PfnSet, table: KpageTable, runs: KpageRuns, from: number,
     for (let k = 0; k < len; k++) {
       const o = o0 + k;
       if (((words[o >>> 5]! >>> (o & 31)) & 1) === 0) continue;
+      if (!ranked) r = table.rankOf(start + k);
       if (k < have) {
         const x = 2 * (at + k);
-        count[r] = c32[x]!;
-        lo[r] = f32[x]!;
-        hi[r] = f32[x + 1]!;
-        // Inode numbers fit a double exactly below 2^53.
-        if (cg && g32) cg[r] = g32[x + 1]! * 4294967296 + g32[x]!;
-      } else table.beyondEnd++;
+        if (into === Into.Count) count[r] = u32[x]!;
+        else if (into === Into.Flags) {
+          lo[r] = u32[x]!;
+          hi[r] = u32[x + 1]!;
+        } else if (cg) cg[r] = u32[x + 1]! * 4294967296 + u32[x]!; // inode numbers fit a double below 2^53
+      } else if (into === Into.Count) table.beyondEnd++;
       r++;
     }
     at += len;
@@ -332,125 +342,15 @@ function copyRuns(set: PfnSet, table: KpageTable, runs: KpageRuns, from: number,
   return r;
 }
 
-/** Buffer words per window of runs read at once (per file): 2 MiB. */
+/** Buffer words per window of runs read at once: 2 MiB. */
 const WINDOW = 256 * 1024;
 
-/** Runs [from, to) starting at `from` whose words fit one window (at least one run). */
+/** Runs [from, to) starting at `from` whose words fit one window (at least one run: runs never exceed a set page). */
 function windowEnd(runs: KpageRuns, from: number): number {
   let words = 0;
   let to = from;
   while (to < runs.n && (to === from || words + runs.len[to]! <= WINDOW)) words += runs.len[to++]!;
   return to;
-}
-
-function openFiles(procfs: ProcFs, cgroups: boolean): U64File[] {
-  const files: U64File[] = [];
-  try {
-    files.push(procfs.openU64("kpagecount"), procfs.openU64("kpageflags"));
-    if (cgroups) files.push(procfs.openU64("kpagecgroup"));
-  } catch (err) {
-    for (const f of files) f.close();
-    throw err;
-  }
-  return files;
-}
-
-interface Window {
-  readonly buffers: Uint8Array[];
-  readonly views: Uint32Array[];
-  readonly got: Uint32Array;
-}
-
-function newWindow(files: number, runs: number): Window {
-  const buffers = Array.from({ length: files }, () => new Uint8Array(WINDOW * 8));
-  return { buffers, views: buffers.map((b) => new Uint32Array(b.buffer)), got: new Uint32Array(runs) };
-}
-
-/**
- * Read kpagecount/kpageflags (and kpagecgroup) for every PFN in `set`, one
- * pread per run and file, on this thread: for the single-process views.
- */
-export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): { table: KpageTable; stats: LookupStats } {
-  const cgroups = options.cgroups === true;
-  const table = KpageTable.forSet(set, cgroups);
-  const runs = kpageRuns(set);
-  const files = openFiles(procfs, cgroups);
-  let wordsRead = 0;
-  try {
-    const win = newWindow(files.length, 1);
-    let rank = 0;
-    for (let i = 0; i < runs.n; i++) {
-      let have = runs.len[i]!; // at most a set page (64 Ki PFNs), so within a window
-      for (let f = 0; f < files.length; f++) {
-        const n = files[f]!.readWords(runs.start[i]!, runs.len[i]!, win.buffers[f]!);
-        wordsRead += n;
-        have = Math.min(have, n);
-      }
-      win.got[0] = have;
-      rank = copyRuns(set, table, runs, i, i + 1, win.got, win.views, rank);
-    }
-  } finally {
-    for (const f of files) f.close();
-  }
-  return { table, stats: { pfns: table.size, reads: runs.n * files.length, wordsRead } };
-}
-
-/**
- * The same for the whole-system scan, with the reads on libuv's pool
- * threads: every file's reads of a window of runs are issued at once, so the
- * kernel work (about 0.1 us per PFN and file) spreads over the cores, and the
- * next window is read while this thread copies the values of the last one.
- */
-export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
-  const cgroups = options.cgroups === true;
-  const table = KpageTable.forSet(set, cgroups);
-  const runs = kpageRuns(set);
-  const files = openFiles(procfs, cgroups);
-  let wordsRead = 0;
-  const issue = (win: Window, from: number, to: number): Promise<void> => {
-    const reads: Promise<void>[] = [];
-    win.got.fill(0xffffffff, 0, to - from);
-    for (let f = 0; f < files.length; f++) {
-      let at = 0;
-      for (let i = from; i < to; i++) {
-        const k = i - from;
-        const len = runs.len[i]!;
-        reads.push(
-          files[f]!.readWordsAsync(runs.start[i]!, len, win.buffers[f]!, at * 8).then((n) => {
-            wordsRead += n;
-            if (n < win.got[k]!) win.got[k] = n;
-          }),
-        );
-        at += len;
-      }
-    }
-    // Settle every read before reporting a failure, so none is left writing into a buffer or a closed fd.
-    return Promise.allSettled(reads).then((results) => {
-      for (const r of results) if (r.status === "rejected") throw r.reason;
-    });
-  };
-  try {
-    const maxRuns = maxWindowRuns(runs);
-    const wins = [newWindow(files.length, maxRuns), newWindow(files.length, maxRuns)];
-    let rank = 0;
-    let from = 0;
-    let to = windowEnd(runs, 0);
-    let pending = runs.n > 0 ? issue(wins[0]!, from, to) : undefined;
-    let w = 0;
-    while (pending) {
-      await pending;
-      const nextFrom = to;
-      const nextTo = nextFrom < runs.n ? windowEnd(runs, nextFrom) : nextFrom;
-      pending = nextFrom < runs.n ? issue(wins[1 - w]!, nextFrom, nextTo) : undefined;
-      rank = copyRuns(set, table, runs, from, to, wins[w]!.got, wins[w]!.views, rank);
-      from = nextFrom;
-      to = nextTo;
-      w = 1 - w;
-    }
-  } finally {
-    for (const f of files) f.close();
-  }
-  return { table, stats: { pfns: table.size, reads: runs.n * files.length, wordsRead } };
 }
 
 /** The largest number of runs in one window (to size the per-run arrays once). */
@@ -462,4 +362,121 @@ function maxWindowRuns(runs: KpageRuns): number {
     from = to;
   }
   return most;
+}
+
+/** One file's part of a lookup: which PFNs it is read for, and what its words become. */
+interface FilePass {
+  readonly name: "kpagecount" | "kpageflags" | "kpagecgroup";
+  readonly into: Into;
+  /** The PFNs read: the table's set, or a subset of it. */
+  readonly set: PfnSet;
+  readonly runs: KpageRuns;
+}
+
+function passesFor(set: PfnSet, options: LookupOptions): FilePass[] {
+  const all = kpageRuns(set);
+  const flagSet = options.flagsFor ?? set;
+  const passes: FilePass[] = [
+    { name: "kpagecount", into: Into.Count, set, runs: all },
+    { name: "kpageflags", into: Into.Flags, set: flagSet, runs: flagSet === set ? all : kpageRuns(flagSet) },
+  ];
+  if (options.cgroups) passes.push({ name: "kpagecgroup", into: Into.Cgroup, set, runs: all });
+  return passes;
+}
+
+function resultOf(table: KpageTable, passes: readonly FilePass[], wordsRead: number): { table: KpageTable; stats: LookupStats } {
+  table.partialFlags = passes.some((p) => p.into === Into.Flags && p.set.size < table.size);
+  return { table, stats: { pfns: table.size, reads: passes.reduce((a, p) => a + p.runs.n, 0), wordsRead } };
+}
+
+/**
+ * Read kpagecount/kpageflags (and kpagecgroup) for every PFN in `set`, one
+ * pread per run and file, on this thread: for the single-process views.
+ */
+export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): { table: KpageTable; stats: LookupStats } {
+  const table = KpageTable.forSet(set, options.cgroups === true);
+  const passes = passesFor(set, options);
+  const buf = new Uint8Array(WINDOW * 8);
+  const u32 = new Uint32Array(buf.buffer);
+  const got = new Uint32Array(1);
+  let wordsRead = 0;
+  for (const pass of passes) {
+    const file = procfs.openU64(pass.name);
+    try {
+      let rank = 0;
+      for (let i = 0; i < pass.runs.n; i++) {
+        got[0] = file.readWords(pass.runs.start[i]!, pass.runs.len[i]!, buf); // a run is at most a set page, within a window
+        wordsRead += got[0];
+        rank = copyRuns(pass.set, pass.set === set, table, pass.into, pass.runs, i, i + 1, got, u32, rank);
+      }
+    } finally {
+      file.close();
+    }
+  }
+  return resultOf(table, passes, wordsRead);
+}
+
+/**
+ * The same for the whole-system scan, with the reads on libuv's pool
+ * threads: all reads of a window of runs are issued at once (and every
+ * file's passes run side by side), so the kernel work, about 0.1 us per PFN
+ * and file, spreads over the cores; the next window is read while this
+ * thread copies the values of the last one.
+ */
+export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
+  const table = KpageTable.forSet(set, options.cgroups === true);
+  const passes = passesFor(set, options);
+  let wordsRead = 0;
+  const readPass = async (pass: FilePass): Promise<void> => {
+    const { runs } = pass;
+    if (runs.n === 0) return;
+    const file = procfs.openU64(pass.name);
+    const wins = [0, 1].map(() => {
+      const bytes = new Uint8Array(WINDOW * 8);
+      return { bytes, u32: new Uint32Array(bytes.buffer), got: new Uint32Array(maxWindowRuns(runs)) };
+    });
+    const issue = (w: number, from: number, to: number): Promise<void> => {
+      const win = wins[w]!;
+      const reads: Promise<void>[] = [];
+      let at = 0;
+      for (let i = from; i < to; i++) {
+        const k = i - from;
+        reads.push(
+          file.readWordsAsync(runs.start[i]!, runs.len[i]!, win.bytes, at * 8).then((n) => {
+            wordsRead += n;
+            win.got[k] = n;
+          }),
+        );
+        at += runs.len[i]!;
+      }
+      // Settle every read before reporting a failure, so none is left writing into a buffer or a closed fd.
+      return Promise.allSettled(reads).then((results) => {
+        for (const r of results) if (r.status === "rejected") throw r.reason;
+      });
+    };
+    try {
+      let rank = 0;
+      let from = 0;
+      let to = windowEnd(runs, 0);
+      let pending: Promise<void> | undefined = issue(0, from, to);
+      for (let w = 0; pending; w = 1 - w) {
+        await pending;
+        const nextTo = to < runs.n ? windowEnd(runs, to) : to;
+        pending = to < runs.n ? issue(1 - w, to, nextTo) : undefined;
+        try {
+          rank = copyRuns(pass.set, pass.set === set, table, pass.into, runs, from, to, wins[w]!.got, wins[w]!.u32, rank);
+        } catch (err) {
+          await pending?.catch(() => undefined);
+          throw err;
+        }
+        from = to;
+        to = nextTo;
+      }
+    } finally {
+      file.close();
+    }
+  };
+  const results = await Promise.allSettled(passes.map(readPass));
+  for (const r of results) if (r.status === "rejected") throw r.reason;
+  return resultOf(table, passes, wordsRead);
 }

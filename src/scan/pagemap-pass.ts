@@ -218,6 +218,6 @@ function walkSpan(u32: Uint32Array, got: number, span: PagemapSpan, vmas: readon
     const to = Math.min(spanEnd, Math.floor(vma.end / pageSize));
     if (to <= from) continue;
     const o = from - span.vpn;
-    walkPagemap(o === 0 ? u32 : u32.subarray(2 * o), to - from, from, v, walk);
+    walkPagemap(o === 0 ? u32 : u32.subarray(2 * o), to - from, from, v, walk, vma.kind === "shmem");
   }
 }

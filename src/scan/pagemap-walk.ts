@@ -27,7 +27,7 @@ import {
   TWO_32,
 } from "../decode/pagemap.js";
 import { NF, U } from "../accounting/usage.js";
-import { E_HUGE_RUN, E_PAGEMAP_MASK, type EntryStore, type SwapStore } from "./entry-store.js";
+import { E_HUGE_RUN, E_PAGEMAP_MASK, E_SHMEM_VMA, type EntryStore, type SwapStore } from "./entry-store.js";
 
 export interface WalkTarget {
   readonly store: EntryStore;
@@ -68,9 +68,11 @@ function entryBits(hi: number): number {
 /**
  * Walk `count` entries whose first virtual page number is `firstVpn`, all in
  * the VMA at row `vmaRow` of the target's usage table. Pages that need a
- * lookup are appended to the store as runs (see entry-store.ts).
+ * lookup are appended to the store as runs (see entry-store.ts); in a shmem
+ * mapping (`shmemVma`) page-cache pages are marked E_SHMEM_VMA.
  */
-export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, vmaRow: number, t: WalkTarget): void {
+export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, vmaRow: number, t: WalkTarget, shmemVma = false): void {
+  const shmemMark = shmemVma ? E_SHMEM_VMA : 0;
   const { store, swaps, usage } = t;
   const trust = t.trustExclusive;
   let trusted = 0;
@@ -126,7 +128,7 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
         trusted++;
         continue;
       }
-      const bits = entryBits(hi);
+      const bits = entryBits(hi) | ((hi & PM_FILE_HI) !== 0 ? shmemMark : 0);
       // Entries continuing this one physically with the same bits, up to the next 2 MiB boundary.
       const flagsHi = hi & ~PM_FRAME_HI_MASK;
       let j = i + 1;

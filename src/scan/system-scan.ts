@@ -14,7 +14,7 @@ import { parseSmapsRollup, type SmapsFields } from "../parse/smaps.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
 import { discoverProcesses, type Candidate } from "./collect.js";
-import { EntryStore, SwapStore } from "./entry-store.js";
+import { E_SHMEM_VMA, EntryStore, SwapStore } from "./entry-store.js";
 import { KpageTable, lookupKpagesAsync, PfnSet, type LookupStats } from "./kpage-lookup.js";
 import { runPagemapPass, type PagemapParams } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
@@ -62,6 +62,15 @@ export interface ScanOptions {
   readonly cgroups?: boolean;
   /** Look every present page up, never settling exclusive pages from pagemap alone. */
   readonly exact?: boolean;
+  /**
+   * "all" (default): read kpageflags for every looked-up page. "accounting":
+   * only where the usage figures need them; page-cache pages of shmem
+   * mappings then keep flags 0 in `kpage` (their class is certain from the
+   * mapping, see E_SHMEM_VMA). For reports that use only the usage rows and
+   * the zero-page/hugetlb flags (ps, maps): about half the kpage reads on a
+   * machine with much shared memory.
+   */
+  readonly pageFlags?: "all" | "accounting";
   /** Receives timings of the scan's phases (for `PAGELENS_TRACE=1`). */
   readonly trace?: (phase: string, ms: number, detail?: string) => void;
   /** Called as processes are read with (done, total). */
@@ -200,11 +209,18 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
       if (!processes.some((p) => p.source === "pagemap")) mode = "smaps_rollup";
     }
 
-    const set = PfnSet.fromStore(store);
-    phase("PFN set", `${set.size} PFNs`);
+    const set = new PfnSet();
+    const flagsFor = options.pageFlags === "accounting" ? new PfnSet() : undefined;
+    store.forEachChunk(0, store.length, (cols, from, to) => {
+      for (let i = from; i < to; i++) {
+        set.addRun(cols.pfn[i]!, cols.len[i]!);
+        if (flagsFor && (cols.bits[i]! & E_SHMEM_VMA) === 0) flagsFor.addRun(cols.pfn[i]!, cols.len[i]!);
+      }
+    });
+    phase("PFN set", `${set.size} PFNs${flagsFor ? `, ${flagsFor.size} needing flags` : ""}`);
     if (set.size > 0) {
       const cgroups = options.cgroups === true && f.kpagecgroup.available;
-      const res = await lookupKpagesAsync(procfs, set, { cgroups });
+      const res = await lookupKpagesAsync(procfs, set, { cgroups, flagsFor });
       kpage = res.table;
       lookup = res.stats;
       phase("kpagecount/kpageflags", `${lookup.pfns} PFNs, ${lookup.reads} reads, ${lookup.wordsRead} words`);

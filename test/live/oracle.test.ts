@@ -278,11 +278,12 @@ test("oracle: every process read from pagemap agrees with its smaps_rollup (defa
   assert.equal(resExact.failures.size, 0, `exact scan: processes that held still yet differ from smaps_rollup (never matched in ${RETRIES} retries):\n  ${fmt(resExact)}`);
   assert.ok(resDefault.compared >= ours.length, `judged only ${resDefault.compared} processes`);
 
-  // Default, exact, repeated and one-process-at-a-time scans give identical per-VMA rows for the frozen processes.
+  // Default, exact, repeated, one-process-at-a-time and flags-where-needed scans give identical per-VMA rows for the frozen processes.
   const others: [string, Scan][] = [
     ["exact", scanExact],
     ["again", await scanSystem(procfs, { pids: ours })],
     ["one process per scan", await scanEach(ours)],
+    ["flags where needed", await scanSystem(procfs, { pids: ours, pageFlags: "accounting" })],
   ];
   // PSS of pages shared with live processes may move between scans: compare every field but the PSS ones
   // for whole processes, and (above) the exact PSS of VMAs shared only among frozen processes.

@@ -23,13 +23,15 @@ const procfs = new ProcFs();
 
 /**
  * Scan the scenario's processes three ways: default (exclusive anonymous pages
- * settled from pagemap bits) and exact (every page looked up).
+ * settled from pagemap bits), exact (every page looked up) and with kpageflags
+ * read only where accounting needs them (what `pagelens ps` does).
  */
 async function scans(s: Scenario): Promise<{ name: string; scan: Scan }[]> {
   const pids = s.allPids;
   return [
     { name: "default", scan: await scanSystem(procfs, { pids }) },
     { name: "exact", scan: await scanSystem(procfs, { pids, exact: true }) },
+    { name: "flags where needed", scan: await scanSystem(procfs, { pids, pageFlags: "accounting" }) },
   ];
 }
 

@@ -25,6 +25,8 @@ export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<numb
   const scan = await scanSystem(ctx.procfs, {
     pids: o.pid,
     exact: o.exact,
+    // ps needs flags only where a page's class is not known from its mapping.
+    pageFlags: "accounting",
     passwdFile: ctx.passwdFile,
     // Filters by user and command are applied before any memory is read.
     select: (info) =>
