@@ -45,20 +45,47 @@ export interface WalkTarget {
 /** Entries in one PMD (2 MiB of 4 KiB pages). */
 const PMD_PAGES = 512;
 
-/** Do entries i..i+511 form one physically contiguous, aligned run with identical flags? */
-function isHugeRun(u32: Uint32Array, i: number): boolean {
+/**
+ * Do entries i..i+511 form one physically contiguous, aligned run with
+ * identical flags? Entry k continues entry i when its high word is the same
+ * and its low word is k higher (a run crossing a 2^32-PFN boundary, 16 TiB
+ * in, merely ends there).
+ */
+function isHugeRun(u32: Uint32Array, i32: Int32Array, i: number): boolean {
   const lo0 = u32[2 * i]!;
-  const hi0 = u32[2 * i + 1]!;
+  const hi0 = i32[2 * i + 1]!;
   if ((lo0 & (PMD_PAGES - 1)) !== 0) return false;
-  const flags0 = hi0 & ~PM_FRAME_HI_MASK;
-  const pfn0 = (hi0 & PM_FRAME_HI_MASK) * TWO_32 + lo0;
   for (let k = 1; k < PMD_PAGES; k++) {
-    const lo = u32[2 * (i + k)]!;
-    const hi = u32[2 * (i + k) + 1]!;
-    if ((hi & ~PM_FRAME_HI_MASK) !== flags0) return false;
-    if ((hi & PM_FRAME_HI_MASK) * TWO_32 + lo !== pfn0 + k) return false;
+    if (i32[2 * (i + k) + 1] !== hi0 || u32[2 * (i + k)] !== lo0 + k) return false;
   }
   return true;
+}
+
+/*
+ * The two inner loops below are functions of their own: small, so V8
+ * optimises them within the first few thousand entries, long before the
+ * whole walk is optimised (a scan is over in a fraction of a second).
+ */
+const TRUSTED_MASK = PM_PRESENT_HI | PM_EXCLUSIVE_HI | PM_FILE_HI | PM_SOFT_DIRTY_HI | PM_UFFD_WP_HI;
+const TRUSTED_VALUE = PM_PRESENT_HI | PM_EXCLUSIVE_HI;
+
+/** The first entry from j on that is not present, exclusive and anonymous with a PFN (or the next 2 MiB boundary). */
+function trustedEnd(u32: Uint32Array, i32: Int32Array, j: number, count: number, first: number): number {
+  while (j < count && ((j - first) & (PMD_PAGES - 1)) !== 0) {
+    const h = i32[2 * j + 1]!;
+    if ((h & TRUSTED_MASK) !== TRUSTED_VALUE || (u32[2 * j]! | (h & PM_FRAME_HI_MASK)) === 0) break;
+    j++;
+  }
+  return j;
+}
+
+/** The first entry from j on that does not continue the run physically with high word `hi` (next low word `lo`), or the next 2 MiB boundary. */
+function contiguousEnd(u32: Uint32Array, i32: Int32Array, j: number, count: number, first: number, hi: number, lo: number): number {
+  while (j < count && ((j - first) & (PMD_PAGES - 1)) !== 0 && i32[2 * j + 1] === hi && u32[2 * j] === lo) {
+    j++;
+    lo++;
+  }
+  return j;
 }
 
 function entryBits(hi: number): number {
@@ -72,6 +99,10 @@ function entryBits(hi: number): number {
  * mapping (`shmemVma`) page-cache pages are marked E_SHMEM_VMA.
  */
 export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, vmaRow: number, t: WalkTarget, shmemVma = false): void {
+  // High words are read as signed 32-bit integers: always small integers to V8, never boxed
+  // numbers, even before the loop is optimised (a Uint32 with bit 31 set, as every present
+  // entry has, is a heap-allocated double in the interpreter).
+  const i32 = new Int32Array(u32.buffer, u32.byteOffset, u32.length);
   const shmemMark = shmemVma ? E_SHMEM_VMA : 0;
   const { store, swaps, usage } = t;
   const trust = t.trustExclusive;
@@ -88,20 +119,13 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
   let runEnd = -1;
   // Entry i starts a 2 MiB-aligned block iff (i - first) % 512 == 0, kept in small integers (firstVpn exceeds 2^31).
   const first = (PMD_PAGES - (firstVpn % PMD_PAGES)) % PMD_PAGES;
-  const TRUSTED_MASK = PM_PRESENT_HI | PM_EXCLUSIVE_HI | PM_FILE_HI | PM_SOFT_DIRTY_HI | PM_UFFD_WP_HI;
-  const TRUSTED_VALUE = PM_PRESENT_HI | PM_EXCLUSIVE_HI;
   for (let i = 0; i < count; i++) {
-    const hi = u32[2 * i + 1]!;
+    const hi = i32[2 * i + 1]!;
     if (hi === 0) continue; // pte_none (a PFN alone, without any flag bit, cannot occur)
     // Fast path: a stretch of present, exclusive, anonymous entries without soft-dirty/uffd-wp bits,
     // stopping at each 2 MiB boundary (where a PMD-sized run may start). A tight loop of its own.
     if (trust && (hi & TRUSTED_MASK) === TRUSTED_VALUE && ((i - first) & (PMD_PAGES - 1)) !== 0 && (u32[2 * i]! | (hi & PM_FRAME_HI_MASK)) !== 0) {
-      let j = i + 1;
-      while (j < count && ((j - first) & (PMD_PAGES - 1)) !== 0) {
-        const h = u32[2 * j + 1]!;
-        if ((h & TRUSTED_MASK) !== TRUSTED_VALUE || (u32[2 * j]! | (h & PM_FRAME_HI_MASK)) === 0) break;
-        j++;
-      }
+      const j = trustedEnd(u32, i32, i + 1, count, first);
       trusted += j - i;
       i = j - 1;
       continue;
@@ -110,14 +134,15 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
     if ((hi & PM_UFFD_WP_HI) !== 0) uffdWp++;
     if ((hi & PM_PRESENT_HI) !== 0) {
       const lo = u32[2 * i]!;
-      const pfn = (hi & PM_FRAME_HI_MASK) * TWO_32 + lo;
+      const frameHi = hi & PM_FRAME_HI_MASK;
+      const pfn = frameHi === 0 ? lo : frameHi * TWO_32 + lo;
       if (pfn === 0) {
         t.pfnHidden = true;
         continue;
       }
       // A 2 MiB-aligned run of 512 physically contiguous pages is most likely PMD-mapped (THP or
       // hugetlb): kept as one record and always looked up, whatever its bits say.
-      if (((i - first) & (PMD_PAGES - 1)) === 0 && (lo & (PMD_PAGES - 1)) === 0 && i + PMD_PAGES <= count && isHugeRun(u32, i)) {
+      if (((i - first) & (PMD_PAGES - 1)) === 0 && (lo & (PMD_PAGES - 1)) === 0 && i + PMD_PAGES <= count && isHugeRun(u32, i32, i)) {
         if (runLen > 0) store.push(runPfn, runLen, vmaRow, runBits);
         store.push(pfn, PMD_PAGES, vmaRow, entryBits(hi) | E_HUGE_RUN);
         runLen = 0;
@@ -129,16 +154,9 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
         continue;
       }
       const bits = entryBits(hi) | ((hi & PM_FILE_HI) !== 0 ? shmemMark : 0);
-      // Entries continuing this one physically with the same bits, up to the next 2 MiB boundary.
-      const flagsHi = hi & ~PM_FRAME_HI_MASK;
-      let j = i + 1;
-      let expect = pfn + 1;
-      while (j < count && ((j - first) & (PMD_PAGES - 1)) !== 0) {
-        const h = u32[2 * j + 1]!;
-        if ((h & ~PM_FRAME_HI_MASK) !== flagsHi || (h & PM_FRAME_HI_MASK) * TWO_32 + u32[2 * j]! !== expect) break;
-        j++;
-        expect++;
-      }
+      // Entries continuing this one physically with the same bits, up to the next 2 MiB boundary:
+      // the same high word, the low word one higher each (see isHugeRun).
+      const j = contiguousEnd(u32, i32, i + 1, count, first, hi, lo + 1);
       const n = j - i;
       if ((hi & PM_SOFT_DIRTY_HI) !== 0) softDirty += n - 1;
       if ((hi & PM_UFFD_WP_HI) !== 0) uffdWp += n - 1;
