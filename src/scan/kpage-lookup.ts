@@ -11,7 +11,6 @@
  * value arrays directly from `rankOf(first PFN)`.
  */
 import type { ProcFs, U64File } from "../procfs/procfs.js";
-import type { EntryStore } from "./entry-store.js";
 
 const PAGE_SHIFT = 16;
 const PAGE = 1 << PAGE_SHIFT;
@@ -57,34 +56,32 @@ export class PfnSet {
     }
   }
 
-  /** Add `len` PFNs from `pfn`, setting whole words where possible. */
+  /** Add `len` PFNs from `pfn`, a word (32 PFNs) at a time. */
   addRun(pfn: number, len: number): void {
     let p = pfn;
     const end = pfn + len;
     while (p < end) {
-      const o = p & (PAGE - 1);
-      if ((o & 31) === 0 && end - p >= 32) {
-        const words = this.words(Math.floor(p / PAGE));
-        const w = o >>> 5;
-        if (words[w] !== 0xffffffff) {
-          this.size += 32 - popcount(words[w]!);
-          words[w] = 0xffffffff;
+      const o = p & (PAGE - 1); // the low bits survive ToInt32, whatever the size of p
+      const words = this.words(Math.floor(p / PAGE));
+      let left = Math.min(end - p, PAGE - o);
+      p += left;
+      let w = o >>> 5;
+      let b = o & 31;
+      while (left > 0) {
+        const k = Math.min(32 - b, left);
+        const mask = k === 32 ? -1 : ((1 << k) - 1) << b;
+        const old = words[w]!;
+        if ((old & mask) !== mask) {
+          this.size += popcount(mask & ~old);
+          words[w] = old | mask;
         }
-        p += 32;
-      } else {
-        this.add(p);
-        p++;
+        left -= k;
+        b = 0;
+        w++;
       }
     }
   }
 
-  static fromStore(store: EntryStore): PfnSet {
-    const set = new PfnSet();
-    store.forEachChunk(0, store.length, (cols, from, to) => {
-      for (let i = from; i < to; i++) set.addRun(cols.pfn[i]!, cols.len[i]!);
-    });
-    return set;
-  }
 }
 
 /** Rank of the first PFN of each bitmap word of each page: rank(pfn) = base[word] + bits below it. */

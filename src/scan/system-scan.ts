@@ -14,7 +14,7 @@ import { parseSmapsRollup, type SmapsFields } from "../parse/smaps.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
 import { discoverProcesses, type Candidate } from "./collect.js";
-import { E_SHMEM_VMA, EntryStore, SwapStore } from "./entry-store.js";
+import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageTable, lookupKpagesAsync, PfnSet, type LookupStats } from "./kpage-lookup.js";
 import { runPagemapPass, type PagemapParams } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
@@ -177,10 +177,12 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
   } else {
     const params: PagemapParams = { pageSize: kernel.pageSize, maxSwapfiles: kernel.maxSwapfiles, trustExclusive: trustedExclusive };
     const targets = candidates.map((c) => ({ pid: c.info.pid, vmas: c.vmas }));
-    const store = new EntryStore();
+    const set = new PfnSet();
+    const flagsFor = options.pageFlags === "accounting" ? new PfnSet() : undefined;
+    const store = new EntryStore(set, flagsFor);
     const swaps = new SwapStore();
     const outcomes = await runPagemapPass(procfs, targets, params, store, swaps, options.onProgress);
-    phase("pagemap", `${outcomes.length} processes, ${store.pages} pages kept for lookup`);
+    phase("pagemap", `${outcomes.length} processes, ${store.pages} pages kept for lookup: ${set.size} PFNs${flagsFor ? `, ${flagsFor.size} needing flags` : ""}`);
 
     let hidden = 0;
     for (const o of outcomes) {
@@ -209,15 +211,6 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
       if (!processes.some((p) => p.source === "pagemap")) mode = "smaps_rollup";
     }
 
-    const set = new PfnSet();
-    const flagsFor = options.pageFlags === "accounting" ? new PfnSet() : undefined;
-    store.forEachChunk(0, store.length, (cols, from, to) => {
-      for (let i = from; i < to; i++) {
-        set.addRun(cols.pfn[i]!, cols.len[i]!);
-        if (flagsFor && (cols.bits[i]! & E_SHMEM_VMA) === 0) flagsFor.addRun(cols.pfn[i]!, cols.len[i]!);
-      }
-    });
-    phase("PFN set", `${set.size} PFNs${flagsFor ? `, ${flagsFor.size} needing flags` : ""}`);
     if (set.size > 0) {
       const cgroups = options.cgroups === true && f.kpagecgroup.available;
       const res = await lookupKpagesAsync(procfs, set, { cgroups, flagsFor });

@@ -311,3 +311,22 @@ test("usage helpers: field order, usageRow, sumRows, addUsage, zeroUsage", () =>
   addUsage(a, s);
   assert.equal(a.rss, 30);
 });
+
+test("PfnSet.addRun sets exactly the PFNs of each run, whatever its alignment, and counts each PFN once", () => {
+  const runs: [number, number][] = [
+    [0, 1], [5, 3], [31, 2], [32, 32], [60, 100], [65530, 12], [65536 * 3 + 7, 200], [70, 5], [2 ** 32 - 3, 6], [2 ** 40 + 17, 40],
+  ];
+  const set = new PfnSet();
+  const want = new Set<number>();
+  for (const [pfn, len] of runs) {
+    set.addRun(pfn, len);
+    for (let p = pfn; p < pfn + len; p++) want.add(p);
+  }
+  assert.equal(set.size, want.size);
+  const table = KpageTable.forSet(set, false);
+  for (const p of want) assert.ok(table.has(p), `PFN ${p} is in the set`);
+  for (const p of [4, 8, 30, 160, 65529, 65542, 2 ** 32 - 4, 2 ** 32 + 3, 2 ** 40 + 16, 2 ** 40 + 57]) assert.ok(!table.has(p), `PFN ${p} is not`);
+  // Ranks follow PFN order.
+  const sorted = [...want].sort((a, b) => a - b);
+  sorted.forEach((p, r) => assert.equal(table.rankOf(p), r));
+});
