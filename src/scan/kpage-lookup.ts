@@ -81,7 +81,6 @@ export class PfnSet {
       }
     }
   }
-
 }
 
 /** Rank of the first PFN of each bitmap word of each page: rank(pfn) = base[word] + bits below it. */
