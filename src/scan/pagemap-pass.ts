@@ -15,8 +15,9 @@ import { PagelensError, PermissionError, ProcessGoneError } from "../errors.js";
 import type { Vma } from "../parse/maps.js";
 import type { ProcFs, U64File } from "../procfs/procfs.js";
 import type { EntryStore, SwapStore } from "./entry-store.js";
-import { pagemapSpans, PAGEMAP_BATCH, type PagemapSpan } from "./pagemap-spans.js";
+import { pagemapSpans, type PagemapSpan } from "./pagemap-spans.js";
 import { walkPagemap, type WalkTarget } from "./pagemap-walk.js";
+import { walkWasm } from "./walk-wasm.js";
 
 export interface PagemapParams {
   readonly pageSize: number;
@@ -48,7 +49,7 @@ export interface PagemapOutcome {
  * Reads in flight at once. Two keep two cores busy in the kernel; a few more
  * cover the time this thread needs to hand each finished read back.
  */
-const IN_FLIGHT = 4;
+const IN_FLIGHT = 4; // at most WASM_SLOTS - 1: the last slot is the walk's own
 
 /** A target being read: its open pagemap, its reads, and where its records start. */
 interface Reading {
@@ -88,6 +89,12 @@ function failure(err: unknown): { status: PagemapOutcome["status"]; reason?: str
   throw err;
 }
 
+/**
+ * Passes in one process take turns: their reads land in the walk's
+ * WebAssembly input slots, of which there is one set.
+ */
+let passTurn: Promise<void> = Promise.resolve();
+
 /** Read and walk every target's pagemap; outcomes in target order. */
 export async function runPagemapPass(
   procfs: ProcFs,
@@ -97,9 +104,30 @@ export async function runPagemapPass(
   swaps: SwapStore,
   onProgress?: (done: number, total: number) => void,
 ): Promise<PagemapOutcome[]> {
+  const before = passTurn;
+  let done!: () => void;
+  passTurn = new Promise((resolve) => (done = resolve));
+  await before;
+  try {
+    return await pass(procfs, targets, params, store, swaps, onProgress);
+  } finally {
+    done();
+  }
+}
+
+async function pass(
+  procfs: ProcFs,
+  targets: readonly PagemapTarget[],
+  params: PagemapParams,
+  store: EntryStore,
+  swaps: SwapStore,
+  onProgress: ((done: number, total: number) => void) | undefined,
+): Promise<PagemapOutcome[]> {
   const out: PagemapOutcome[] = [];
-  const buffers = Array.from({ length: IN_FLIGHT }, () => new Uint8Array(PAGEMAP_BATCH * 8));
-  const views = buffers.map((b) => new Uint32Array(b.buffer));
+  // Pagemap is read straight into the walk's WebAssembly input slots.
+  const wasm = walkWasm();
+  const buffers = wasm.slots.slice(0, IN_FLIGHT);
+  const views = wasm.slotWords.slice(0, IN_FLIGHT);
   const jobs: Job[] = [];
   let nextTarget = 0;
   let current: Reading | undefined;

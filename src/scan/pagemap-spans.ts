@@ -7,9 +7,10 @@
  * PMD-mapped huge page, always arrives whole in one buffer.
  */
 import type { VmaRange } from "./pagemap-pass.js";
+import { WASM_BATCH } from "./walk-wasm.js";
 
-/** Entries per read: a multiple of 512 so batches stay PMD-aligned (512 KiB of pagemap). */
-export const PAGEMAP_BATCH = 64 * 1024;
+/** Entries per read: a multiple of 512 so batches stay PMD-aligned (512 KiB of pagemap); one input slot of the walk. */
+export const PAGEMAP_BATCH = WASM_BATCH;
 
 /** One read: `count` entries from virtual page `vpn`, covering mappings `firstVma`..`lastVma` of the list. */
 export interface PagemapSpan {

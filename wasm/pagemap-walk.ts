@@ -1,0 +1,191 @@
+/**
+ * The pagemap walk's hot loop, in AssemblyScript compiled to WebAssembly
+ * (see src/scan/pagemap-walk.ts for the rules it implements and why).
+ *
+ * WebAssembly has native 64-bit integers and is compiled once, up front:
+ * the loop runs at full speed from the first entry, where the same code in
+ * JavaScript spent a short scan's first tens of milliseconds interpreted,
+ * then compiled, thrown away and compiled again by V8 (up to 100 ms of
+ * compiler time per scan on a 2-core machine).
+ *
+ * Memory is laid out by the JavaScript side (layout() below gives the
+ * bases): input batches of pagemap entries, the runs found, the swap slots
+ * found, and the counters of one call.
+ */
+
+/** Entries per input batch (512 KiB of pagemap). */
+const BATCH: i32 = 65536;
+/** Input batches: reads in flight at once, plus one for callers with their own buffer. */
+const SLOTS: i32 = 5;
+
+const PM_PRESENT: u64 = 1 << 63;
+const PM_SWAP: u64 = 1 << 62;
+const PM_FILE: u64 = 1 << 61;
+const PM_GUARD: u64 = 1 << 58;
+const PM_UFFD_WP: u64 = 1 << 57;
+const PM_EXCLUSIVE: u64 = 1 << 56;
+const PM_SOFT_DIRTY: u64 = 1 << 55;
+const PM_FRAME: u64 = (1 << 55) - 1;
+const TRUSTED_MASK: u64 = PM_PRESENT | PM_EXCLUSIVE | PM_FILE | PM_SOFT_DIRTY | PM_UFFD_WP;
+const TRUSTED_VALUE: u64 = PM_PRESENT | PM_EXCLUSIVE;
+/** Pagemap bits 55-61 kept per run (E_SOFT_DIRTY, E_EXCLUSIVE, E_UFFD_WP, E_FILE of entry-store.ts). */
+const E_PAGEMAP_MASK: u32 = 0x47;
+const E_HUGE_RUN: u32 = 1 << 7;
+const PMD_PAGES: i32 = 512;
+const SWP_PTE_MARKER: u32 = 31;
+
+/** Counters of one call, as i32s at statsBase: see the S_ constants of src/scan/pagemap-walk.ts. */
+const S_RUNS = 0;
+const S_SWAPS = 1;
+const S_TRUSTED = 2;
+const S_SWAPPED = 3;
+const S_MIGRATION = 4;
+const S_GUARD = 5;
+const S_UFFD_WP = 6;
+const S_SOFT_DIRTY = 7;
+const S_HIDDEN = 8;
+const S_FIELDS = 9;
+
+let inputBase: usize = 0;
+let runsBase: usize = 0;
+let swapsBase: usize = 0;
+let statsBase: usize = 0;
+
+/** Lay the buffers out from the first free byte; returns the bytes needed in all (the caller grows memory to fit). */
+export function layout(): usize {
+  const align: usize = 16;
+  inputBase = (__heap_base + align - 1) & ~(align - 1);
+  runsBase = inputBase + <usize>(SLOTS * BATCH * 8);
+  swapsBase = runsBase + <usize>(BATCH * 16);
+  statsBase = swapsBase + <usize>(BATCH * 8);
+  return statsBase + <usize>(S_FIELDS * 4);
+}
+
+export function inputAt(slot: i32): usize {
+  return inputBase + <usize>(slot * BATCH * 8);
+}
+export function runsAt(): usize {
+  return runsBase;
+}
+export function swapsAt(): usize {
+  return swapsBase;
+}
+export function statsAt(): usize {
+  return statsBase;
+}
+
+@inline function entry(base: usize, i: i32): u64 {
+  return load<u64>(base + (<usize>i << 3));
+}
+
+@inline function bump(field: i32, by: i32): void {
+  const p = statsBase + (<usize>field << 2);
+  store<i32>(p, load<i32>(p) + by);
+}
+
+/** A run of `len` pages from `pfn` (16 bytes: f64 PFN, u32 length, u32 bits). */
+@inline function emit(pfn: u64, len: i32, bits: u32): void {
+  const n = load<i32>(statsBase + (S_RUNS << 2));
+  const p = runsBase + (<usize>n << 4);
+  store<f64>(p, <f64>pfn);
+  store<u32>(p, <u32>len, 8);
+  store<u32>(p, bits, 12);
+  store<i32>(statsBase + (S_RUNS << 2), n + 1);
+}
+
+/** Entries i..i+511: one physically contiguous, aligned run with the same bits? */
+function isHugeRun(base: usize, i: i32): bool {
+  const v0 = entry(base, i);
+  if (((v0 & PM_FRAME) & <u64>(PMD_PAGES - 1)) != 0) return false;
+  for (let k: i32 = 1; k < PMD_PAGES; k++) if (entry(base, i + k) != v0 + <u64>k) return false;
+  return true;
+}
+
+/**
+ * Walk `count` entries at input slot `slot` from entry `from`; entry i
+ * starts a 2 MiB-aligned block when (i - first) % 512 == 0. Counters start
+ * from zero; runs and swap slots are written from the start of their areas.
+ */
+export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, shmemMark: u32, maxSwapfiles: u32): void {
+  memory.fill(statsBase, 0, S_FIELDS * 4);
+  const base = inputAt(slot) + (<usize>from << 3);
+  let trusted: i32 = 0;
+  let softDirty: i32 = 0;
+  let uffdWp: i32 = 0;
+  let runPfn: u64 = 0;
+  let runLen: i32 = 0;
+  let runBits: u32 = 0;
+  let runEnd: i32 = -1;
+  for (let i: i32 = 0; i < count; i++) {
+    const v = entry(base, i);
+    if ((v >> 32) == 0) continue; // pte_none
+    const aligned = ((i - first) & (PMD_PAGES - 1)) == 0;
+    if (trust && (v & TRUSTED_MASK) == TRUSTED_VALUE && !aligned && (v & PM_FRAME) != 0) {
+      let j = i + 1;
+      while (j < count && ((j - first) & (PMD_PAGES - 1)) != 0) {
+        const h = entry(base, j);
+        if ((h & TRUSTED_MASK) != TRUSTED_VALUE || (h & PM_FRAME) == 0) break;
+        j++;
+      }
+      trusted += j - i;
+      i = j - 1;
+      continue;
+    }
+    if ((v & PM_SOFT_DIRTY) != 0) softDirty++;
+    if ((v & PM_UFFD_WP) != 0) uffdWp++;
+    if ((v & PM_PRESENT) != 0) {
+      const pfn = v & PM_FRAME;
+      if (pfn == 0) {
+        bump(S_HIDDEN, 1);
+        continue;
+      }
+      if (aligned && (pfn & <u64>(PMD_PAGES - 1)) == 0 && i + PMD_PAGES <= count && isHugeRun(base, i)) {
+        if (runLen > 0) emit(runPfn, runLen, runBits);
+        emit(pfn, PMD_PAGES, (<u32>(v >> 55) & E_PAGEMAP_MASK) | E_HUGE_RUN);
+        runLen = 0;
+        i += PMD_PAGES - 1;
+        continue;
+      }
+      if (trust && (v & (PM_EXCLUSIVE | PM_FILE)) == PM_EXCLUSIVE) {
+        trusted++;
+        continue;
+      }
+      const bits = (<u32>(v >> 55) & E_PAGEMAP_MASK) | ((v & PM_FILE) != 0 ? shmemMark : 0);
+      // Entries continuing this one physically with the same bits, up to the next 2 MiB boundary.
+      let j = i + 1;
+      let expect = v + 1;
+      while (j < count && ((j - first) & (PMD_PAGES - 1)) != 0 && entry(base, j) == expect) {
+        j++;
+        expect++;
+      }
+      const n = j - i;
+      if ((v & PM_SOFT_DIRTY) != 0) softDirty += n - 1;
+      if ((v & PM_UFFD_WP) != 0) uffdWp += n - 1;
+      if (runLen > 0 && runEnd == i && pfn == runPfn + <u64>runLen && bits == runBits) {
+        runLen += n;
+      } else {
+        if (runLen > 0) emit(runPfn, runLen, runBits);
+        runPfn = pfn;
+        runLen = n;
+        runBits = bits;
+      }
+      runEnd = j;
+      i = j - 1;
+    } else if ((v & PM_SWAP) != 0) {
+      const type = <u32>v & 0x1f;
+      if ((v & PM_GUARD) != 0) bump(S_GUARD, 1);
+      else if (type == SWP_PTE_MARKER) {
+        // Other markers (uffd-wp, poisoned) are counted from the pagemap bits above.
+      } else if (type < maxSwapfiles) {
+        const s = load<i32>(statsBase + (S_SWAPS << 2));
+        store<f64>(swapsBase + (<usize>s << 3), <f64>(v & PM_FRAME));
+        store<i32>(statsBase + (S_SWAPS << 2), s + 1);
+        bump(S_SWAPPED, 1);
+      } else bump(S_MIGRATION, 1);
+    }
+  }
+  if (runLen > 0) emit(runPfn, runLen, runBits);
+  bump(S_TRUSTED, trusted);
+  bump(S_SOFT_DIRTY, softDirty);
+  bump(S_UFFD_WP, uffdWp);
+}
