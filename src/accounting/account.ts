@@ -9,14 +9,17 @@
  *  - hugetlb pages (KPF_HUGE) are reported apart, not in Rss/Pss;
  *  - PSS adds page/mapcount per page, exactly (the kernel truncates a fixed-
  *    point value per page and per VMA; see docs/numbers.md).
+ * The loop over runs and pages is wasm/account.ts, compiled to WebAssembly.
  */
 import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
+import { readFileSync } from "node:fs";
 import { E_HUGE_RUN, E_SHMEM_VMA, type RunColumns } from "../scan/entry-store.js";
+import { wasmFile } from "../scan/walk-wasm.js";
 import { NF, U } from "./usage.js";
 
 /**
- * Per-PFN values by rank (the shape of scan/kpage-lookup.ts's KpageTable):
- * the PFNs of a stored run have consecutive ranks from rankOf(first PFN).
+ * Per-PFN values by rank (scan/kpage-lookup.ts's KpageTable): the PFNs of a
+ * stored run have consecutive ranks from the rank of its first PFN.
  */
 export interface KpagePages {
   rankOf(pfn: number): number;
@@ -24,165 +27,140 @@ export interface KpagePages {
   readonly flagsLo: Uint32Array;
   /** kpageflags was read only where a page's class is not known from its mapping (E_SHMEM_VMA records have no flags). */
   readonly partialFlags: boolean;
+  /** The rank index: per 64 Ki-PFN block, its bitmap and the rank of each bitmap word's first PFN. */
+  rankIndex(): { readonly pages: readonly (Uint32Array | undefined)[]; readonly bases: readonly (Uint32Array | undefined)[] };
 }
 
 /** The paging of PFN bitmaps (scan/kpage-lookup.ts PfnSet) and of the page-owner index. */
 export const KPAGE_PAGE_SHIFT = 16;
+const BLOCK_WORDS = (1 << KPAGE_PAGE_SHIFT) / 32;
 
 /** Columns of stored runs. */
 export interface RunSource {
   forEachChunk(start: number, end: number, fn: (cols: RunColumns, from: number, to: number) => void): void;
 }
 
-/** Per-run page counts, in the order sumRun fills them (PSS-like fields are fractional pages). */
-const S_RSS = 0, S_PSS = 1, S_USS = 2, S_ANON = 3, S_PSS_ANON = 4, S_SHMEM = 5, S_PSS_SHMEM = 6, S_FILE = 7, S_PSS_FILE = 8;
-const S_KSM = 9, S_THP = 10, S_ZERO = 11, S_UNMANAGED = 12, S_HUGE_PRIV = 13, S_HUGE_SHARED = 14, S_HUGE_PSS = 15;
+/** Per-run sums, in the order wasm/account.ts keeps them (PSS-like fields are fractional pages). */
+const S_RSS = 0, S_USS = 2;
 const S_FIELDS = 16;
 
-/** Usage row columns fed by each per-run count, and the row's `shared` = rss - uss. */
+/** Usage row columns fed by each sum, and the row's `shared` = rss - uss. */
 const S_TO_U: readonly number[] = [
   U.rss, U.pss, U.uss, U.anon, U.pssAnon, U.shmem, U.pssShmem, U.file, U.pssFile,
   U.ksm, U.thp, U.zeroPage, U.unmanaged, U.hugetlbPrivate, U.hugetlbShared, U.hugetlbPss,
 ];
 
+/** Runs handed to the WebAssembly loop at once (an EntryStore chunk). */
+const RUNS_AT_ONCE = 16384;
+
+interface AccountExports {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  setup(dir: number, blocks: number, bitmaps: number, bases: number, counts: number, flags: number, pfn: number, len: number, vma: number, bits: number, out: number, acc: number): void;
+  setFlags(zero: number, huge: number, anon: number, swapbacked: number, ksm: number, thp: number, hugeRun: number, shmemVma: number): void;
+  begin(): void;
+  account(from: number, to: number, partial: number): number;
+  end(): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
 /**
- * Add the pages of one run (`len` pages from `pfn`) to the counts in `acc`.
- * `shmem`: the run's pages are known to be shmem pages (E_SHMEM_VMA) and
- * their flags were not read.
+ * The accounting of one scan: a WebAssembly instance (wasm/account.ts)
+ * holding a copy of the lookup's rank index, counts and flags, fed the
+ * stored runs of each process in turn. Create one per scan (it copies the
+ * table once) and call `account` per process.
  */
-function sumRun(pfn: number, len: number, huge: boolean, shmem: boolean, kpage: KpagePages, acc: Float64Array): void {
-  const r0 = kpage.rankOf(pfn);
-  if (r0 < 0) {
-    // Not looked up (the kpage files could not be read for it): not rmap-tracked as far as we know.
-    acc[S_UNMANAGED]! += len;
-    return;
+export class Accounting {
+  private readonly x: AccountExports;
+  private readonly runPfn: Float64Array;
+  private readonly runLen: Uint32Array;
+  private readonly runVma: Uint32Array;
+  private readonly runBits: Uint32Array;
+  private readonly out: Float64Array;
+  private readonly partial: boolean;
+
+  constructor(kpage: KpagePages) {
+    compiled ??= new WebAssembly.Module(readFileSync(wasmFile("account.wasm")));
+    this.x = new WebAssembly.Instance(compiled, {}).exports as unknown as AccountExports;
+    this.partial = kpage.partialFlags;
+    const { pages, bases } = kpage.rankIndex();
+    const blocks = pages.length;
+    const slots = pages.reduce((n, w) => n + (w ? 1 : 0), 0);
+    const size = kpage.count.length;
+    // Lay the areas out after the module's own data, each 16-aligned.
+    let at = this.x.heapBase();
+    const take = (bytes: number): number => {
+      const p = at;
+      at += Math.ceil(bytes / 16) * 16;
+      return p;
+    };
+    const dirAt = take(blocks * 4);
+    const bitmapAt = take(slots * BLOCK_WORDS * 4);
+    const baseAt = take(slots * BLOCK_WORDS * 4);
+    const countAt = take(size * 4);
+    const flagAt = take(size * 4);
+    const pfnAt = take(RUNS_AT_ONCE * 8);
+    const lenAt = take(RUNS_AT_ONCE * 4);
+    const vmaAt = take(RUNS_AT_ONCE * 4);
+    const bitsAt = take(RUNS_AT_ONCE * 4);
+    const outAt = take((RUNS_AT_ONCE + 1) * (S_FIELDS + 1) * 8);
+    const accAt = take(2 * S_FIELDS * 8);
+    const have = this.x.memory.buffer.byteLength;
+    if (at > have) this.x.memory.grow(Math.ceil((at - have) / 65536));
+    const buf = this.x.memory.buffer;
+    const dir = new Int32Array(buf, dirAt, blocks).fill(-1);
+    let slot = 0;
+    pages.forEach((words, p) => {
+      if (!words) return;
+      dir[p] = slot;
+      new Uint32Array(buf, bitmapAt + slot * BLOCK_WORDS * 4, BLOCK_WORDS).set(words);
+      new Uint32Array(buf, baseAt + slot * BLOCK_WORDS * 4, BLOCK_WORDS).set(bases[p]!);
+      slot++;
+    });
+    new Uint32Array(buf, countAt, size).set(kpage.count);
+    new Uint32Array(buf, flagAt, size).set(kpage.flagsLo);
+    this.runPfn = new Float64Array(buf, pfnAt, RUNS_AT_ONCE);
+    this.runLen = new Uint32Array(buf, lenAt, RUNS_AT_ONCE);
+    this.runVma = new Uint32Array(buf, vmaAt, RUNS_AT_ONCE);
+    this.runBits = new Uint32Array(buf, bitsAt, RUNS_AT_ONCE);
+    this.out = new Float64Array(buf, outAt, (RUNS_AT_ONCE + 1) * (S_FIELDS + 1));
+    this.x.setup(dirAt, blocks, bitmapAt, baseAt, countAt, flagAt, pfnAt, lenAt, vmaAt, bitsAt, outAt, accAt);
+    this.x.setFlags(F_ZERO_PAGE, F_HUGE, F_ANON, F_SWAPBACKED, F_KSM, F_THP, E_HUGE_RUN, E_SHMEM_VMA);
   }
-  const counts = kpage.count;
-  if (shmem) {
-    for (let r = r0; r < r0 + len; r++) {
-      const c = counts[r]!;
-      if (c === 0) {
-        acc[S_UNMANAGED]!++;
-        continue;
+
+  /** Add the stored runs [start, end) of one process to its usage table. */
+  account(entries: RunSource, start: number, end: number, usage: Float64Array, pageSize: number): void {
+    const x = this.x;
+    x.begin();
+    entries.forEachChunk(start, end, (cols, from, to) => {
+      for (let a = from; a < to; a += RUNS_AT_ONCE) {
+        const b = Math.min(to, a + RUNS_AT_ONCE);
+        this.runPfn.set(cols.pfn.subarray(a, b));
+        this.runLen.set(cols.len.subarray(a, b));
+        this.runVma.set(cols.vma.subarray(a, b));
+        this.runBits.set(cols.bits.subarray(a, b));
+        this.addSegments(x.account(0, b - a, this.partial ? 1 : 0), usage, pageSize);
       }
-      const share = c >= 2 ? 1 / c : 1;
-      acc[S_RSS]!++;
-      acc[S_PSS]! += share;
-      if (c === 1) acc[S_USS]!++;
-      acc[S_SHMEM]!++;
-      acc[S_PSS_SHMEM]! += share;
-    }
-    return;
+    });
+    this.addSegments(x.end(), usage, pageSize);
   }
-  const flags = kpage.flagsLo;
-  for (let r = r0; r < r0 + len; r++) {
-    const f = flags[r]!;
-    const c = counts[r]!;
-    if ((f & (F_ZERO_PAGE | F_HUGE)) !== 0 || c === 0) {
-      if ((f & F_ZERO_PAGE) !== 0) acc[S_ZERO]!++;
-      else if ((f & F_HUGE) !== 0) {
-        acc[c >= 2 ? S_HUGE_SHARED : S_HUGE_PRIV]!++;
-        acc[S_HUGE_PSS]! += c >= 2 ? 1 / c : 1;
-      } else acc[S_UNMANAGED]!++;
-      continue;
+
+  /** Add the per-VMA sums the loop wrote (each: VMA row, then the sums) to the usage rows. */
+  private addSegments(k: number, usage: Float64Array, ps: number): void {
+    const out = this.out;
+    for (let j = 0; j < k; j++) {
+      const o = j * (S_FIELDS + 1);
+      const base = out[o]! * NF;
+      for (let f = 0; f < S_FIELDS; f++) usage[base + S_TO_U[f]!]! += out[o + 1 + f]! * ps;
+      usage[base + U.shared]! += (out[o + 1 + S_RSS]! - out[o + 1 + S_USS]!) * ps;
     }
-    const share = c >= 2 ? 1 / c : 1;
-    acc[S_RSS]!++;
-    acc[S_PSS]! += share;
-    if (c === 1) acc[S_USS]!++;
-    if ((f & F_ANON) !== 0) {
-      acc[S_ANON]!++;
-      acc[S_PSS_ANON]! += share;
-    } else if ((f & F_SWAPBACKED) !== 0) {
-      acc[S_SHMEM]!++;
-      acc[S_PSS_SHMEM]! += share;
-    } else {
-      acc[S_FILE]!++;
-      acc[S_PSS_FILE]! += share;
-    }
-    if ((f & F_KSM) !== 0) acc[S_KSM]!++;
-    // THP counts pages mapped by a PMD, as smaps AnonHugePages does: the walk marks such runs.
-    if (huge && (f & F_THP) !== 0) acc[S_THP]!++;
   }
 }
 
-/**
- * Sums of runs already counted, by first PFN. The same physical run is
- * usually mapped by many processes (a library, a shared memory segment, the
- * pages of a fork): it is counted once and reused. Only runs of at least
- * MEMO_MIN pages are kept, where a lookup is cheaper than a recount.
- */
-export class RunMemo {
-  private readonly index = new Map<number, number>();
-  private lens = new Float64Array(1024);
-  private sums = new Float64Array(1024 * S_FIELDS);
-  private n = 0;
-
-  /** Add the sums of the run (pfn, key) to `acc`; false when not known. */
-  addTo(pfn: number, key: number, acc: Float64Array): boolean {
-    const i = this.index.get(pfn);
-    if (i === undefined || this.lens[i] !== key) return false;
-    const sums = this.sums;
-    for (let k = 0, o = i * S_FIELDS; k < S_FIELDS; k++, o++) acc[k]! += sums[o]!;
-    return true;
-  }
-
-  put(pfn: number, key: number, acc: Float64Array): void {
-    if (this.n === this.lens.length) {
-      const lens = new Float64Array(this.n * 2);
-      lens.set(this.lens);
-      this.lens = lens;
-      const sums = new Float64Array(this.n * 2 * S_FIELDS);
-      sums.set(this.sums);
-      this.sums = sums;
-    }
-    this.lens[this.n] = key;
-    this.sums.set(acc, this.n * S_FIELDS);
-    this.index.set(pfn, this.n++);
-  }
-}
-
-const MEMO_MIN = 8;
-
-/** Add the stored runs [start, end) of one process to its usage table. `memo` is shared by all processes of one scan. */
-export function accountEntries(entries: RunSource, start: number, end: number, kpage: KpagePages, usage: Float64Array, pageSize: number, memo?: RunMemo): void {
-  const ps = pageSize;
-  const partial = kpage.partialFlags;
-  // Runs come in VMA order: count a VMA's runs into `acc` and add it to the usage row once.
-  const acc = new Float64Array(S_FIELDS);
-  const one = new Float64Array(S_FIELDS);
-  let vma = -1;
-  const flush = (): void => {
-    if (vma < 0) return;
-    const base = vma * NF;
-    for (let k = 0; k < S_FIELDS; k++) usage[base + S_TO_U[k]!]! += acc[k]! * ps;
-    usage[base + U.shared]! += (acc[S_RSS]! - acc[S_USS]!) * ps;
-    acc.fill(0);
-  };
-  entries.forEachChunk(start, end, (cols, from, to) => {
-    for (let r = from; r < to; r++) {
-      const pfn = cols.pfn[r]!;
-      const len = cols.len[r]!;
-      const bits = cols.bits[r]!;
-      const huge = (bits & E_HUGE_RUN) !== 0;
-      const shmem = partial && (bits & E_SHMEM_VMA) !== 0;
-      if (cols.vma[r]! !== vma) {
-        flush();
-        vma = cols.vma[r]!;
-      }
-      if (memo && len >= MEMO_MIN) {
-        // Memo keys: a run's length, negative for huge runs, and offset for runs summed as shmem.
-        const key = (huge ? -len : len) + (shmem ? 0.5 : 0);
-        if (!memo.addTo(pfn, key, acc)) {
-          one.fill(0);
-          sumRun(pfn, len, huge, shmem, kpage, one);
-          memo.put(pfn, key, one);
-          for (let k = 0; k < S_FIELDS; k++) acc[k]! += one[k]!;
-        }
-      } else sumRun(pfn, len, huge, shmem, kpage, acc);
-    }
-  });
-  flush();
+/** Add the stored runs [start, end) of one process to its usage table (one-off; a scan uses one Accounting for all). */
+export function accountEntries(entries: RunSource, start: number, end: number, kpage: KpagePages, usage: Float64Array, pageSize: number): void {
+  new Accounting(kpage).account(entries, start, end, usage, pageSize);
 }
 
 /**

@@ -130,6 +130,11 @@ export class KpageTable {
     return new KpageTable(set, bases, total, withCgroup);
   }
 
+  /** The rank index (see KpagePages in accounting/account.ts). */
+  rankIndex(): { readonly pages: readonly (Uint32Array | undefined)[]; readonly bases: readonly (Uint32Array | undefined)[] } {
+    return { pages: this.set.pages, bases: this.bases };
+  }
+
   get hasCgroups(): boolean {
     return this.cgroup !== undefined;
   }

@@ -5,7 +5,7 @@
  * report is a pure function (and which snapshots will save and reload).
  */
 import { NF, U } from "../accounting/usage.js";
-import { accountEntries, accountSwap, countSwapRefs, RunMemo } from "../accounting/account.js";
+import { Accounting, accountSwap, countSwapRefs } from "../accounting/account.js";
 import { PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 import { probeKernel, type KernelInfo } from "../kernel/features.js";
 import type { Vma } from "../parse/maps.js";
@@ -218,10 +218,10 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
       lookup = res.stats;
       phase("kpagecount/kpageflags", `${lookup.pfns} PFNs, ${lookup.reads} reads, ${lookup.wordsRead} words`);
     }
-    const memo = new RunMemo();
+    const accounting = new Accounting(kpage);
     for (const p of processes) {
       if (p.source !== "pagemap") continue;
-      accountEntries(p.runs.store, p.runs.start, p.runs.end, kpage, p.usage, kernel.pageSize, memo);
+      accounting.account(p.runs.store, p.runs.start, p.runs.end, p.usage, kernel.pageSize);
     }
     const refs = countSwapRefs(swaps.slots);
     for (const p of processes) {

@@ -41,18 +41,18 @@ export interface WalkWasm {
 
 let loaded: WalkWasm | undefined;
 
-/** The module file: dist/wasm from dist/src/scan (library) or from dist/bin (bundled CLI). */
-function moduleFile(): string {
-  for (const rel of ["../../wasm/pagemap-walk.wasm", "../wasm/pagemap-walk.wasm"]) {
+/** A module file in dist/wasm, from dist/src/scan (library) or from dist/bin (bundled CLI). */
+export function wasmFile(name: string): string {
+  for (const rel of [`../../wasm/${name}`, `../wasm/${name}`]) {
     const file = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(file)) return file;
   }
-  throw new Error("pagelens is not fully built: dist/wasm/pagemap-walk.wasm is missing (run `npm run build`)");
+  throw new Error(`pagelens is not fully built: dist/wasm/${name} is missing (run \`npm run build\`)`);
 }
 
 export function walkWasm(): WalkWasm {
   if (loaded) return loaded;
-  const module = new WebAssembly.Module(readFileSync(moduleFile()));
+  const module = new WebAssembly.Module(readFileSync(wasmFile("pagemap-walk.wasm")));
   const exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
   const need = exports.layout();
   const have = exports.memory.buffer.byteLength;

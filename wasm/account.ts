@@ -1,0 +1,182 @@
+/**
+ * The accounting loop (src/accounting/account.ts) in AssemblyScript compiled
+ * to WebAssembly: per stored run, look its pages' map counts and flags up by
+ * rank and sum them, following the kernel's smaps rules (see account.ts for
+ * the rules and why). Compiled before the first run, where the same loop in
+ * JavaScript ran a scan's tens of milliseconds interpreted before V8
+ * optimised it.
+ *
+ * Memory is laid out by the JavaScript side (account-wasm.ts) and passed in
+ * with setup(): the rank index of the PFN set (a directory of 64 Ki-PFN
+ * blocks, each block's bitmap and per-word rank bases), counts and flags by
+ * rank, a buffer of run columns, and an output area of per-VMA sums.
+ */
+
+const BLOCK_SHIFT: u32 = 16;
+const BLOCK_WORDS: usize = 2048;
+
+/** Per-run sums, in this order (S_ constants of account.ts). */
+const S_RSS = 0, S_PSS = 1, S_USS = 2, S_ANON = 3, S_PSS_ANON = 4, S_SHMEM = 5, S_PSS_SHMEM = 6, S_FILE = 7, S_PSS_FILE = 8;
+const S_KSM = 9, S_THP = 10, S_ZERO = 11, S_UNMANAGED = 12, S_HUGE_PRIV = 13, S_HUGE_SHARED = 14, S_HUGE_PSS = 15;
+const S_FIELDS = 16;
+/** Runs of at least this many pages are summed apart and then added (as account.ts's memo does). */
+const GROUP_MIN: u32 = 8;
+
+let dir: usize = 0;
+let nBlocks: u32 = 0;
+let bitmaps: usize = 0;
+let bases: usize = 0;
+let counts: usize = 0;
+let flags: usize = 0;
+let runPfn: usize = 0;
+let runLen: usize = 0;
+let runVma: usize = 0;
+let runBits: usize = 0;
+let out: usize = 0;
+let acc: usize = 0;
+let one: usize = 0;
+
+let fZero: u32 = 0, fHuge: u32 = 0, fAnon: u32 = 0, fSwapbacked: u32 = 0, fKsm: u32 = 0, fThp: u32 = 0;
+let eHugeRun: u32 = 0, eShmemVma: u32 = 0;
+
+/** Where the scratch areas begin: the first free byte, 16-aligned. */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}
+
+export function setup(
+  dirPtr: usize, blocks: u32, bitmapPtr: usize, basePtr: usize, countPtr: usize, flagPtr: usize,
+  pfnPtr: usize, lenPtr: usize, vmaPtr: usize, bitsPtr: usize, outPtr: usize, accPtr: usize,
+): void {
+  dir = dirPtr; nBlocks = blocks; bitmaps = bitmapPtr; bases = basePtr; counts = countPtr; flags = flagPtr;
+  runPfn = pfnPtr; runLen = lenPtr; runVma = vmaPtr; runBits = bitsPtr; out = outPtr; acc = accPtr; one = accPtr + S_FIELDS * 8;
+}
+
+export function setFlags(zero: u32, huge: u32, anon: u32, swapbacked: u32, ksm: u32, thp: u32, hugeRun: u32, shmemVma: u32): void {
+  fZero = zero; fHuge = huge; fAnon = anon; fSwapbacked = swapbacked; fKsm = ksm; fThp = thp; eHugeRun = hugeRun; eShmemVma = shmemVma;
+}
+
+/** Rank of a looked-up PFN, or -1. */
+function rankOf(pfn: u64): i32 {
+  const block = <u32>(pfn >> BLOCK_SHIFT);
+  if (pfn >> BLOCK_SHIFT >= <u64>nBlocks) return -1;
+  const slot = load<i32>(dir + (<usize>block << 2));
+  if (slot < 0) return -1;
+  const o = <u32>pfn & 0xffff;
+  const w = <usize>(o >> 5);
+  const bit = o & 31;
+  const word = load<u32>(bitmaps + ((<usize>slot * BLOCK_WORDS + w) << 2));
+  if (((word >> bit) & 1) == 0) return -1;
+  const base = load<u32>(bases + ((<usize>slot * BLOCK_WORDS + w) << 2));
+  return <i32>(base + popcnt<u32>(word & ((<u32>1 << bit) - 1)));
+}
+
+@inline function add(to: usize, field: i32, v: f64): void {
+  const p = to + (<usize>field << 3);
+  store<f64>(p, load<f64>(p) + v);
+}
+
+function sumRun(pfn: u64, len: u32, huge: bool, shmem: bool, to: usize): void {
+  const r0 = rankOf(pfn);
+  if (r0 < 0) {
+    add(to, S_UNMANAGED, <f64>len);
+    return;
+  }
+  const end = <u32>r0 + len;
+  if (shmem) {
+    for (let r = <u32>r0; r < end; r++) {
+      const c = load<u32>(counts + (<usize>r << 2));
+      if (c == 0) {
+        add(to, S_UNMANAGED, 1);
+        continue;
+      }
+      const share: f64 = c >= 2 ? 1.0 / <f64>c : 1.0;
+      add(to, S_RSS, 1);
+      add(to, S_PSS, share);
+      if (c == 1) add(to, S_USS, 1);
+      add(to, S_SHMEM, 1);
+      add(to, S_PSS_SHMEM, share);
+    }
+    return;
+  }
+  for (let r = <u32>r0; r < end; r++) {
+    const f = load<u32>(flags + (<usize>r << 2));
+    const c = load<u32>(counts + (<usize>r << 2));
+    if ((f & (fZero | fHuge)) != 0 || c == 0) {
+      if ((f & fZero) != 0) add(to, S_ZERO, 1);
+      else if ((f & fHuge) != 0) {
+        add(to, c >= 2 ? S_HUGE_SHARED : S_HUGE_PRIV, 1);
+        add(to, S_HUGE_PSS, c >= 2 ? 1.0 / <f64>c : 1.0);
+      } else add(to, S_UNMANAGED, 1);
+      continue;
+    }
+    const share: f64 = c >= 2 ? 1.0 / <f64>c : 1.0;
+    add(to, S_RSS, 1);
+    add(to, S_PSS, share);
+    if (c == 1) add(to, S_USS, 1);
+    if ((f & fAnon) != 0) {
+      add(to, S_ANON, 1);
+      add(to, S_PSS_ANON, share);
+    } else if ((f & fSwapbacked) != 0) {
+      add(to, S_SHMEM, 1);
+      add(to, S_PSS_SHMEM, share);
+    } else {
+      add(to, S_FILE, 1);
+      add(to, S_PSS_FILE, share);
+    }
+    if ((f & fKsm) != 0) add(to, S_KSM, 1);
+    if (huge && (f & fThp) != 0) add(to, S_THP, 1);
+  }
+}
+
+/** VMA row whose sums are in `acc` (-1: none yet); set by begin(). */
+let current: i32 = -1;
+
+export function begin(): void {
+  current = -1;
+  memory.fill(acc, 0, S_FIELDS * 8);
+}
+
+/** Write the sums in `acc` for the current VMA as segment `k` of the output area; returns k + 1. */
+function flush(k: i32): i32 {
+  if (current < 0) return k;
+  const p = out + <usize>k * (S_FIELDS + 1) * 8;
+  store<f64>(p, <f64>current);
+  memory.copy(p + 8, acc, S_FIELDS * 8);
+  memory.fill(acc, 0, S_FIELDS * 8);
+  return k + 1;
+}
+
+/**
+ * Account runs [from, to) of the run buffer. Returns the number of VMA
+ * segments written to the output area (each: VMA row, then the 16 sums);
+ * the last VMA's sums stay in `acc` until a later run changes VMA or end().
+ */
+export function account(from: i32, to: i32, partial: bool): i32 {
+  let k = 0;
+  for (let i = from; i < to; i++) {
+    const vma = load<i32>(runVma + (<usize>i << 2));
+    if (vma != current) {
+      k = flush(k);
+      current = vma;
+    }
+    const pfn = <u64>load<f64>(runPfn + (<usize>i << 3));
+    const len = load<u32>(runLen + (<usize>i << 2));
+    const bits = load<u32>(runBits + (<usize>i << 2));
+    const huge = (bits & eHugeRun) != 0;
+    const shmem = partial && (bits & eShmemVma) != 0;
+    if (len >= GROUP_MIN) {
+      memory.fill(one, 0, S_FIELDS * 8);
+      sumRun(pfn, len, huge, shmem, one);
+      for (let f = 0; f < S_FIELDS; f++) add(acc, f, load<f64>(one + (<usize>f << 3)));
+    } else sumRun(pfn, len, huge, shmem, acc);
+  }
+  return k;
+}
+
+/** Flush the last VMA's sums: writes segment 0 of the output area, returns 1 (0 when there was none). */
+export function end(): i32 {
+  const k = flush(0);
+  current = -1;
+  return k;
+}
