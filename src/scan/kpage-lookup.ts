@@ -10,7 +10,8 @@
  * the set, so a run's PFNs have consecutive ranks: loops over runs index the
  * value arrays directly from `rankOf(first PFN)`.
  */
-import type { ProcFs, U64File } from "../procfs/procfs.js";
+import type { ProcFs } from "../procfs/procfs.js";
+import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, KpageIndex, WINDOW, type Window } from "./kpage-index.js";
 
 const PAGE_SHIFT = 16;
 const PAGE = 1 << PAGE_SHIFT;
@@ -118,16 +119,24 @@ export class KpageTable {
     private readonly bases: (Uint32Array | undefined)[] = [],
     readonly size = 0,
     withCgroup = false,
+    /** The values' home when the table was filled by a lookup: WebAssembly memory the accounting reads in place. */
+    readonly index?: KpageIndex,
   ) {
-    this.count = new Uint32Array(size);
-    this.flagsLo = new Uint32Array(size);
-    this.flagsHi = new Uint32Array(size);
-    this.cgroup = withCgroup ? new Float64Array(size) : undefined;
+    this.count = index?.count ?? new Uint32Array(size);
+    this.flagsLo = index?.flagsLo ?? new Uint32Array(size);
+    this.flagsHi = index?.flagsHi ?? new Uint32Array(size);
+    this.cgroup = index ? index.cgroup : withCgroup ? new Float64Array(size) : undefined;
   }
 
   static forSet(set: PfnSet, withCgroup: boolean): KpageTable {
     const { bases, total } = rankBases(set);
     return new KpageTable(set, bases, total, withCgroup);
+  }
+
+  /** A table whose values live in a KpageIndex (for lookups). */
+  static indexed(set: PfnSet, withCgroup: boolean): KpageTable {
+    const { bases, total } = rankBases(set);
+    return new KpageTable(set, bases, total, withCgroup, new KpageIndex(set.pages, bases, total, withCgroup));
   }
 
   /** The rank index (see KpagePages in accounting/account.ts). */
@@ -295,56 +304,23 @@ export function kpageRuns(set: PfnSet): KpageRuns {
   return { start, len, n };
 }
 
-/** What a file's words become in the table. */
-const enum Into {
-  Count,
-  Flags,
-  Cgroup,
+/** One file's part of a lookup: which PFNs it is read for, and what its words become. */
+interface FilePass {
+  readonly name: "kpagecount" | "kpageflags" | "kpagecgroup";
+  readonly into: number;
+  readonly runs: KpageRuns;
 }
 
-/**
- * Copy the words read for runs [from, to) of `runs` (laid out back to back
- * from word 0 of `u32`'s buffer; `got[i - from]` words arrived for run i)
- * into the table, for the PFNs of `set` only. Ranks advance from `rank` when
- * `set` is the table's own set; for a subset (`ranked` false) each PFN's rank
- * is looked up. Returns the next rank. A short read (PFNs past the end of the
- * kpage files: device memory) leaves those PFNs without values; reading
- * kpagecount counts them in table.beyondEnd.
- */
-function copyRuns(set: PfnSet, ranked: boolean, table: KpageTable, into: Into, runs: KpageRuns, from: number, to: number, got: Uint32Array, u32: Uint32Array, rank: number): number {
-  const count = table.count;
-  const lo = table.flagsLo;
-  const hi = table.flagsHi;
-  const cg = table.cgroup;
-  let at = 0; // word offset of run i in the buffer
-  let r = rank;
-  for (let i = from; i < to; i++) {
-    const start = runs.start[i]!;
-    const len = runs.len[i]!;
-    const have = got[i - from]!;
-    const words = set.pages[Math.floor(start / PAGE)]!;
-    const o0 = start % PAGE;
-    for (let k = 0; k < len; k++) {
-      const o = o0 + k;
-      if (((words[o >>> 5]! >>> (o & 31)) & 1) === 0) continue;
-      if (!ranked) r = table.rankOf(start + k);
-      if (k < have) {
-        const x = 2 * (at + k);
-        if (into === Into.Count) count[r] = u32[x]!;
-        else if (into === Into.Flags) {
-          lo[r] = u32[x]!;
-          hi[r] = u32[x + 1]!;
-        } else if (cg) cg[r] = u32[x + 1]! * 4294967296 + u32[x]!; // inode numbers fit a double below 2^53
-      } else if (into === Into.Count) table.beyondEnd++;
-      r++;
-    }
-    at += len;
-  }
-  return r;
+function passesFor(set: PfnSet, options: LookupOptions): FilePass[] {
+  const all = kpageRuns(set);
+  const flagSet = options.flagsFor ?? set;
+  const passes: FilePass[] = [
+    { name: "kpagecount", into: INTO_COUNT, runs: all },
+    { name: "kpageflags", into: INTO_FLAGS, runs: flagSet === set ? all : kpageRuns(flagSet) },
+  ];
+  if (options.cgroups) passes.push({ name: "kpagecgroup", into: INTO_CGROUP, runs: all });
+  return passes;
 }
-
-/** Buffer words per window of runs read at once: 2 MiB. */
-const WINDOW = 256 * 1024;
 
 /** Runs [from, to) starting at `from` whose words fit one window (at least one run: runs never exceed a set page). */
 function windowEnd(runs: KpageRuns, from: number): number {
@@ -354,39 +330,14 @@ function windowEnd(runs: KpageRuns, from: number): number {
   return to;
 }
 
-/** The largest number of runs in one window (to size the per-run arrays once). */
-function maxWindowRuns(runs: KpageRuns): number {
-  let most = 1;
-  for (let from = 0; from < runs.n; ) {
-    const to = windowEnd(runs, from);
-    most = Math.max(most, to - from);
-    from = to;
-  }
-  return most;
+/** Put runs [from, to) into a window's run columns. */
+function fillWindow(win: Window, runs: KpageRuns, from: number, to: number): void {
+  win.start.set(runs.start.subarray(from, to));
+  win.len.set(runs.len.subarray(from, to));
 }
 
-/** One file's part of a lookup: which PFNs it is read for, and what its words become. */
-interface FilePass {
-  readonly name: "kpagecount" | "kpageflags" | "kpagecgroup";
-  readonly into: Into;
-  /** The PFNs read: the table's set, or a subset of it. */
-  readonly set: PfnSet;
-  readonly runs: KpageRuns;
-}
-
-function passesFor(set: PfnSet, options: LookupOptions): FilePass[] {
-  const all = kpageRuns(set);
-  const flagSet = options.flagsFor ?? set;
-  const passes: FilePass[] = [
-    { name: "kpagecount", into: Into.Count, set, runs: all },
-    { name: "kpageflags", into: Into.Flags, set: flagSet, runs: flagSet === set ? all : kpageRuns(flagSet) },
-  ];
-  if (options.cgroups) passes.push({ name: "kpagecgroup", into: Into.Cgroup, set, runs: all });
-  return passes;
-}
-
-function resultOf(table: KpageTable, passes: readonly FilePass[], wordsRead: number): { table: KpageTable; stats: LookupStats } {
-  table.partialFlags = passes.some((p) => p.into === Into.Flags && p.set.size < table.size);
+function stats(table: KpageTable, passes: readonly FilePass[], wordsRead: number): { table: KpageTable; stats: LookupStats } {
+  table.partialFlags = passes.some((p) => p.into === INTO_FLAGS && p.runs !== passes[0]!.runs);
   return { table, stats: { pfns: table.size, reads: passes.reduce((a, p) => a + p.runs.n, 0), wordsRead } };
 }
 
@@ -395,49 +346,54 @@ function resultOf(table: KpageTable, passes: readonly FilePass[], wordsRead: num
  * pread per run and file, on this thread: for the single-process views.
  */
 export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): { table: KpageTable; stats: LookupStats } {
-  const table = KpageTable.forSet(set, options.cgroups === true);
+  const table = KpageTable.indexed(set, options.cgroups === true);
+  const index = table.index!;
   const passes = passesFor(set, options);
-  const buf = new Uint8Array(WINDOW * 8);
-  const u32 = new Uint32Array(buf.buffer);
-  const got = new Uint32Array(1);
+  const win = index.windows[0]!;
   let wordsRead = 0;
   for (const pass of passes) {
     const file = procfs.openU64(pass.name);
     try {
-      let rank = 0;
-      for (let i = 0; i < pass.runs.n; i++) {
-        got[0] = file.readWords(pass.runs.start[i]!, pass.runs.len[i]!, buf); // a run is at most a set page, within a window
-        wordsRead += got[0];
-        rank = copyRuns(pass.set, pass.set === set, table, pass.into, pass.runs, i, i + 1, got, u32, rank);
+      const { runs } = pass;
+      for (let from = 0; from < runs.n; ) {
+        const to = windowEnd(runs, from);
+        fillWindow(win, runs, from, to);
+        let at = 0;
+        for (let i = from; i < to; i++) {
+          const n = file.readWords(runs.start[i]!, runs.len[i]!, win.bytes.subarray(at * 8));
+          win.got[i - from] = n;
+          wordsRead += n;
+          at += runs.len[i]!;
+        }
+        const beyond = index.compact(pass.into, 0, to - from);
+        if (pass.into === INTO_COUNT) table.beyondEnd += beyond;
+        from = to;
       }
     } finally {
       file.close();
     }
   }
-  return resultOf(table, passes, wordsRead);
+  return stats(table, passes, wordsRead);
 }
 
 /**
  * The same for the whole-system scan, with the reads on libuv's pool
- * threads: all reads of a window of runs are issued at once (and every
- * file's passes run side by side), so the kernel work, about 0.1 us per PFN
- * and file, spreads over the cores; the next window is read while this
- * thread copies the values of the last one.
+ * threads: a window of runs is read at once (the kernel work, about 0.1 us
+ * per PFN and file, spreads over the cores), the next window while the
+ * values of the last are stored.
  */
 export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
-  const table = KpageTable.forSet(set, options.cgroups === true);
+  const table = KpageTable.indexed(set, options.cgroups === true);
+  const index = table.index!;
   const passes = passesFor(set, options);
   let wordsRead = 0;
-  const readPass = async (pass: FilePass): Promise<void> => {
+  for (const pass of passes) {
     const { runs } = pass;
-    if (runs.n === 0) return;
+    if (runs.n === 0) continue;
     const file = procfs.openU64(pass.name);
-    const wins = [0, 1].map(() => {
-      const bytes = new Uint8Array(WINDOW * 8);
-      return { bytes, u32: new Uint32Array(bytes.buffer), got: new Uint32Array(maxWindowRuns(runs)) };
-    });
     const issue = (w: number, from: number, to: number): Promise<void> => {
-      const win = wins[w]!;
+      const win = index.windows[w]!;
+      fillWindow(win, runs, from, to);
       const reads: Promise<void>[] = [];
       let at = 0;
       for (let i = from; i < to; i++) {
@@ -456,7 +412,6 @@ export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: Lo
       });
     };
     try {
-      let rank = 0;
       let from = 0;
       let to = windowEnd(runs, 0);
       let pending: Promise<void> | undefined = issue(0, from, to);
@@ -464,20 +419,14 @@ export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: Lo
         await pending;
         const nextTo = to < runs.n ? windowEnd(runs, to) : to;
         pending = to < runs.n ? issue(1 - w, to, nextTo) : undefined;
-        try {
-          rank = copyRuns(pass.set, pass.set === set, table, pass.into, runs, from, to, wins[w]!.got, wins[w]!.u32, rank);
-        } catch (err) {
-          await pending?.catch(() => undefined);
-          throw err;
-        }
+        const beyond = index.compact(pass.into, w, to - from);
+        if (pass.into === INTO_COUNT) table.beyondEnd += beyond;
         from = to;
         to = nextTo;
       }
     } finally {
       file.close();
     }
-  };
-  const results = await Promise.allSettled(passes.map(readPass));
-  for (const r of results) if (r.status === "rejected") throw r.reason;
-  return resultOf(table, passes, wordsRead);
+  }
+  return stats(table, passes, wordsRead);
 }

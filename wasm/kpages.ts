@@ -1,15 +1,16 @@
 /**
- * The accounting loop (src/accounting/account.ts) in AssemblyScript compiled
- * to WebAssembly: per stored run, look its pages' map counts and flags up by
- * rank and sum them, following the kernel's smaps rules (see account.ts for
- * the rules and why). Compiled before the first run, where the same loop in
- * JavaScript ran a scan's tens of milliseconds interpreted before V8
- * optimised it.
+ * The loops over looked-up pages, in AssemblyScript compiled to WebAssembly
+ * (compiled before the first page, where the same loops in JavaScript ran a
+ * scan's first tens of milliseconds interpreted before V8 optimised them):
+ *  - compact(): values read from kpagecount/kpageflags/kpagecgroup over runs
+ *    of PFNs (holes read through) stored by rank (src/scan/kpage-lookup.ts);
+ *  - account(): per stored run, its pages' map counts and flags summed by
+ *    the kernel's smaps rules (src/accounting/account.ts says which and why).
  *
- * Memory is laid out by the JavaScript side (account-wasm.ts) and passed in
- * with setup(): the rank index of the PFN set (a directory of 64 Ki-PFN
- * blocks, each block's bitmap and per-word rank bases), counts and flags by
- * rank, a buffer of run columns, and an output area of per-VMA sums.
+ * Memory is laid out by the JavaScript side (src/scan/kpage-index.ts) and
+ * passed in with setup(): the rank index of the PFN set (a directory of
+ * 64 Ki-PFN blocks, each block's bitmap and per-word rank bases), the values
+ * by rank, a buffer of run columns, and an output area of per-VMA sums.
  */
 
 const BLOCK_SHIFT: u32 = 16;
@@ -33,6 +34,8 @@ let runLen: usize = 0;
 let runVma: usize = 0;
 let runBits: usize = 0;
 let out: usize = 0;
+let flagsHi: usize = 0;
+let cgroups: usize = 0;
 let acc: usize = 0;
 let one: usize = 0;
 
@@ -50,6 +53,47 @@ export function setup(
 ): void {
   dir = dirPtr; nBlocks = blocks; bitmaps = bitmapPtr; bases = basePtr; counts = countPtr; flags = flagPtr;
   runPfn = pfnPtr; runLen = lenPtr; runVma = vmaPtr; runBits = bitsPtr; out = outPtr; acc = accPtr; one = accPtr + S_FIELDS * 8;
+}
+
+export function setValues(flagsHiPtr: usize, cgroupPtr: usize): void {
+  flagsHi = flagsHiPtr;
+  cgroups = cgroupPtr;
+}
+
+/** What a kpage file's words become: kpagecount, kpageflags, kpagecgroup. */
+const INTO_COUNT = 0, INTO_FLAGS = 1;
+
+/**
+ * Store the words read for `n` runs (run i: `len[i]` PFNs from `start[i]`,
+ * `got[i]` words read, laid out back to back from `buf`) by rank, for the
+ * PFNs of the set only. Returns the PFNs past the end of the file (device
+ * memory: a short read), which keep no values.
+ */
+export function compact(into: i32, n: i32, startPtr: usize, lenPtr: usize, gotPtr: usize, buf: usize): i32 {
+  let at: usize = buf;
+  let beyond: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    const start = <u64>load<f64>(startPtr + (<usize>i << 3));
+    const len = load<u32>(lenPtr + (<usize>i << 2));
+    const got = load<u32>(gotPtr + (<usize>i << 2));
+    for (let k: u32 = 0; k < len; k++) {
+      const r = rankOf(start + <u64>k);
+      if (r < 0) continue;
+      if (k >= got) {
+        beyond++;
+        continue;
+      }
+      const word = at + (<usize>k << 3);
+      const ro = <usize>r << 2;
+      if (into == INTO_COUNT) store<u32>(counts + ro, load<u32>(word));
+      else if (into == INTO_FLAGS) {
+        store<u32>(flags + ro, load<u32>(word));
+        store<u32>(flagsHi + ro, load<u32>(word, 4));
+      } else store<f64>(cgroups + (<usize>r << 3), <f64>load<u64>(word));
+    }
+    at += <usize>len << 3;
+  }
+  return beyond;
 }
 
 export function setFlags(zero: u32, huge: u32, anon: u32, swapbacked: u32, ksm: u32, thp: u32, hugeRun: u32, shmemVma: u32): void {
