@@ -96,6 +96,98 @@ export function compact(into: i32, n: i32, startPtr: usize, lenPtr: usize, gotPt
   return beyond;
 }
 
+/*
+ * Runs of the set to read, window by window: a cursor over the bitmaps
+ * (block, word, unconsumed bits of that word), one PFN looked ahead, and a
+ * run kept back when it did not fit the last window.
+ */
+let cBlock: u32 = 0;
+let cWord: u32 = 0;
+let cBits: u32 = 0;
+let cLoaded = false;
+let peeked: i64 = -2;
+let keptStart: i64 = -1;
+let keptLen: u32 = 0;
+
+export function runsReset(): void {
+  cBlock = 0;
+  cWord = 0;
+  cLoaded = false;
+  peeked = -2;
+  keptStart = -1;
+}
+
+/** The next set PFN from the cursor, consumed, or -1 at the end. */
+function nextPfn(): i64 {
+  while (cBlock < nBlocks) {
+    const slot = load<i32>(dir + (<usize>cBlock << 2));
+    if (slot < 0) {
+      cBlock++;
+      cWord = 0;
+      cLoaded = false;
+      continue;
+    }
+    if (!cLoaded) {
+      cBits = load<u32>(bitmaps + ((<usize>slot * BLOCK_WORDS + <usize>cWord) << 2));
+      cLoaded = true;
+    }
+    if (cBits != 0) {
+      const bit = ctz<u32>(cBits);
+      cBits &= cBits - 1;
+      return (<i64>cBlock << BLOCK_SHIFT) + (<i64>cWord << 5) + <i64>bit;
+    }
+    cLoaded = false;
+    if (++cWord == <u32>BLOCK_WORDS) {
+      cWord = 0;
+      cBlock++;
+    }
+  }
+  return -1;
+}
+
+function peekPfn(): i64 {
+  if (peeked == -2) peeked = nextPfn();
+  return peeked;
+}
+
+/**
+ * Write the next runs of the set into start (f64) / len (u32): set PFNs with
+ * holes of at most `gap` read through, never crossing a 64 Ki-PFN block, as
+ * many as fit `maxWords` words (at least one). Returns how many; 0 at the end.
+ */
+export function nextRuns(gap: u32, maxWords: u32, startPtr: usize, lenPtr: usize): i32 {
+  let n = 0;
+  let words: u32 = 0;
+  for (;;) {
+    let start: i64 = keptStart;
+    let len: u32 = keptLen;
+    if (start >= 0) keptStart = -1;
+    else {
+      start = peekPfn();
+      if (start < 0) break;
+      peeked = -2;
+      let last = start;
+      for (;;) {
+        const q = peekPfn();
+        if (q < 0 || q >> BLOCK_SHIFT != start >> BLOCK_SHIFT || q - last > <i64>gap) break;
+        peeked = -2;
+        last = q;
+      }
+      len = <u32>(last - start + 1);
+    }
+    if (n > 0 && words + len > maxWords) {
+      keptStart = start;
+      keptLen = len;
+      break;
+    }
+    store<f64>(startPtr + (<usize>n << 3), <f64>start);
+    store<u32>(lenPtr + (<usize>n << 2), len);
+    words += len;
+    n++;
+  }
+  return n;
+}
+
 export function setFlags(zero: u32, huge: u32, anon: u32, swapbacked: u32, ksm: u32, thp: u32, hugeRun: u32, shmemVma: u32): void {
   fZero = zero; fHuge = huge; fAnon = anon; fSwapbacked = swapbacked; fKsm = ksm; fThp = thp; eHugeRun = hugeRun; eShmemVma = shmemVma;
 }

@@ -31,6 +31,8 @@ interface Exports {
   setValues(flagsHi: number, cgroups: number): void;
   setFlags(zero: number, huge: number, anon: number, swapbacked: number, ksm: number, thp: number, hugeRun: number, shmemVma: number): void;
   compact(into: number, n: number, start: number, len: number, got: number, buf: number): number;
+  runsReset(): void;
+  nextRuns(gap: number, maxWords: number, start: number, len: number): number;
   begin(): void;
   account(from: number, to: number, partial: number): number;
   end(): number;
@@ -126,6 +128,21 @@ export class KpageIndex {
   compact(into: number, w: number, n: number): number {
     const win = this.windows[w]!;
     return this.x.compact(into, n, win.startAt, win.lenAt, win.gotAt, win.bytesAt);
+  }
+
+  /** Start over the runs of the whole set (see nextRuns). */
+  runsReset(): void {
+    this.x.runsReset();
+  }
+
+  /**
+   * Fill window `w`'s run columns with the next runs of the set (holes of at
+   * most `gap` PFNs read through, never crossing a 64 Ki-PFN block), as many
+   * as fit the window; returns how many, 0 at the end.
+   */
+  nextRuns(w: number, gap: number): number {
+    const win = this.windows[w]!;
+    return this.x.nextRuns(gap, WINDOW, win.startAt, win.lenAt);
   }
 
   /** Start a process's accounting. */

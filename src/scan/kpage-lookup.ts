@@ -11,7 +11,7 @@
  * value arrays directly from `rankOf(first PFN)`.
  */
 import type { ProcFs } from "../procfs/procfs.js";
-import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, KpageIndex, WINDOW, type Window } from "./kpage-index.js";
+import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, KpageIndex, WINDOW } from "./kpage-index.js";
 
 const PAGE_SHIFT = 16;
 const PAGE = 1 << PAGE_SHIFT;
@@ -25,7 +25,7 @@ const WORDS = PAGE / 32;
  * 1 GiB workload (273 K PFNs): gaps of 4/8 took 155-220/130-170 ms, 16-512
  * about 75-115 ms; 64 keeps both the call count and the extra words low.
  */
-const GAP = 64;
+export const GAP = 64;
 
 export function popcount(x: number): number {
   let v = x - ((x >>> 1) & 0x55555555);
@@ -304,41 +304,50 @@ export function kpageRuns(set: PfnSet): KpageRuns {
   return { start, len, n };
 }
 
-/** One file's part of a lookup: which PFNs it is read for, and what its words become. */
+/**
+ * One file's part of a lookup: what its words become, and where its runs
+ * come from: the whole set's runs from the index's cursor, a subset's from
+ * kpageRuns.
+ */
 interface FilePass {
   readonly name: "kpagecount" | "kpageflags" | "kpagecgroup";
   readonly into: number;
-  readonly runs: KpageRuns;
+  readonly subset?: KpageRuns;
 }
 
-function passesFor(set: PfnSet, options: LookupOptions): FilePass[] {
-  const all = kpageRuns(set);
-  const flagSet = options.flagsFor ?? set;
+function passesFor(options: LookupOptions): FilePass[] {
   const passes: FilePass[] = [
-    { name: "kpagecount", into: INTO_COUNT, runs: all },
-    { name: "kpageflags", into: INTO_FLAGS, runs: flagSet === set ? all : kpageRuns(flagSet) },
+    { name: "kpagecount", into: INTO_COUNT },
+    { name: "kpageflags", into: INTO_FLAGS, subset: options.flagsFor && kpageRuns(options.flagsFor) },
   ];
-  if (options.cgroups) passes.push({ name: "kpagecgroup", into: INTO_CGROUP, runs: all });
+  if (options.cgroups) passes.push({ name: "kpagecgroup", into: INTO_CGROUP });
   return passes;
 }
 
-/** Runs [from, to) starting at `from` whose words fit one window (at least one run: runs never exceed a set page). */
-function windowEnd(runs: KpageRuns, from: number): number {
-  let words = 0;
-  let to = from;
-  while (to < runs.n && (to === from || words + runs.len[to]! <= WINDOW)) words += runs.len[to++]!;
-  return to;
+/** Hands out a pass's runs a window at a time: fills window `w` and returns how many runs it holds (0: none left). */
+function runSource(index: KpageIndex, pass: FilePass): (w: number) => number {
+  const sub = pass.subset;
+  if (!sub) {
+    index.runsReset();
+    return (w) => index.nextRuns(w, GAP);
+  }
+  let from = 0;
+  return (w) => {
+    let words = 0;
+    let to = from;
+    while (to < sub.n && (to === from || words + sub.len[to]! <= WINDOW)) words += sub.len[to++]!;
+    const win = index.windows[w]!;
+    win.start.set(sub.start.subarray(from, to));
+    win.len.set(sub.len.subarray(from, to));
+    const n = to - from;
+    from = to;
+    return n;
+  };
 }
 
-/** Put runs [from, to) into a window's run columns. */
-function fillWindow(win: Window, runs: KpageRuns, from: number, to: number): void {
-  win.start.set(runs.start.subarray(from, to));
-  win.len.set(runs.len.subarray(from, to));
-}
-
-function stats(table: KpageTable, passes: readonly FilePass[], wordsRead: number): { table: KpageTable; stats: LookupStats } {
-  table.partialFlags = passes.some((p) => p.into === INTO_FLAGS && p.runs !== passes[0]!.runs);
-  return { table, stats: { pfns: table.size, reads: passes.reduce((a, p) => a + p.runs.n, 0), wordsRead } };
+function stats(table: KpageTable, options: LookupOptions, reads: number, wordsRead: number): { table: KpageTable; stats: LookupStats } {
+  table.partialFlags = options.flagsFor !== undefined && options.flagsFor.size < table.size;
+  return { table, stats: { pfns: table.size, reads, wordsRead } };
 }
 
 /**
@@ -348,32 +357,30 @@ function stats(table: KpageTable, passes: readonly FilePass[], wordsRead: number
 export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): { table: KpageTable; stats: LookupStats } {
   const table = KpageTable.indexed(set, options.cgroups === true);
   const index = table.index!;
-  const passes = passesFor(set, options);
   const win = index.windows[0]!;
+  let reads = 0;
   let wordsRead = 0;
-  for (const pass of passes) {
+  for (const pass of passesFor(options)) {
     const file = procfs.openU64(pass.name);
     try {
-      const { runs } = pass;
-      for (let from = 0; from < runs.n; ) {
-        const to = windowEnd(runs, from);
-        fillWindow(win, runs, from, to);
+      const next = runSource(index, pass);
+      for (let n = next(0); n > 0; n = next(0)) {
         let at = 0;
-        for (let i = from; i < to; i++) {
-          const n = file.readWords(runs.start[i]!, runs.len[i]!, win.bytes.subarray(at * 8));
-          win.got[i - from] = n;
-          wordsRead += n;
-          at += runs.len[i]!;
+        for (let k = 0; k < n; k++) {
+          const got = file.readWords(win.start[k]!, win.len[k]!, win.bytes.subarray(at * 8));
+          win.got[k] = got;
+          wordsRead += got;
+          at += win.len[k]!;
         }
-        const beyond = index.compact(pass.into, 0, to - from);
+        reads += n;
+        const beyond = index.compact(pass.into, 0, n);
         if (pass.into === INTO_COUNT) table.beyondEnd += beyond;
-        from = to;
       }
     } finally {
       file.close();
     }
   }
-  return stats(table, passes, wordsRead);
+  return stats(table, options, reads, wordsRead);
 }
 
 /**
@@ -385,48 +392,45 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
 export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
   const table = KpageTable.indexed(set, options.cgroups === true);
   const index = table.index!;
-  const passes = passesFor(set, options);
+  let reads = 0;
   let wordsRead = 0;
-  for (const pass of passes) {
-    const { runs } = pass;
-    if (runs.n === 0) continue;
+  for (const pass of passesFor(options)) {
     const file = procfs.openU64(pass.name);
-    const issue = (w: number, from: number, to: number): Promise<void> => {
+    const next = runSource(index, pass);
+    /** Read window `w`'s runs (filled by `next`); resolves with their number once all are in. */
+    const issue = (w: number): Promise<number> | undefined => {
+      const n = next(w);
+      if (n === 0) return undefined;
+      reads += n;
       const win = index.windows[w]!;
-      fillWindow(win, runs, from, to);
-      const reads: Promise<void>[] = [];
+      const pending: Promise<void>[] = [];
       let at = 0;
-      for (let i = from; i < to; i++) {
-        const k = i - from;
-        reads.push(
-          file.readWordsAsync(runs.start[i]!, runs.len[i]!, win.bytes, at * 8).then((n) => {
-            wordsRead += n;
-            win.got[k] = n;
+      for (let k = 0; k < n; k++) {
+        pending.push(
+          file.readWordsAsync(win.start[k]!, win.len[k]!, win.bytes, at * 8).then((got) => {
+            wordsRead += got;
+            win.got[k] = got;
           }),
         );
-        at += runs.len[i]!;
+        at += win.len[k]!;
       }
       // Settle every read before reporting a failure, so none is left writing into a buffer or a closed fd.
-      return Promise.allSettled(reads).then((results) => {
+      return Promise.allSettled(pending).then((results) => {
         for (const r of results) if (r.status === "rejected") throw r.reason;
+        return n;
       });
     };
     try {
-      let from = 0;
-      let to = windowEnd(runs, 0);
-      let pending: Promise<void> | undefined = issue(0, from, to);
+      let pending = issue(0);
       for (let w = 0; pending; w = 1 - w) {
-        await pending;
-        const nextTo = to < runs.n ? windowEnd(runs, to) : to;
-        pending = to < runs.n ? issue(1 - w, to, nextTo) : undefined;
-        const beyond = index.compact(pass.into, w, to - from);
+        const n = await pending;
+        pending = issue(1 - w);
+        const beyond = index.compact(pass.into, w, n);
         if (pass.into === INTO_COUNT) table.beyondEnd += beyond;
-        from = to;
-        to = nextTo;
       }
     } finally {
       file.close();
     }
   }
-  return stats(table, passes, wordsRead);
+  return stats(table, options, reads, wordsRead);
 }
