@@ -44,7 +44,8 @@ const S_GUARD = 5;
 const S_UFFD_WP = 6;
 const S_SOFT_DIRTY = 7;
 const S_HIDDEN = 8;
-const S_FIELDS = 9;
+const S_PAGES = 9;
+const S_FIELDS = 10;
 
 let inputBase: usize = 0;
 let runsBase: usize = 0;
@@ -83,14 +84,18 @@ export function statsAt(): usize {
   store<i32>(p, load<i32>(p) + by);
 }
 
-/** A run of `len` pages from `pfn` (16 bytes: f64 PFN, u32 length, u32 bits). */
+/**
+ * A run of `len` pages from `pfn`, into three columns (as the run store keeps
+ * them): PFNs (f64) from runsBase, lengths (u32) after BATCH of them, bits
+ * (u8) after as many lengths.
+ */
 @inline function emit(pfn: u64, len: i32, bits: u32): void {
   const n = load<i32>(statsBase + (S_RUNS << 2));
-  const p = runsBase + (<usize>n << 4);
-  store<f64>(p, <f64>pfn);
-  store<u32>(p, <u32>len, 8);
-  store<u32>(p, bits, 12);
+  store<f64>(runsBase + (<usize>n << 3), <f64>pfn);
+  store<u32>(runsBase + <usize>(BATCH * 8) + (<usize>n << 2), <u32>len);
+  store<u8>(runsBase + <usize>(BATCH * 12) + <usize>n, <u8>bits);
   store<i32>(statsBase + (S_RUNS << 2), n + 1);
+  bump(S_PAGES, len);
 }
 
 /** Entries i..i+511: one physically contiguous, aligned run with the same bits? */

@@ -98,6 +98,35 @@ export class EntryStore {
     if ((bits & E_SHMEM_VMA) === 0) this.flagLookups?.addRun(pfn, len);
   }
 
+  /**
+   * Append `n` runs given as columns (the walk's output), all in VMA row
+   * `vma`, `pages` pages in all: copied a chunk at a time, not run by run.
+   */
+  append(pfn: Float64Array, len: Uint32Array, bits: Uint8Array, n: number, vma: number, pages: number): void {
+    let k = 0;
+    while (k < n) {
+      const c = this.n >>> SHIFT;
+      if (c === this.chunks.length)
+        this.chunks.push({ pfn: new Float64Array(CHUNK), len: new Uint32Array(CHUNK), vma: new Uint32Array(CHUNK), bits: new Uint8Array(CHUNK) });
+      const o = this.n & MASK;
+      const m = Math.min(n - k, CHUNK - o);
+      const ch = this.chunks[c]!;
+      ch.pfn.set(pfn.subarray(k, k + m), o);
+      ch.len.set(len.subarray(k, k + m), o);
+      ch.bits.set(bits.subarray(k, k + m), o);
+      ch.vma.fill(vma, o, o + m);
+      if (this.lookups || this.flagLookups) {
+        for (let i = o; i < o + m; i++) {
+          this.lookups?.addRun(ch.pfn[i]!, ch.len[i]!);
+          if ((ch.bits[i]! & E_SHMEM_VMA) === 0) this.flagLookups?.addRun(ch.pfn[i]!, ch.len[i]!);
+        }
+      }
+      this.n += m;
+      k += m;
+    }
+    this.pages += pages;
+  }
+
   /** Drop records from `length` on (a process that vanished mid-read is rolled back). */
   truncate(length: number): void {
     while (this.n > length) {

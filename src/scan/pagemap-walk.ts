@@ -68,8 +68,7 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
 function collect(w: WalkWasm, vmaRow: number, t: WalkTarget): void {
   const st = w.stats;
   const { store, swaps, usage } = t;
-  const runs = st[S.runs]!;
-  for (let k = 0; k < runs; k++) store.push(w.runPfn[2 * k]!, w.runWords[4 * k + 2]!, vmaRow, w.runWords[4 * k + 3]!);
+  store.append(w.runPfn, w.runLen, w.runBits, st[S.runs]!, vmaRow, st[S.pages]!);
   const swapped = st[S.swaps]!;
   for (let k = 0; k < swapped; k++) swaps.push(w.swapSlots[k]!, vmaRow);
   if (st[S.hidden]! > 0) t.pfnHidden = true;

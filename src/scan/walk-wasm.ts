@@ -13,7 +13,7 @@ export const WASM_SLOTS = 5;
 export const SPARE_SLOT = WASM_SLOTS - 1;
 
 /** Counter indexes in `stats` (S_ constants of wasm/pagemap-walk.ts). */
-export const S = { runs: 0, swaps: 1, trusted: 2, swapped: 3, migration: 4, guard: 5, uffdWp: 6, softDirty: 7, hidden: 8 } as const;
+export const S = { runs: 0, swaps: 1, trusted: 2, swapped: 3, migration: 4, guard: 5, uffdWp: 6, softDirty: 7, hidden: 8, pages: 9 } as const;
 
 interface Exports {
   readonly memory: WebAssembly.Memory;
@@ -32,9 +32,10 @@ export interface WalkWasm {
   /** Input slots as bytes (to read pagemap into) and as 32-bit words. */
   readonly slots: readonly Uint8Array[];
   readonly slotWords: readonly Uint32Array[];
-  /** Runs written by the last walk: PFN at runPfn[2k], length at runWords[4k + 2], bits at runWords[4k + 3]. */
+  /** Runs written by the last walk, as columns (PFN, length, bits). */
   readonly runPfn: Float64Array;
-  readonly runWords: Uint32Array;
+  readonly runLen: Uint32Array;
+  readonly runBits: Uint8Array;
   readonly swapSlots: Float64Array;
   readonly stats: Int32Array;
 }
@@ -66,10 +67,11 @@ export function walkWasm(): WalkWasm {
     inputBase,
     slots,
     slotWords: slots.map((s) => new Uint32Array(s.buffer, s.byteOffset, WASM_BATCH * 2)),
-    runPfn: new Float64Array(buffer, exports.runsAt(), WASM_BATCH * 2),
-    runWords: new Uint32Array(buffer, exports.runsAt(), WASM_BATCH * 4),
+    runPfn: new Float64Array(buffer, exports.runsAt(), WASM_BATCH),
+    runLen: new Uint32Array(buffer, exports.runsAt() + WASM_BATCH * 8, WASM_BATCH),
+    runBits: new Uint8Array(buffer, exports.runsAt() + WASM_BATCH * 12, WASM_BATCH),
     swapSlots: new Float64Array(buffer, exports.swapsAt(), WASM_BATCH),
-    stats: new Int32Array(buffer, exports.statsAt(), 9),
+    stats: new Int32Array(buffer, exports.statsAt(), 10),
   };
   return loaded;
 }
