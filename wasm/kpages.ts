@@ -55,6 +55,93 @@ export function setup(
   runPfn = pfnPtr; runLen = lenPtr; runVma = vmaPtr; runBits = bitsPtr; out = outPtr; acc = accPtr; one = accPtr + S_FIELDS * 8;
 }
 
+/*
+ * Building the set from the run store (the scan's path, where the PFN set is
+ * not built in JavaScript): the runs' columns are copied in, then
+ * maxBlock(), markBlocks() and setup of the directory, buildSets() and
+ * rankBases() fill the directory, the bitmaps (the set's, and the subset of
+ * PFNs whose flags are needed) and the rank bases.
+ */
+let subsetMaps: usize = 0;
+
+/** One past the highest 64 Ki-PFN block that runs [0, n) touch. */
+export function maxBlock(pfnPtr: usize, lenPtr: usize, n: i32): u32 {
+  let top: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    const end = <u64>load<f64>(pfnPtr + (<usize>i << 3)) + <u64>load<u32>(lenPtr + (<usize>i << 2));
+    if (end > top) top = end;
+  }
+  return top == 0 ? 0 : <u32>((top - 1) >> BLOCK_SHIFT) + 1;
+}
+
+/** Give each block that runs [0, n) touch a slot in the directory at `dirPtr` (-1 elsewhere); returns the slots. */
+export function markBlocks(pfnPtr: usize, lenPtr: usize, n: i32, dirPtr: usize, blocks: u32): i32 {
+  memory.fill(dirPtr, 0xff, <usize>blocks << 2);
+  for (let i = 0; i < n; i++) {
+    const first = <u64>load<f64>(pfnPtr + (<usize>i << 3));
+    const last = first + <u64>load<u32>(lenPtr + (<usize>i << 2)) - 1;
+    for (let b = <u32>(first >> BLOCK_SHIFT); b <= <u32>(last >> BLOCK_SHIFT); b++) store<i32>(dirPtr + (<usize>b << 2), 0);
+  }
+  let slots = 0;
+  for (let b: u32 = 0; b < blocks; b++) {
+    const p = dirPtr + (<usize>b << 2);
+    if (load<i32>(p) == 0) store<i32>(p, slots++);
+  }
+  return slots;
+}
+
+@inline function setBits(maps: usize, pfn: u64, len: u32): void {
+  let p = pfn;
+  const end = pfn + <u64>len;
+  while (p < end) {
+    const slot = load<i32>(dir + (<usize>(p >> BLOCK_SHIFT) << 2));
+    const o = <u32>p & 0xffff;
+    const k = <u32>min<u64>(end - p, <u64>(32 - (o & 31)));
+    const mask: u32 = k == 32 ? 0xffffffff : ((<u32>1 << k) - 1) << (o & 31);
+    const at = maps + ((<usize>slot * BLOCK_WORDS + <usize>(o >> 5)) << 2);
+    store<u32>(at, load<u32>(at) | mask);
+    p += <u64>k;
+  }
+}
+
+/**
+ * Set the bits of runs [0, n) in the set's bitmaps, and of those without
+ * `shmemMark` in the subset's (when `subsetPtr` is not 0). Bitmaps must be
+ * zeroed; setup() must have been called with the directory.
+ */
+export function buildSets(pfnPtr: usize, lenPtr: usize, bitsPtr: usize, n: i32, subsetPtr: usize, shmemMark: u32): void {
+  subsetMaps = subsetPtr;
+  for (let i = 0; i < n; i++) {
+    const pfn = <u64>load<f64>(pfnPtr + (<usize>i << 3));
+    const len = load<u32>(lenPtr + (<usize>i << 2));
+    setBits(bitmaps, pfn, len);
+    if (subsetPtr != 0 && (<u32>load<u8>(bitsPtr + <usize>i) & shmemMark) == 0) setBits(subsetPtr, pfn, len);
+  }
+}
+
+/** Fill the rank bases from the set's bitmaps; returns the PFNs in the set. */
+export function rankBases(slots: i32): u32 {
+  let rank: u32 = 0;
+  for (let b: u32 = 0; b < nBlocks; b++) {
+    const slot = load<i32>(dir + (<usize>b << 2));
+    if (slot < 0) continue;
+    for (let w: usize = 0; w < BLOCK_WORDS; w++) {
+      const at = (<usize>slot * BLOCK_WORDS + w) << 2;
+      store<u32>(bases + at, rank);
+      rank += popcnt<u32>(load<u32>(bitmaps + at));
+    }
+  }
+  return rank;
+}
+
+/** PFNs in the subset's bitmaps. */
+export function subsetSize(slots: i32): u32 {
+  let n: u32 = 0;
+  if (subsetMaps == 0) return 0;
+  for (let at: usize = 0; at < <usize>slots * BLOCK_WORDS; at++) n += popcnt<u32>(load<u32>(subsetMaps + (at << 2)));
+  return n;
+}
+
 export function setValues(flagsHiPtr: usize, cgroupPtr: usize): void {
   flagsHi = flagsHiPtr;
   cgroups = cgroupPtr;
@@ -108,8 +195,11 @@ let cLoaded = false;
 let peeked: i64 = -2;
 let keptStart: i64 = -1;
 let keptLen: u32 = 0;
+/** The bitmaps the cursor walks: the set's, or the flags subset's (same directory and slots). */
+let cMaps: usize = 0;
 
-export function runsReset(): void {
+export function runsReset(subset: bool): void {
+  cMaps = subset ? subsetMaps : bitmaps;
   cBlock = 0;
   cWord = 0;
   cLoaded = false;
@@ -128,7 +218,7 @@ function nextPfn(): i64 {
       continue;
     }
     if (!cLoaded) {
-      cBits = load<u32>(bitmaps + ((<usize>slot * BLOCK_WORDS + <usize>cWord) << 2));
+      cBits = load<u32>(cMaps + ((<usize>slot * BLOCK_WORDS + <usize>cWord) << 2));
       cLoaded = true;
     }
     if (cBits != 0) {

@@ -63,7 +63,7 @@ export class Accounting {
     if (kpage.index) this.index = kpage.index;
     else {
       const { pages, bases } = kpage.rankIndex();
-      this.index = new KpageIndex(pages, bases, kpage.count.length, false);
+      this.index = KpageIndex.fromSet(pages, bases, kpage.count.length, false);
       this.index.count.set(kpage.count);
       this.index.flagsLo.set(kpage.flagsLo);
     }

@@ -40,27 +40,11 @@ export interface RunColumns {
   readonly bits: Uint8Array;
 }
 
-/** Where pushed runs are also reported (the PFN sets of the lookup that follows). */
-export interface RunSink {
-  addRun(pfn: number, len: number): void;
-}
-
 export class EntryStore {
   private chunks: RunColumns[] = [];
   private n = 0;
   /** Pages in all records. */
   pages = 0;
-
-  /**
-   * `lookups` receives every run pushed, `flagLookups` those without
-   * E_SHMEM_VMA: the PFN sets to look up are built as the walk goes, not in
-   * a pass of their own. Runs later dropped by truncate() stay in them (a
-   * few PFNs looked up for nothing).
-   */
-  constructor(
-    private readonly lookups?: RunSink,
-    private readonly flagLookups?: RunSink,
-  ) {}
 
   /** The raw chunks and record count, to hand the store to another thread (transferable). */
   export(): { chunks: RunColumns[]; n: number; pages: number } {
@@ -94,8 +78,6 @@ export class EntryStore {
     ch.bits[o] = bits;
     this.pages += len;
     this.n++;
-    this.lookups?.addRun(pfn, len);
-    if ((bits & E_SHMEM_VMA) === 0) this.flagLookups?.addRun(pfn, len);
   }
 
   /**
@@ -115,12 +97,6 @@ export class EntryStore {
       ch.len.set(len.subarray(k, k + m), o);
       ch.bits.set(bits.subarray(k, k + m), o);
       ch.vma.fill(vma, o, o + m);
-      if (this.lookups || this.flagLookups) {
-        for (let i = o; i < o + m; i++) {
-          this.lookups?.addRun(ch.pfn[i]!, ch.len[i]!);
-          if ((ch.bits[i]! & E_SHMEM_VMA) === 0) this.flagLookups?.addRun(ch.pfn[i]!, ch.len[i]!);
-        }
-      }
       this.n += m;
       k += m;
     }

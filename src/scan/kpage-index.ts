@@ -31,7 +31,12 @@ interface Exports {
   setValues(flagsHi: number, cgroups: number): void;
   setFlags(zero: number, huge: number, anon: number, swapbacked: number, ksm: number, thp: number, hugeRun: number, shmemVma: number): void;
   compact(into: number, n: number, start: number, len: number, got: number, buf: number): number;
-  runsReset(): void;
+  runsReset(subset: number): void;
+  maxBlock(pfn: number, len: number, n: number): number;
+  markBlocks(pfn: number, len: number, n: number, dir: number, blocks: number): number;
+  buildSets(pfn: number, len: number, bits: number, n: number, subset: number, shmemMark: number): void;
+  rankBases(slots: number): number;
+  subsetSize(slots: number): number;
   nextRuns(gap: number, maxWords: number, start: number, len: number): number;
   begin(): void;
   account(from: number, to: number, partial: number): number;
@@ -52,6 +57,45 @@ export interface Window {
   readonly gotAt: number;
 }
 
+/** Hands out 16-aligned areas of wasm memory from a start offset, and grows the memory to cover them. */
+class Areas {
+  constructor(
+    private readonly x: Exports,
+    public at: number,
+  ) {}
+  take(bytes: number): number {
+    const p = this.at;
+    this.at += Math.ceil(bytes / 16) * 16;
+    return p;
+  }
+  /** Grow the memory to cover every area taken; views made before are invalid afterwards. */
+  grow(): ArrayBuffer {
+    const have = this.x.memory.buffer.byteLength;
+    if (this.at > have) this.x.memory.grow(Math.ceil((this.at - have) / 65536));
+    return this.x.memory.buffer;
+  }
+}
+
+/** The rank index of a PFN set, as JavaScript views on an index's memory (for KpageTable). */
+export interface RankViews {
+  readonly pages: (Uint32Array | undefined)[];
+  readonly bases: (Uint32Array | undefined)[];
+  readonly size: number;
+  /** PFNs whose flags are to be read (the subset), when built from a store with one. */
+  readonly subsetSize: number;
+}
+
+/** A run store as the index reads it (scan/entry-store.ts EntryStore). */
+export interface StoreColumns {
+  readonly length: number;
+  forEachChunk(start: number, end: number, fn: (cols: { pfn: Float64Array; len: Uint32Array; bits: Uint8Array }, from: number, to: number) => void): void;
+}
+
+function instantiate(): Exports {
+  compiled ??= new WebAssembly.Module(readFileSync(wasmFile("kpages.wasm")));
+  return new WebAssembly.Instance(compiled, {}).exports as unknown as Exports;
+}
+
 export class KpageIndex {
   readonly count: Uint32Array;
   readonly flagsLo: Uint32Array;
@@ -63,37 +107,20 @@ export class KpageIndex {
   readonly runVma: Uint32Array;
   readonly runBits: Uint32Array;
   readonly out: Float64Array;
+  /** Set when built from a store: the rank index as views, for the table. */
+  readonly views: RankViews | undefined;
   private readonly x: Exports;
 
-  constructor(pages: readonly (Uint32Array | undefined)[], bases: readonly (Uint32Array | undefined)[], size: number, withCgroup: boolean) {
-    compiled ??= new WebAssembly.Module(readFileSync(wasmFile("kpages.wasm")));
-    const x = new WebAssembly.Instance(compiled, {}).exports as unknown as Exports;
-    this.x = x;
+  /** An index of a PFN set built in JavaScript (`pages` and rank `bases` as PfnSet and KpageTable keep them). */
+  static fromSet(pages: readonly (Uint32Array | undefined)[], bases: readonly (Uint32Array | undefined)[], size: number, withCgroup: boolean): KpageIndex {
+    const x = instantiate();
+    const areas = new Areas(x, x.heapBase());
     const blocks = pages.length;
     const slots = pages.reduce((n, w) => n + (w ? 1 : 0), 0);
-    let at = x.heapBase();
-    const take = (bytes: number): number => {
-      const p = at;
-      at += Math.ceil(bytes / 16) * 16;
-      return p;
-    };
-    const dirAt = take(blocks * 4);
-    const bitmapAt = take(slots * BLOCK_WORDS * 4);
-    const baseAt = take(slots * BLOCK_WORDS * 4);
-    const countAt = take(size * 4);
-    const flagAt = take(size * 4);
-    const flagHiAt = take(size * 4);
-    const cgroupAt = take(withCgroup ? size * 8 : 0);
-    const pfnAt = take(RUNS_AT_ONCE * 8);
-    const lenAt = take(RUNS_AT_ONCE * 4);
-    const vmaAt = take(RUNS_AT_ONCE * 4);
-    const bitsAt = take(RUNS_AT_ONCE * 4);
-    const outAt = take((RUNS_AT_ONCE + 1) * (SUMS + 1) * 8);
-    const accAt = take(2 * SUMS * 8);
-    const win = [0, 1].map(() => ({ bytesAt: take(WINDOW * 8), startAt: take(WINDOW * 8), lenAt: take(WINDOW * 4), gotAt: take(WINDOW * 4) }));
-    const have = x.memory.buffer.byteLength;
-    if (at > have) x.memory.grow(Math.ceil((at - have) / 65536));
-    const buf = x.memory.buffer;
+    const dirAt = areas.take(blocks * 4);
+    const bitmapAt = areas.take(slots * BLOCK_WORDS * 4);
+    const baseAt = areas.take(slots * BLOCK_WORDS * 4);
+    const buf = areas.grow();
     const dir = new Int32Array(buf, dirAt, blocks).fill(-1);
     let slot = 0;
     pages.forEach((words, p) => {
@@ -103,6 +130,63 @@ export class KpageIndex {
       new Uint32Array(buf, baseAt + slot * BLOCK_WORDS * 4, BLOCK_WORDS).set(bases[p]!);
       slot++;
     });
+    return new KpageIndex(x, areas, { dirAt, blocks, bitmapAt, baseAt }, size, withCgroup, undefined);
+  }
+
+  /**
+   * The index of the PFNs of a run store's records, built in WebAssembly
+   * (the scan's path): directory, bitmaps and rank bases, and with
+   * `subset`, a second bitmap of the PFNs of records without E_SHMEM_VMA,
+   * whose flags are needed.
+   */
+  static fromStore(store: StoreColumns, withCgroup: boolean, subset: boolean): KpageIndex {
+    const x = instantiate();
+    const areas = new Areas(x, x.heapBase());
+    const n = store.length;
+    const pfnAt = areas.take(n * 8);
+    const lenAt = areas.take(n * 4);
+    const bitsAt = areas.take(n);
+    const buf = areas.grow();
+    const pfn = new Float64Array(buf, pfnAt, n);
+    const len = new Uint32Array(buf, lenAt, n);
+    const bits = new Uint8Array(buf, bitsAt, n);
+    let k = 0;
+    store.forEachChunk(0, n, (cols, from, to) => {
+      pfn.set(cols.pfn.subarray(from, to), k);
+      len.set(cols.len.subarray(from, to), k);
+      bits.set(cols.bits.subarray(from, to), k);
+      k += to - from;
+    });
+    const blocks = x.maxBlock(pfnAt, lenAt, n);
+    const dirAt = areas.take(blocks * 4);
+    areas.grow();
+    const slots = x.markBlocks(pfnAt, lenAt, n, dirAt, blocks);
+    const bitmapAt = areas.take(slots * BLOCK_WORDS * 4);
+    const subsetAt = subset ? areas.take(slots * BLOCK_WORDS * 4) : 0;
+    const baseAt = areas.take(slots * BLOCK_WORDS * 4);
+    areas.grow();
+    x.setup(dirAt, blocks, bitmapAt, baseAt, 0, 0, 0, 0, 0, 0, 0, 0);
+    x.buildSets(pfnAt, lenAt, bitsAt, n, subsetAt, E_SHMEM_VMA);
+    const size = x.rankBases(slots);
+    const subsetSize = x.subsetSize(slots);
+    return new KpageIndex(x, areas, { dirAt, blocks, bitmapAt, baseAt }, size, withCgroup, subsetSize);
+  }
+
+  private constructor(x: Exports, areas: Areas, rank: { dirAt: number; blocks: number; bitmapAt: number; baseAt: number }, size: number, withCgroup: boolean, subsetSize: number | undefined) {
+    this.x = x;
+    const countAt = areas.take(size * 4);
+    const flagAt = areas.take(size * 4);
+    const flagHiAt = areas.take(size * 4);
+    const cgroupAt = areas.take(withCgroup ? size * 8 : 0);
+    const pfnAt = areas.take(RUNS_AT_ONCE * 8);
+    const lenAt = areas.take(RUNS_AT_ONCE * 4);
+    const vmaAt = areas.take(RUNS_AT_ONCE * 4);
+    const bitsAt = areas.take(RUNS_AT_ONCE * 4);
+    const outAt = areas.take((RUNS_AT_ONCE + 1) * (SUMS + 1) * 8);
+    const accAt = areas.take(2 * SUMS * 8);
+    const win = [0, 1].map(() => ({ bytesAt: areas.take(WINDOW * 8), startAt: areas.take(WINDOW * 8), lenAt: areas.take(WINDOW * 4), gotAt: areas.take(WINDOW * 4) }));
+    // The last growth: the views made from here on stay valid.
+    const buf = areas.grow();
     this.count = new Uint32Array(buf, countAt, size);
     this.flagsLo = new Uint32Array(buf, flagAt, size);
     this.flagsHi = new Uint32Array(buf, flagHiAt, size);
@@ -119,9 +203,22 @@ export class KpageIndex {
       len: new Uint32Array(buf, w.lenAt, WINDOW),
       got: new Uint32Array(buf, w.gotAt, WINDOW),
     }));
-    x.setup(dirAt, blocks, bitmapAt, baseAt, countAt, flagAt, pfnAt, lenAt, vmaAt, bitsAt, outAt, accAt);
+    x.setup(rank.dirAt, rank.blocks, rank.bitmapAt, rank.baseAt, countAt, flagAt, pfnAt, lenAt, vmaAt, bitsAt, outAt, accAt);
     x.setValues(flagHiAt, cgroupAt);
     x.setFlags(F_ZERO_PAGE, F_HUGE, F_ANON, F_SWAPBACKED, F_KSM, F_THP, E_HUGE_RUN, E_SHMEM_VMA);
+    if (subsetSize === undefined) this.views = undefined;
+    else {
+      const dir = new Int32Array(buf, rank.dirAt, rank.blocks);
+      const pages: (Uint32Array | undefined)[] = [];
+      const bases: (Uint32Array | undefined)[] = [];
+      for (let b = 0; b < rank.blocks; b++) {
+        const slot = dir[b]!;
+        if (slot < 0) continue;
+        pages[b] = new Uint32Array(buf, rank.bitmapAt + slot * BLOCK_WORDS * 4, BLOCK_WORDS);
+        bases[b] = new Uint32Array(buf, rank.baseAt + slot * BLOCK_WORDS * 4, BLOCK_WORDS);
+      }
+      this.views = { pages, bases, size, subsetSize };
+    }
   }
 
   /** Store by rank the words read into window `w` for its first `n` runs; returns the PFNs past the end of the file. */
@@ -130,9 +227,9 @@ export class KpageIndex {
     return this.x.compact(into, n, win.startAt, win.lenAt, win.gotAt, win.bytesAt);
   }
 
-  /** Start over the runs of the whole set (see nextRuns). */
-  runsReset(): void {
-    this.x.runsReset();
+  /** Start over the runs of the whole set, or of the flags subset of an index built from a store (see nextRuns). */
+  runsReset(subset = false): void {
+    this.x.runsReset(subset ? 1 : 0);
   }
 
   /**

@@ -11,7 +11,7 @@
  * value arrays directly from `rankOf(first PFN)`.
  */
 import type { ProcFs } from "../procfs/procfs.js";
-import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, KpageIndex, WINDOW } from "./kpage-index.js";
+import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, KpageIndex, WINDOW, type StoreColumns } from "./kpage-index.js";
 
 const PAGE_SHIFT = 16;
 const PAGE = 1 << PAGE_SHIFT;
@@ -136,7 +136,21 @@ export class KpageTable {
   /** A table whose values live in a KpageIndex (for lookups). */
   static indexed(set: PfnSet, withCgroup: boolean): KpageTable {
     const { bases, total } = rankBases(set);
-    return new KpageTable(set, bases, total, withCgroup, new KpageIndex(set.pages, bases, total, withCgroup));
+    return new KpageTable(set, bases, total, withCgroup, KpageIndex.fromSet(set.pages, bases, total, withCgroup));
+  }
+
+  /**
+   * A table for the PFNs of a run store's records, its set and rank index
+   * built in WebAssembly; with `subset`, it also knows which PFNs need flags
+   * (records without E_SHMEM_VMA). Returns the table and that subset's size.
+   */
+  static fromStore(store: StoreColumns, withCgroup: boolean, subset: boolean): { table: KpageTable; subsetSize: number } {
+    const index = KpageIndex.fromStore(store, withCgroup, subset);
+    const v = index.views!;
+    const set = new PfnSet();
+    v.pages.forEach((words, p) => (set.pages[p] = words));
+    set.size = v.size;
+    return { table: new KpageTable(set, v.bases, v.size, withCgroup, index), subsetSize: subset ? v.subsetSize : v.size };
   }
 
   /** The rank index (see KpagePages in accounting/account.ts). */
@@ -312,7 +326,8 @@ export function kpageRuns(set: PfnSet): KpageRuns {
 interface FilePass {
   readonly name: "kpagecount" | "kpageflags" | "kpagecgroup";
   readonly into: number;
-  readonly subset?: KpageRuns;
+  /** Runs of a subset of the set: computed here, or ("index") from the subset bitmap of an index built from a store. */
+  readonly subset?: KpageRuns | "index";
 }
 
 function passesFor(options: LookupOptions): FilePass[] {
@@ -327,8 +342,8 @@ function passesFor(options: LookupOptions): FilePass[] {
 /** Hands out a pass's runs a window at a time: fills window `w` and returns how many runs it holds (0: none left). */
 function runSource(index: KpageIndex, pass: FilePass): (w: number) => number {
   const sub = pass.subset;
-  if (!sub) {
-    index.runsReset();
+  if (sub === undefined || sub === "index") {
+    index.runsReset(sub === "index");
     return (w) => index.nextRuns(w, GAP);
   }
   let from = 0;
@@ -391,10 +406,34 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
  */
 export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
   const table = KpageTable.indexed(set, options.cgroups === true);
+  const { reads, wordsRead } = await readPasses(procfs, table, passesFor(options));
+  return stats(table, options, reads, wordsRead);
+}
+
+/**
+ * The scan's lookup: for the PFNs of a run store's records, their set and
+ * rank index built in WebAssembly. With `flagsWhereNeeded`, kpageflags is
+ * read only for the PFNs of records without E_SHMEM_VMA (see LookupOptions.flagsFor).
+ */
+export async function lookupStoreAsync(procfs: ProcFs, store: StoreColumns, options: { cgroups?: boolean; flagsWhereNeeded?: boolean } = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
+  const subset = options.flagsWhereNeeded === true;
+  const { table, subsetSize } = KpageTable.fromStore(store, options.cgroups === true, subset);
+  const passes: FilePass[] = [
+    { name: "kpagecount", into: INTO_COUNT },
+    { name: "kpageflags", into: INTO_FLAGS, subset: subset ? "index" : undefined },
+  ];
+  if (options.cgroups) passes.push({ name: "kpagecgroup", into: INTO_CGROUP });
+  const { reads, wordsRead } = await readPasses(procfs, table, passes);
+  table.partialFlags = subsetSize < table.size;
+  return { table, stats: { pfns: table.size, reads, wordsRead } };
+}
+
+/** Read every pass's file over its runs into the table's index, a window at a time on the pool threads. */
+async function readPasses(procfs: ProcFs, table: KpageTable, passes: readonly FilePass[]): Promise<{ reads: number; wordsRead: number }> {
   const index = table.index!;
   let reads = 0;
   let wordsRead = 0;
-  for (const pass of passesFor(options)) {
+  for (const pass of passes) {
     const file = procfs.openU64(pass.name);
     const next = runSource(index, pass);
     /** Read window `w`'s runs (filled by `next`); resolves with their number once all are in. */
@@ -432,5 +471,5 @@ export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: Lo
       file.close();
     }
   }
-  return stats(table, options, reads, wordsRead);
+  return { reads, wordsRead };
 }

@@ -15,7 +15,7 @@ import type { ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
 import { discoverProcesses, type Candidate } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
-import { KpageTable, lookupKpagesAsync, PfnSet, type LookupStats } from "./kpage-lookup.js";
+import { KpageTable, lookupStoreAsync, type LookupStats } from "./kpage-lookup.js";
 import { runPagemapPass, type PagemapParams } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
 
@@ -177,12 +177,10 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
   } else {
     const params: PagemapParams = { pageSize: kernel.pageSize, maxSwapfiles: kernel.maxSwapfiles, trustExclusive: trustedExclusive };
     const targets = candidates.map((c) => ({ pid: c.info.pid, vmas: c.vmas }));
-    const set = new PfnSet();
-    const flagsFor = options.pageFlags === "accounting" ? new PfnSet() : undefined;
-    const store = new EntryStore(set, flagsFor);
+    const store = new EntryStore();
     const swaps = new SwapStore();
     const outcomes = await runPagemapPass(procfs, targets, params, store, swaps, options.onProgress);
-    phase("pagemap", `${outcomes.length} processes, ${store.pages} pages kept for lookup: ${set.size} PFNs${flagsFor ? `, ${flagsFor.size} needing flags` : ""}`);
+    phase("pagemap", `${outcomes.length} processes, ${store.pages} pages in ${store.length} runs kept for lookup`);
 
     let hidden = 0;
     for (const o of outcomes) {
@@ -211,9 +209,9 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
       if (!processes.some((p) => p.source === "pagemap")) mode = "smaps_rollup";
     }
 
-    if (set.size > 0) {
+    if (store.length > 0) {
       const cgroups = options.cgroups === true && f.kpagecgroup.available;
-      const res = await lookupKpagesAsync(procfs, set, { cgroups, flagsFor });
+      const res = await lookupStoreAsync(procfs, store, { cgroups, flagsWhereNeeded: options.pageFlags === "accounting" });
       kpage = res.table;
       lookup = res.stats;
       phase("kpagecount/kpageflags", `${lookup.pfns} PFNs, ${lookup.reads} reads, ${lookup.wordsRead} words`);
