@@ -125,11 +125,15 @@ export function machineFigures(scan: Scan, rows: readonly ProcessRow[]): Machine
   for (const r of rows) if (r.source === "pagemap") bytes += r.uss;
   let sharedPages = 0;
   let hugetlb = 0;
-  scan.kpage.forEachKnown((_pfn, count, lo) => {
-    if ((lo & F_ZERO_PAGE) !== 0 || count === 0) return;
+  // By rank: no PFN is needed, so a plain loop over the value arrays.
+  const { count, flagsLo } = scan.kpage;
+  for (let r = 0; r < count.length; r++) {
+    const c = count[r]!;
+    const lo = flagsLo[r]!;
+    if ((lo & F_ZERO_PAGE) !== 0 || c === 0) continue;
     if ((lo & F_HUGE) !== 0) hugetlb++;
-    else if (count >= 2) sharedPages++;
-  });
+    else if (c >= 2) sharedPages++;
+  }
   const ps = scan.kernel.pageSize;
   return { distinctMapped: bytes + sharedPages * ps, distinctHugetlb: hugetlb * ps, memTotal: scan.meminfo?.["MemTotal"] ?? null };
 }

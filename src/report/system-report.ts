@@ -161,12 +161,14 @@ export function processFigures(scan: Scan): ProcessFigures | undefined {
   if (distinct === null) return undefined;
   let file = 0;
   let shmem = 0;
-  scan.kpage.forEachKnown((_pfn, count, lo) => {
+  const { count, flagsLo } = scan.kpage;
+  for (let r = 0; r < count.length; r++) {
     // The same pages machineFigures counts: mapped (count > 0), not zero pages, not hugetlb.
-    if (count === 0 || (lo & (F_ZERO_PAGE | F_HUGE)) !== 0 || (lo & F_ANON) !== 0) return;
+    const lo = flagsLo[r]!;
+    if (count[r] === 0 || (lo & (F_ZERO_PAGE | F_HUGE)) !== 0 || (lo & F_ANON) !== 0) continue;
     if (lo & F_SWAPBACKED) shmem++;
     else file++;
-  });
+  }
   const pageSize = scan.kernel.pageSize;
   let rollupOnly = 0;
   for (const p of scan.processes) if (p.state === "ok" && p.source === "smaps_rollup") rollupOnly++;
