@@ -9,4 +9,14 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-process.exitCode = await run(process.argv.slice(2), processIo());
+// No top-level await: the bundled CLI is a CommonJS script (see scripts/bundle.mjs).
+run(process.argv.slice(2), processIo()).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // run() reports its own errors; this is a last resort.
+    process.stderr.write(`pagelens: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
