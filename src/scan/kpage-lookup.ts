@@ -2,7 +2,9 @@
  * Looks up /proc/kpagecount, /proc/kpageflags (and optionally
  * /proc/kpagecgroup) for a set of PFNs, over sorted, coalesced runs: PFNs
  * closer than GAP are read through, runs never cross a 64 Ki-PFN page of the
- * set, and each run costs one pread per file. Never one read per page.
+ * set, and each run costs one pread per file. Never one read per page. The
+ * runs come from a cursor over the set's bitmaps in WebAssembly, and the
+ * values read are stored there by rank (kpage-index.ts, wasm/kpages.ts).
  *
  * Values are stored by rank (the PFN's position among the looked-up PFNs in
  * ascending order), so a scattered set of PFNs costs a few bytes per PFN
@@ -11,7 +13,7 @@
  * value arrays directly from `rankOf(first PFN)`.
  */
 import type { ProcFs } from "../procfs/procfs.js";
-import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, KpageIndex, WINDOW, type StoreColumns } from "./kpage-index.js";
+import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, KpageIndex, type StoreColumns } from "./kpage-index.js";
 
 const PAGE_SHIFT = 16;
 const PAGE = 1 << PAGE_SHIFT;
@@ -240,12 +242,6 @@ export class KpageTable {
 
 export interface LookupOptions {
   readonly cgroups?: boolean;
-  /**
-   * Read kpageflags only for these PFNs (a subset of the set looked up);
-   * the others keep flags 0. For scans whose reports take a page's class
-   * from its mapping where that is certain (see pagemap-walk.ts E_SHMEM_VMA).
-   */
-  readonly flagsFor?: PfnSet;
 }
 
 export interface LookupStats {
@@ -257,112 +253,23 @@ export interface LookupStats {
 }
 
 /**
- * The reads that cover a PFN set: [start[i], start[i] + len[i]) for i < n, in
- * ascending order, holes below GAP read through, never crossing a set page.
- */
-export interface KpageRuns {
-  readonly start: Float64Array;
-  readonly len: Uint32Array;
-  readonly n: number;
-}
-
-export function kpageRuns(set: PfnSet): KpageRuns {
-  let start = new Float64Array(1024);
-  let len = new Uint32Array(1024);
-  let n = 0;
-  const push = (s: number, e: number): void => {
-    if (n === start.length) {
-      const s2 = new Float64Array(n * 2);
-      s2.set(start);
-      start = s2;
-      const l2 = new Uint32Array(n * 2);
-      l2.set(len);
-      len = l2;
-    }
-    start[n] = s;
-    len[n++] = e - s;
-  };
-  set.pages.forEach((words, p) => {
-    if (!words) return;
-    const base = p * PAGE;
-    let runStart = -1;
-    let last = -1;
-    for (let w = 0; w < WORDS; w++) {
-      let bits = words[w]!;
-      if (bits === 0) continue;
-      if (bits === 0xffffffff) {
-        // A full word: 32 consecutive PFNs.
-        const first = base + w * 32;
-        if (runStart < 0) runStart = first;
-        else if (first - last > GAP) {
-          push(runStart, last + 1);
-          runStart = first;
-        }
-        last = first + 31;
-        continue;
-      }
-      while (bits !== 0) {
-        const low = bits & -bits;
-        bits ^= low;
-        const pfn = base + w * 32 + 31 - Math.clz32(low);
-        if (runStart < 0) runStart = pfn;
-        else if (pfn - last > GAP) {
-          push(runStart, last + 1);
-          runStart = pfn;
-        }
-        last = pfn;
-      }
-    }
-    if (runStart >= 0) push(runStart, last + 1);
-  });
-  return { start, len, n };
-}
-
-/**
- * One file's part of a lookup: what its words become, and where its runs
- * come from: the whole set's runs from the index's cursor, a subset's from
- * kpageRuns.
+ * One file's part of a lookup: what its words become, and whether it reads
+ * the set's runs or (kpageflags where only some pages need flags) those of
+ * the index's subset.
  */
 interface FilePass {
   readonly name: "kpagecount" | "kpageflags" | "kpagecgroup";
   readonly into: number;
-  /** Runs of a subset of the set: computed here, or ("index") from the subset bitmap of an index built from a store. */
-  readonly subset?: KpageRuns | "index";
+  readonly subset?: boolean;
 }
 
-function passesFor(options: LookupOptions): FilePass[] {
+function passesFor(cgroups: boolean, flagsSubset: boolean): FilePass[] {
   const passes: FilePass[] = [
     { name: "kpagecount", into: INTO_COUNT },
-    { name: "kpageflags", into: INTO_FLAGS, subset: options.flagsFor && kpageRuns(options.flagsFor) },
+    { name: "kpageflags", into: INTO_FLAGS, subset: flagsSubset },
   ];
-  if (options.cgroups) passes.push({ name: "kpagecgroup", into: INTO_CGROUP });
+  if (cgroups) passes.push({ name: "kpagecgroup", into: INTO_CGROUP });
   return passes;
-}
-
-/** Hands out a pass's runs a window at a time: fills window `w` and returns how many runs it holds (0: none left). */
-function runSource(index: KpageIndex, pass: FilePass): (w: number) => number {
-  const sub = pass.subset;
-  if (sub === undefined || sub === "index") {
-    index.runsReset(sub === "index");
-    return (w) => index.nextRuns(w, GAP);
-  }
-  let from = 0;
-  return (w) => {
-    let words = 0;
-    let to = from;
-    while (to < sub.n && (to === from || words + sub.len[to]! <= WINDOW)) words += sub.len[to++]!;
-    const win = index.windows[w]!;
-    win.start.set(sub.start.subarray(from, to));
-    win.len.set(sub.len.subarray(from, to));
-    const n = to - from;
-    from = to;
-    return n;
-  };
-}
-
-function stats(table: KpageTable, options: LookupOptions, reads: number, wordsRead: number): { table: KpageTable; stats: LookupStats } {
-  table.partialFlags = options.flagsFor !== undefined && options.flagsFor.size < table.size;
-  return { table, stats: { pfns: table.size, reads, wordsRead } };
 }
 
 /**
@@ -375,11 +282,11 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
   const win = index.windows[0]!;
   let reads = 0;
   let wordsRead = 0;
-  for (const pass of passesFor(options)) {
+  for (const pass of passesFor(options.cgroups === true, false)) {
     const file = procfs.openU64(pass.name);
     try {
-      const next = runSource(index, pass);
-      for (let n = next(0); n > 0; n = next(0)) {
+      index.runsReset(false);
+      for (let n = index.nextRuns(0, GAP); n > 0; n = index.nextRuns(0, GAP)) {
         let at = 0;
         for (let k = 0; k < n; k++) {
           const got = file.readWords(win.start[k]!, win.len[k]!, win.bytes.subarray(at * 8));
@@ -395,35 +302,23 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
       file.close();
     }
   }
-  return stats(table, options, reads, wordsRead);
+  return { table, stats: { pfns: table.size, reads, wordsRead } };
 }
 
 /**
- * The same for the whole-system scan, with the reads on libuv's pool
+ * The whole-system scan's lookup, for the PFNs of a run store's records (their
+ * set and rank index built in WebAssembly), with the reads on libuv's pool
  * threads: a window of runs is read at once (the kernel work, about 0.1 us
  * per PFN and file, spreads over the cores), the next window while the
- * values of the last are stored.
+ * values of the last are stored. With `flagsWhereNeeded`, kpageflags is read
+ * only for the PFNs of records without E_SHMEM_VMA; the others keep flags 0
+ * (for reports that take a page's class from its mapping where that is
+ * certain: see entry-store.ts E_SHMEM_VMA).
  */
-export async function lookupKpagesAsync(procfs: ProcFs, set: PfnSet, options: LookupOptions = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
-  const table = KpageTable.indexed(set, options.cgroups === true);
-  const { reads, wordsRead } = await readPasses(procfs, table, passesFor(options));
-  return stats(table, options, reads, wordsRead);
-}
-
-/**
- * The scan's lookup: for the PFNs of a run store's records, their set and
- * rank index built in WebAssembly. With `flagsWhereNeeded`, kpageflags is
- * read only for the PFNs of records without E_SHMEM_VMA (see LookupOptions.flagsFor).
- */
-export async function lookupStoreAsync(procfs: ProcFs, store: StoreColumns, options: { cgroups?: boolean; flagsWhereNeeded?: boolean } = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
+export async function lookupStoreAsync(procfs: ProcFs, store: StoreColumns, options: LookupOptions & { flagsWhereNeeded?: boolean } = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
   const subset = options.flagsWhereNeeded === true;
   const { table, subsetSize } = KpageTable.fromStore(store, options.cgroups === true, subset);
-  const passes: FilePass[] = [
-    { name: "kpagecount", into: INTO_COUNT },
-    { name: "kpageflags", into: INTO_FLAGS, subset: subset ? "index" : undefined },
-  ];
-  if (options.cgroups) passes.push({ name: "kpagecgroup", into: INTO_CGROUP });
-  const { reads, wordsRead } = await readPasses(procfs, table, passes);
+  const { reads, wordsRead } = await readPasses(procfs, table, passesFor(options.cgroups === true, subset));
   table.partialFlags = subsetSize < table.size;
   return { table, stats: { pfns: table.size, reads, wordsRead } };
 }
@@ -435,10 +330,10 @@ async function readPasses(procfs: ProcFs, table: KpageTable, passes: readonly Fi
   let wordsRead = 0;
   for (const pass of passes) {
     const file = procfs.openU64(pass.name);
-    const next = runSource(index, pass);
-    /** Read window `w`'s runs (filled by `next`); resolves with their number once all are in. */
+    index.runsReset(pass.subset === true);
+    /** Read the next runs into window `w`; resolves with their number once all are in. */
     const issue = (w: number): Promise<number> | undefined => {
-      const n = next(w);
+      const n = index.nextRuns(w, GAP);
       if (n === 0) return undefined;
       reads += n;
       const win = index.windows[w]!;
