@@ -20,7 +20,7 @@ const BLOCK_WORDS: usize = 2048;
 const S_RSS = 0, S_PSS = 1, S_USS = 2, S_ANON = 3, S_PSS_ANON = 4, S_SHMEM = 5, S_PSS_SHMEM = 6, S_FILE = 7, S_PSS_FILE = 8;
 const S_KSM = 9, S_THP = 10, S_ZERO = 11, S_UNMANAGED = 12, S_HUGE_PRIV = 13, S_HUGE_SHARED = 14, S_HUGE_PSS = 15;
 const S_FIELDS = 16;
-/** Runs of at least this many pages are summed apart and then added (as account.ts's memo does). */
+/** Runs of at least this many pages are summed apart and then added to the VMA's sums (so a run's sum does not depend on what came before it). */
 const GROUP_MIN: u32 = 8;
 
 let dir: usize = 0;

@@ -6,10 +6,9 @@
  * (accounting/account.ts). Its memory is sized once, so views on it stay
  * valid.
  */
-import { readFileSync } from "node:fs";
 import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
 import { E_HUGE_RUN, E_SHMEM_VMA } from "./entry-store.js";
-import { wasmFile } from "./walk-wasm.js";
+import { wasmModule } from "./wasm-modules.js";
 
 const BLOCK_WORDS = 2048;
 /** Stored runs handed to the accounting loop at once (an EntryStore chunk). */
@@ -42,8 +41,6 @@ interface Exports {
   account(from: number, to: number, partial: number): number;
   end(): number;
 }
-
-let compiled: WebAssembly.Module | undefined;
 
 /** One read window: the bytes read, and the runs they cover. */
 export interface Window {
@@ -92,8 +89,7 @@ export interface StoreColumns {
 }
 
 function instantiate(): Exports {
-  compiled ??= new WebAssembly.Module(readFileSync(wasmFile("kpages.wasm")));
-  return new WebAssembly.Instance(compiled, {}).exports as unknown as Exports;
+  return new WebAssembly.Instance(wasmModule("kpages.wasm"), {}).exports as unknown as Exports;
 }
 
 export class KpageIndex {

@@ -3,8 +3,7 @@
  * into dist/wasm) once per process and lays its memory out: input batches
  * that pagemap is read into directly, and the areas the walk writes to.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { wasmModule } from "./wasm-modules.js";
 
 /** Entries per input batch, and batches: as in wasm/pagemap-walk.ts. */
 export const WASM_BATCH = 65536;
@@ -42,19 +41,9 @@ export interface WalkWasm {
 
 let loaded: WalkWasm | undefined;
 
-/** A module file in dist/wasm, from dist/src/scan (library) or from dist/bin (bundled CLI). */
-export function wasmFile(name: string): string {
-  for (const rel of [`../../wasm/${name}`, `../wasm/${name}`]) {
-    const file = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(file)) return file;
-  }
-  throw new Error(`pagelens is not fully built: dist/wasm/${name} is missing (run \`npm run build\`)`);
-}
-
 export function walkWasm(): WalkWasm {
   if (loaded) return loaded;
-  const module = new WebAssembly.Module(readFileSync(wasmFile("pagemap-walk.wasm")));
-  const exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+  const exports = new WebAssembly.Instance(wasmModule("pagemap-walk.wasm"), {}).exports as unknown as Exports;
   const need = exports.layout();
   const have = exports.memory.buffer.byteLength;
   if (need > have) exports.memory.grow(Math.ceil((need - have) / 65536));
