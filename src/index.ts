@@ -39,8 +39,8 @@ export { censusPfns, type Census } from "./scan/census.js";
 export { censusProcess } from "./scan/process-census.js";
 export { buildFlagsReport, describeFlags, type FlagsReport } from "./report/flags-report.js";
 export { reconcileSystem, buildSystemReport, type Reconciliation, type SystemReport } from "./report/system-report.js";
-export { gatherSystem } from "./cli/commands/system.js";
-export { inspectFiles } from "./cli/commands/file.js";
+export { gatherSystem } from "./scan/system-gather.js";
+export { inspectFiles } from "./scan/file-inspect.js";
 export { type FileReport } from "./report/file-report.js";
 export { formatSize, type Unit } from "./render/units.js";
 

@@ -26,7 +26,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { inspectFiles } from "../../src/cli/commands/file.js";
+import { inspectFiles } from "../../src/scan/file-inspect.js";
 import { nativeAvailability } from "../../src/native/libc.js";
 import { cachestat, FileMapping, PageToucher, posixFadvise, POSIX_FADV_DONTNEED, POSIX_FADV_RANDOM } from "../../src/native/page-cache.js";
 import { ProcFs } from "../../src/procfs/procfs.js";

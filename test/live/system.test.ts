@@ -22,7 +22,7 @@ import * as path from "node:path";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { buildPsReport } from "../../src/report/process-report.js";
 import type { SystemLine, SystemReport } from "../../src/report/system-report.js";
-import { gatherSystem, systemReportOf } from "../../src/cli/commands/system.js";
+import { gatherSystem, systemReportOf } from "../../src/scan/system-gather.js";
 import { liveSkipReason, makeTempDir, MiB, onExit, REPO_ROOT, runCli, Scenario } from "../support/scenario.js";
 
 const skip = liveSkipReason();

@@ -1,0 +1,119 @@
+/**
+ * What `pagelens system` reads: the page-table scan, the kpageflags census
+ * and /proc/meminfo (with zoneinfo, the kernel config and free page
+ * reporting), handed to the pure reconciliation in report/system-report.ts.
+ *
+ * Both the scan and the census take about half a second on a 24 GiB
+ * machine. The census is synchronous (its reader threads report to the
+ * calling thread), so it cannot overlap the scan: they run one after the
+ * other, scan first, and meminfo is read right before and right after the
+ * census so the report can say how much memory moved meanwhile.
+ */
+import * as fs from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
+import { gunzipSync } from "node:zlib";
+import { parseKernelConfig } from "../parse/kernel-config.js";
+import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
+import type { ProcFs } from "../procfs/procfs.js";
+import { scanHeader } from "../report/scan-header.js";
+import { buildSystemReport, processFigures, summarizeCensus, zoneManagedPages, type PageReporting, type SystemInputs, type SystemReport, type SystemTiming } from "../report/system-report.js";
+import { censusPfns, type Census } from "./census.js";
+import { scanSystem, type Scan } from "./system-scan.js";
+
+/** Everything `pagelens system` reads, kept so tests can compare the report with its own scan. */
+export interface SystemGathered {
+  readonly scan: Scan;
+  readonly census: Census | undefined;
+  readonly inputs: SystemInputs;
+  readonly timing: SystemTiming;
+}
+
+export interface GatherOptions {
+  readonly passwdFile?: string;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+function readMeminfo(procfs: ProcFs): Meminfo {
+  return parseMeminfo(procfs.readText("meminfo"), procfs.path("meminfo"));
+}
+
+/**
+ * CONFIG_VMAP_STACK from the tree's config.gz, or undefined when there is
+ * none (the reconciliation then decides from the numbers and says so).
+ * Read as features.ts reads it: config.gz is binary, which ProcFs does not read.
+ */
+function vmapStackOf(procfs: ProcFs): boolean | undefined {
+  let text: string;
+  try {
+    text = gunzipSync(fs.readFileSync(procfs.path("config.gz"))).toString("utf8");
+  } catch {
+    return undefined;
+  }
+  return parseKernelConfig(text).get("CONFIG_VMAP_STACK") === "y";
+}
+
+/** Bytes the memory zones manage, read with meminfo; undefined without /proc/zoneinfo (a tree may not have one). */
+function zoneManagedOf(procfs: ProcFs, pageSize: number): number | undefined {
+  const text = procfs.readOptionalText("zoneinfo");
+  return text === undefined ? undefined : zoneManagedPages(text) * pageSize;
+}
+
+/**
+ * Free page reporting's parameters, when the kernel has it. max_waiting_mib
+ * is not upstream (the test VM's kernel has it, and holds up to that much
+ * freed memory off the buddy lists while it waits to be reported).
+ */
+function pageReportingOf(procfs: ProcFs): PageReporting | undefined {
+  const order = procfs.readSysText("module/page_reporting/parameters/page_reporting_order");
+  if (order === undefined || !/^\d+\s*$/.test(order)) return undefined;
+  const waiting = procfs.readSysText("module/page_reporting/parameters/max_waiting_mib");
+  return { order: Number(order), maxWaiting: waiting !== undefined && /^\d+\s*$/.test(waiting) ? Number(waiting) * 1024 * 1024 : undefined };
+}
+
+/**
+ * Reader threads for the census, by the rule `pagelens flags` uses (measured
+ * there): one per CPU unless the machine is oversubscribed; one for a saved
+ * tree, whose files are in the page cache and cost no kernel time per page.
+ */
+function censusThreads(procfs: ProcFs): number {
+  if (!procfs.isLive) return 1;
+  const cpus = availableParallelism();
+  return loadavg()[0]! > 2 * cpus ? 1 : cpus;
+}
+
+/** Read the three sources, one after another (see the module comment). */
+export async function gatherSystem(procfs: ProcFs, o: GatherOptions = {}): Promise<SystemGathered> {
+  const t0 = performance.now();
+  const scan = await scanSystem(procfs, { passwdFile: o.passwdFile, onProgress: o.onProgress });
+  const t1 = performance.now();
+  let census: Census | undefined;
+  let before: Meminfo | undefined;
+  // Without root the kpage files cannot be opened; the reconciliation then falls back to meminfo and says so.
+  if (scan.kernel.features.kpageflags.available) {
+    before = readMeminfo(procfs);
+    census = censusPfns(procfs, { threads: censusThreads(procfs) });
+  }
+  const t2 = performance.now();
+  const meminfo = readMeminfo(procfs);
+  const t3 = performance.now();
+  const inputs: SystemInputs = {
+    meminfo,
+    census: census ? summarizeCensus(census, procfs.path("kpageflags")) : undefined,
+    processes: processFigures(scan),
+    pageSize: scan.kernel.pageSize,
+    vmapStack: vmapStackOf(procfs),
+    zoneManaged: zoneManagedOf(procfs, scan.kernel.pageSize),
+    pageReporting: pageReportingOf(procfs),
+  };
+  const timing: SystemTiming = {
+    scanMs: t1 - t0,
+    censusMs: census ? t2 - t1 : 0,
+    spanMs: t3 - t0,
+    memFreeChangeDuringCensus: before ? (meminfo["MemFree"] ?? 0) - (before["MemFree"] ?? 0) : 0,
+  };
+  return { scan, census, inputs, timing };
+}
+
+export function systemReportOf(g: SystemGathered, live: boolean): SystemReport {
+  return buildSystemReport(g.inputs, { header: scanHeader(g.scan), timing: g.timing, live });
+}
