@@ -303,3 +303,27 @@ test("usage accumulates across calls on the same row", () => {
   walkPagemap(entries([anonExcl(6), { swapped: true, swapType: 1, swapOffset: 9 }]), 2, 0x101, 0, t);
   assert.deepEqual(nonZero(usageRow(t.usage, 0)), { rss: 2 * PS, pss: 2 * PS, uss: 2 * PS, anon: 2 * PS, pssAnon: 2 * PS, swap: PS });
 });
+
+test("more entries than one WebAssembly input batch: walked a batch at a time, the same pages counted", () => {
+  // 70 000 entries (past the 65 536 of a batch) in a plain array, not read into wasm memory:
+  // exclusive anon pages, a long file run across the batch edge, and swap entries.
+  const n = 70000;
+  const list: Partial<PagemapEntry>[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 1000 === 7) list.push({ swapped: true, swapType: 0, swapOffset: i });
+    else if (i >= 60000 && i < 69000) list.push({ present: true, file: true, pfn: 0x100000 + i });
+    else list.push({ present: true, exclusive: true, pfn: 0x200000 + 3 * i });
+  }
+  const t = target({ trust: true });
+  walkPagemap(entries(list), n, 0x7f0000000 + 5, 1, t);
+  const u = usageRow(t.usage, 1);
+  const swaps = list.filter((e) => e.swapped).length;
+  const file = 9000 - list.slice(60000, 69000).filter((e) => e.swapped).length;
+  assert.equal(u.swap, swaps * PS);
+  assert.equal(u.rss, (n - swaps - file) * PS, "trusted pages");
+  assert.equal(t.swaps.length, swaps);
+  // The file pages are stored; the run is cut at the swap entries and at the batch edge, never lost.
+  assert.equal(t.store.pages, file);
+  const recs = stored(t);
+  assert.ok(recs.every(([pfn, len]) => pfn >= 0x100000 + 60000 && pfn + len <= 0x100000 + 69000));
+});
