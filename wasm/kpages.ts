@@ -13,13 +13,30 @@
  * by rank, a buffer of run columns, and an output area of per-VMA sums.
  */
 
-const BLOCK_SHIFT: u32 = 16;
-const BLOCK_WORDS: usize = 2048;
+import {
+  BLOCK_SHIFT,
+  BLOCK_WORDS,
+  INTO_COUNT,
+  INTO_FLAGS,
+  SUM_ANON as S_ANON,
+  SUM_FILE as S_FILE,
+  SUM_HUGE_PRIV as S_HUGE_PRIV,
+  SUM_HUGE_PSS as S_HUGE_PSS,
+  SUM_HUGE_SHARED as S_HUGE_SHARED,
+  SUM_KSM as S_KSM,
+  SUM_PSS as S_PSS,
+  SUM_PSS_ANON as S_PSS_ANON,
+  SUM_PSS_FILE as S_PSS_FILE,
+  SUM_PSS_SHMEM as S_PSS_SHMEM,
+  SUM_RSS as S_RSS,
+  SUM_SHMEM as S_SHMEM,
+  SUM_THP as S_THP,
+  SUM_UNMANAGED as S_UNMANAGED,
+  SUM_USS as S_USS,
+  SUM_ZERO as S_ZERO,
+  SUMS as S_FIELDS,
+} from "../src/scan/wasm-abi";
 
-/** Per-run sums, in this order (S_ constants of account.ts). */
-const S_RSS = 0, S_PSS = 1, S_USS = 2, S_ANON = 3, S_PSS_ANON = 4, S_SHMEM = 5, S_PSS_SHMEM = 6, S_FILE = 7, S_PSS_FILE = 8;
-const S_KSM = 9, S_THP = 10, S_ZERO = 11, S_UNMANAGED = 12, S_HUGE_PRIV = 13, S_HUGE_SHARED = 14, S_HUGE_PSS = 15;
-const S_FIELDS = 16;
 /** Runs of at least this many pages are summed apart and then added to the VMA's sums (so a run's sum does not depend on what came before it). */
 const GROUP_MIN: u32 = 8;
 
@@ -125,7 +142,7 @@ export function rankBases(slots: i32): u32 {
   for (let b: u32 = 0; b < nBlocks; b++) {
     const slot = load<i32>(dir + (<usize>b << 2));
     if (slot < 0) continue;
-    for (let w: usize = 0; w < BLOCK_WORDS; w++) {
+    for (let w: usize = 0; w < <usize>BLOCK_WORDS; w++) {
       const at = (<usize>slot * BLOCK_WORDS + w) << 2;
       store<u32>(bases + at, rank);
       rank += popcnt<u32>(load<u32>(bitmaps + at));
@@ -147,8 +164,6 @@ export function setValues(flagsHiPtr: usize, cgroupPtr: usize): void {
   cgroups = cgroupPtr;
 }
 
-/** What a kpage file's words become: kpagecount, kpageflags, kpagecgroup. */
-const INTO_COUNT = 0, INTO_FLAGS = 1;
 
 /**
  * Store the words read for `n` runs (run i: `len[i]` PFNs from `start[i]`,

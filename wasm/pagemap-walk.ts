@@ -13,10 +13,23 @@
  * found, and the counters of one call.
  */
 
-/** Entries per input batch (512 KiB of pagemap). */
-const BATCH: i32 = 65536;
-/** Input batches: reads in flight at once, plus one for callers with their own buffer. */
-const SLOTS: i32 = 5;
+import {
+  E_HUGE_RUN,
+  E_PAGEMAP_MASK,
+  WALK_BATCH as BATCH,
+  WALK_COUNTERS as S_FIELDS,
+  WALK_GUARD as S_GUARD,
+  WALK_HIDDEN as S_HIDDEN,
+  WALK_MIGRATION as S_MIGRATION,
+  WALK_PAGES as S_PAGES,
+  WALK_RUNS as S_RUNS,
+  WALK_SLOTS as SLOTS,
+  WALK_SOFT_DIRTY as S_SOFT_DIRTY,
+  WALK_SWAPPED as S_SWAPPED,
+  WALK_SWAPS as S_SWAPS,
+  WALK_TRUSTED as S_TRUSTED,
+  WALK_UFFD_WP as S_UFFD_WP,
+} from "../src/scan/wasm-abi";
 
 const PM_PRESENT: u64 = 1 << 63;
 const PM_SWAP: u64 = 1 << 62;
@@ -28,24 +41,8 @@ const PM_SOFT_DIRTY: u64 = 1 << 55;
 const PM_FRAME: u64 = (1 << 55) - 1;
 const TRUSTED_MASK: u64 = PM_PRESENT | PM_EXCLUSIVE | PM_FILE | PM_SOFT_DIRTY | PM_UFFD_WP;
 const TRUSTED_VALUE: u64 = PM_PRESENT | PM_EXCLUSIVE;
-/** Pagemap bits 55-61 kept per run (E_SOFT_DIRTY, E_EXCLUSIVE, E_UFFD_WP, E_FILE of entry-store.ts). */
-const E_PAGEMAP_MASK: u32 = 0x47;
-const E_HUGE_RUN: u32 = 1 << 7;
 const PMD_PAGES: i32 = 512;
 const SWP_PTE_MARKER: u32 = 31;
-
-/** Counters of one call, as i32s at statsBase: see the S_ constants of src/scan/pagemap-walk.ts. */
-const S_RUNS = 0;
-const S_SWAPS = 1;
-const S_TRUSTED = 2;
-const S_SWAPPED = 3;
-const S_MIGRATION = 4;
-const S_GUARD = 5;
-const S_UFFD_WP = 6;
-const S_SOFT_DIRTY = 7;
-const S_HIDDEN = 8;
-const S_PAGES = 9;
-const S_FIELDS = 10;
 
 let inputBase: usize = 0;
 let runsBase: usize = 0;
@@ -146,7 +143,7 @@ export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, 
       }
       if (aligned && (pfn & <u64>(PMD_PAGES - 1)) == 0 && i + PMD_PAGES <= count && isHugeRun(base, i)) {
         if (runLen > 0) emit(runPfn, runLen, runBits);
-        emit(pfn, PMD_PAGES, (<u32>(v >> 55) & E_PAGEMAP_MASK) | E_HUGE_RUN);
+        emit(pfn, PMD_PAGES, (<u32>(v >> 55) & <u32>E_PAGEMAP_MASK) | <u32>E_HUGE_RUN);
         runLen = 0;
         i += PMD_PAGES - 1;
         continue;
@@ -155,7 +152,7 @@ export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, 
         trusted++;
         continue;
       }
-      const bits = (<u32>(v >> 55) & E_PAGEMAP_MASK) | ((v & PM_FILE) != 0 ? shmemMark : 0);
+      const bits = (<u32>(v >> 55) & <u32>E_PAGEMAP_MASK) | ((v & PM_FILE) != 0 ? shmemMark : 0);
       // Entries continuing this one physically with the same bits, up to the next 2 MiB boundary.
       let j = i + 1;
       let expect = v + 1;

@@ -12,7 +12,8 @@
  * The loop over runs and pages is wasm/kpages.ts, compiled to WebAssembly.
  */
 import type { RunColumns } from "../scan/entry-store.js";
-import { KpageIndex, RUNS_AT_ONCE, SUMS } from "../scan/kpage-index.js";
+import { KpageIndex, RUNS_AT_ONCE } from "../scan/kpage-index.js";
+import { SUM_RSS, SUM_USS, SUMS } from "../scan/wasm-abi.js";
 import { NF, U } from "./usage.js";
 
 /**
@@ -39,11 +40,8 @@ export interface RunSource {
   forEachChunk(start: number, end: number, fn: (cols: RunColumns, from: number, to: number) => void): void;
 }
 
-/** Per-run sums, in the order wasm/kpages.ts keeps them (PSS-like fields are fractional pages). */
-const S_RSS = 0, S_USS = 2;
-
-/** Usage row columns fed by each sum, and the row's `shared` = rss - uss. */
-const S_TO_U: readonly number[] = [
+/** Usage row columns fed by each of the loop's sums (wasm-abi.ts SUM_ order), and the row's `shared` = rss - uss. */
+const SUM_TO_U: readonly number[] = [
   U.rss, U.pss, U.uss, U.anon, U.pssAnon, U.shmem, U.pssShmem, U.file, U.pssFile,
   U.ksm, U.thp, U.zeroPage, U.unmanaged, U.hugetlbPrivate, U.hugetlbShared, U.hugetlbPss,
 ];
@@ -92,8 +90,8 @@ export class Accounting {
     for (let j = 0; j < k; j++) {
       const o = j * (SUMS + 1);
       const base = out[o]! * NF;
-      for (let f = 0; f < SUMS; f++) usage[base + S_TO_U[f]!]! += out[o + 1 + f]! * ps;
-      usage[base + U.shared]! += (out[o + 1 + S_RSS]! - out[o + 1 + S_USS]!) * ps;
+      for (let f = 0; f < SUMS; f++) usage[base + SUM_TO_U[f]!]! += out[o + 1 + f]! * ps;
+      usage[base + U.shared]! += (out[o + 1 + SUM_RSS]! - out[o + 1 + SUM_USS]!) * ps;
     }
   }
 }

@@ -12,25 +12,18 @@ const SHIFT = 14;
 const CHUNK = 1 << SHIFT;
 const MASK = CHUNK - 1;
 
-/**
- * Compact pagemap bits kept per record: pagemap bits 55-61 shifted down by 55
- * (so the walk takes them with one shift and mask), plus our own run mark.
+/*
+ * Compact pagemap bits kept per record (pagemap bits 55-61 shifted down by
+ * 55) and our own marks, shared with the WebAssembly walk (wasm-abi.ts):
+ *  - E_SHMEM_VMA: a page-cache page of a shmem mapping (shared anonymous,
+ *    SysV shm, memfd, [anon_shmem:]): certainly a shmem page, so accounting
+ *    needs only its map count, not its flags. Never set on E_HUGE_RUN
+ *    records (hugetlb SysV segments and memfds have shmem-like names too,
+ *    and their pages come as aligned 512-page runs);
+ *  - E_HUGE_RUN: a 2 MiB-aligned run of 512 physically contiguous pages
+ *    (likely PMD-mapped).
  */
-export const E_SOFT_DIRTY = 1 << 0; // bit 55
-export const E_EXCLUSIVE = 1 << 1; // bit 56, PM_MMAP_EXCLUSIVE
-export const E_UFFD_WP = 1 << 2; // bit 57
-export const E_FILE = 1 << 6; // bit 61, PM_FILE
-/** Pagemap bits kept, as a mask over (high half >>> 23). */
-export const E_PAGEMAP_MASK = E_SOFT_DIRTY | E_EXCLUSIVE | E_UFFD_WP | E_FILE;
-/**
- * A page-cache page of a shmem mapping (shared anonymous, SysV shm, memfd,
- * [anon_shmem:]): certainly a shmem page, so accounting needs only its map
- * count, not its flags. Never set on E_HUGE_RUN records (hugetlb SysV
- * segments and memfds have shmem-like names too, and their pages come as
- * aligned 512-page runs).
- */
-export const E_SHMEM_VMA = 1 << 3;
-export const E_HUGE_RUN = 1 << 7; // a 2 MiB-aligned run of 512 physically contiguous pages (likely PMD-mapped)
+export { E_EXCLUSIVE, E_FILE, E_HUGE_RUN, E_PAGEMAP_MASK, E_SHMEM_VMA, E_SOFT_DIRTY, E_UFFD_WP } from "./wasm-abi.js";
 
 /** The raw columns of one chunk, for hot loops. */
 export interface RunColumns {

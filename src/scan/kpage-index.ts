@@ -7,21 +7,13 @@
  * valid.
  */
 import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
-import { E_HUGE_RUN, E_SHMEM_VMA } from "./entry-store.js";
+import { BLOCK_WORDS, E_HUGE_RUN, E_SHMEM_VMA, SUMS } from "./wasm-abi.js";
 import { wasmModule } from "./wasm-modules.js";
 
-const BLOCK_WORDS = 2048;
 /** Stored runs handed to the accounting loop at once (an EntryStore chunk). */
 export const RUNS_AT_ONCE = 16384;
-/** Per-run sums of the accounting loop. */
-export const SUMS = 16;
 /** Words per read window, per buffer (two buffers: one read while the other is stored). */
 export const WINDOW = 128 * 1024;
-
-/** What a kpage file's words become (INTO_ constants of wasm/kpages.ts). */
-export const INTO_COUNT = 0;
-export const INTO_FLAGS = 1;
-export const INTO_CGROUP = 2;
 
 interface Exports {
   readonly memory: WebAssembly.Memory;

@@ -13,7 +13,8 @@
  * value arrays directly from `rankOf(first PFN)`.
  */
 import type { ProcFs } from "../procfs/procfs.js";
-import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, KpageIndex, type StoreColumns } from "./kpage-index.js";
+import { KpageIndex, type StoreColumns } from "./kpage-index.js";
+import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS } from "./wasm-abi.js";
 
 const PAGE_SHIFT = 16;
 const PAGE = 1 << PAGE_SHIFT;

@@ -49,7 +49,7 @@ export interface PagemapOutcome {
  * Reads in flight at once. Two keep two cores busy in the kernel; a few more
  * cover the time this thread needs to hand each finished read back.
  */
-const IN_FLIGHT = 4; // at most WASM_SLOTS - 1: the last slot is the walk's own
+const IN_FLIGHT = 4; // at most WALK_SLOTS - 1: the last slot is the walk's own
 
 /** A target being read: its open pagemap, its reads, and where its records start. */
 interface Reading {

@@ -7,10 +7,10 @@
  * PMD-mapped huge page, always arrives whole in one buffer.
  */
 import type { VmaRange } from "./pagemap-pass.js";
-import { WASM_BATCH } from "./walk-wasm.js";
+import { WALK_BATCH } from "./wasm-abi.js";
 
 /** Entries per read: a multiple of 512 so batches stay PMD-aligned (512 KiB of pagemap); one input slot of the walk. */
-export const PAGEMAP_BATCH = WASM_BATCH;
+export const PAGEMAP_BATCH = WALK_BATCH;
 
 /** One read: `count` entries from virtual page `vpn`, covering mappings `firstVma`..`lastVma` of the list. */
 export interface PagemapSpan {

@@ -16,7 +16,8 @@
  */
 import { NF, U } from "../accounting/usage.js";
 import { E_SHMEM_VMA, type EntryStore, type SwapStore } from "./entry-store.js";
-import { S, SPARE_SLOT, WASM_BATCH, walkWasm, type WalkWasm } from "./walk-wasm.js";
+import { SPARE_SLOT, walkWasm, type WalkWasm } from "./walk-wasm.js";
+import { WALK_BATCH, WALK_GUARD, WALK_HIDDEN, WALK_MIGRATION, WALK_PAGES, WALK_RUNS, WALK_SOFT_DIRTY, WALK_SWAPPED, WALK_SWAPS, WALK_TRUSTED, WALK_UFFD_WP } from "./wasm-abi.js";
 
 export interface WalkTarget {
   readonly store: EntryStore;
@@ -50,13 +51,13 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
   const first = (PMD_PAGES - (firstVpn % PMD_PAGES)) % PMD_PAGES;
   const inWasm = u32.buffer === w.exports.memory.buffer;
   for (let done = 0; done < count; ) {
-    const n = inWasm ? count : Math.min(count - done, WASM_BATCH);
+    const n = inWasm ? count : Math.min(count - done, WALK_BATCH);
     let slot = SPARE_SLOT;
     let from = 0;
     if (inWasm) {
       const at = (u32.byteOffset - w.inputBase) / 8;
-      slot = Math.floor(at / WASM_BATCH);
-      from = at % WASM_BATCH;
+      slot = Math.floor(at / WALK_BATCH);
+      from = at % WALK_BATCH;
     } else w.slotWords[SPARE_SLOT]!.set(u32.subarray(2 * done, 2 * (done + n)));
     w.exports.walk(slot, from, n, ((first - done) % PMD_PAGES + PMD_PAGES) % PMD_PAGES, t.trustExclusive ? 1 : 0, shmemVma ? E_SHMEM_VMA : 0, t.maxSwapfiles);
     collect(w, vmaRow, t);
@@ -68,13 +69,13 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
 function collect(w: WalkWasm, vmaRow: number, t: WalkTarget): void {
   const st = w.stats;
   const { store, swaps, usage } = t;
-  store.append(w.runPfn, w.runLen, w.runBits, st[S.runs]!, vmaRow, st[S.pages]!);
-  const swapped = st[S.swaps]!;
+  store.append(w.runPfn, w.runLen, w.runBits, st[WALK_RUNS]!, vmaRow, st[WALK_PAGES]!);
+  const swapped = st[WALK_SWAPS]!;
   for (let k = 0; k < swapped; k++) swaps.push(w.swapSlots[k]!, vmaRow);
-  if (st[S.hidden]! > 0) t.pfnHidden = true;
+  if (st[WALK_HIDDEN]! > 0) t.pfnHidden = true;
   const base = vmaRow * NF;
   const ps = t.pageSize;
-  const trusted = st[S.trusted]!;
+  const trusted = st[WALK_TRUSTED]!;
   if (trusted > 0) {
     const b = trusted * ps;
     usage[base + U.rss]! += b;
@@ -83,9 +84,9 @@ function collect(w: WalkWasm, vmaRow: number, t: WalkTarget): void {
     usage[base + U.anon]! += b;
     usage[base + U.pssAnon]! += b;
   }
-  usage[base + U.swap]! += st[S.swapped]! * ps;
-  usage[base + U.migration]! += st[S.migration]! * ps;
-  usage[base + U.guard]! += st[S.guard]! * ps;
-  usage[base + U.uffdWp]! += st[S.uffdWp]! * ps;
-  usage[base + U.softDirty]! += st[S.softDirty]! * ps;
+  usage[base + U.swap]! += st[WALK_SWAPPED]! * ps;
+  usage[base + U.migration]! += st[WALK_MIGRATION]! * ps;
+  usage[base + U.guard]! += st[WALK_GUARD]! * ps;
+  usage[base + U.uffdWp]! += st[WALK_UFFD_WP]! * ps;
+  usage[base + U.softDirty]! += st[WALK_SOFT_DIRTY]! * ps;
 }

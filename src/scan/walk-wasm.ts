@@ -3,16 +3,11 @@
  * into dist/wasm) once per process and lays its memory out: input batches
  * that pagemap is read into directly, and the areas the walk writes to.
  */
+import { WALK_BATCH, WALK_COUNTERS, WALK_SLOTS } from "./wasm-abi.js";
 import { wasmModule } from "./wasm-modules.js";
 
-/** Entries per input batch, and batches: as in wasm/pagemap-walk.ts. */
-export const WASM_BATCH = 65536;
-export const WASM_SLOTS = 5;
 /** The input slot for callers whose entries are not already in wasm memory. */
-export const SPARE_SLOT = WASM_SLOTS - 1;
-
-/** Counter indexes in `stats` (S_ constants of wasm/pagemap-walk.ts). */
-export const S = { runs: 0, swaps: 1, trusted: 2, swapped: 3, migration: 4, guard: 5, uffdWp: 6, softDirty: 7, hidden: 8, pages: 9 } as const;
+export const SPARE_SLOT = WALK_SLOTS - 1;
 
 interface Exports {
   readonly memory: WebAssembly.Memory;
@@ -26,7 +21,7 @@ interface Exports {
 
 export interface WalkWasm {
   readonly exports: Exports;
-  /** Byte offset of input slot 0; slots follow each other, WASM_BATCH * 8 bytes each. */
+  /** Byte offset of input slot 0; slots follow each other, WALK_BATCH * 8 bytes each. */
   readonly inputBase: number;
   /** Input slots as bytes (to read pagemap into) and as 32-bit words. */
   readonly slots: readonly Uint8Array[];
@@ -50,17 +45,17 @@ export function walkWasm(): WalkWasm {
   // The memory never grows again, so these views stay valid.
   const buffer = exports.memory.buffer;
   const inputBase = exports.inputAt(0);
-  const slots = Array.from({ length: WASM_SLOTS }, (_, k) => new Uint8Array(buffer, exports.inputAt(k), WASM_BATCH * 8));
+  const slots = Array.from({ length: WALK_SLOTS }, (_, k) => new Uint8Array(buffer, exports.inputAt(k), WALK_BATCH * 8));
   loaded = {
     exports,
     inputBase,
     slots,
-    slotWords: slots.map((s) => new Uint32Array(s.buffer, s.byteOffset, WASM_BATCH * 2)),
-    runPfn: new Float64Array(buffer, exports.runsAt(), WASM_BATCH),
-    runLen: new Uint32Array(buffer, exports.runsAt() + WASM_BATCH * 8, WASM_BATCH),
-    runBits: new Uint8Array(buffer, exports.runsAt() + WASM_BATCH * 12, WASM_BATCH),
-    swapSlots: new Float64Array(buffer, exports.swapsAt(), WASM_BATCH),
-    stats: new Int32Array(buffer, exports.statsAt(), 10),
+    slotWords: slots.map((s) => new Uint32Array(s.buffer, s.byteOffset, WALK_BATCH * 2)),
+    runPfn: new Float64Array(buffer, exports.runsAt(), WALK_BATCH),
+    runLen: new Uint32Array(buffer, exports.runsAt() + WALK_BATCH * 8, WALK_BATCH),
+    runBits: new Uint8Array(buffer, exports.runsAt() + WALK_BATCH * 12, WALK_BATCH),
+    swapSlots: new Float64Array(buffer, exports.swapsAt(), WALK_BATCH),
+    stats: new Int32Array(buffer, exports.statsAt(), WALK_COUNTERS),
   };
   return loaded;
 }

@@ -1,0 +1,66 @@
+/**
+ * The numbers the WebAssembly modules (wasm/, AssemblyScript) and the
+ * JavaScript that drives them (walk-wasm.ts, kpage-index.ts, entry-store.ts)
+ * must agree on: buffer sizes, counter and sum positions, run bits. Plain
+ * integer constants, so that both compilers read this one file and the two
+ * sides cannot drift apart.
+ */
+
+/** Pagemap entries per input batch of the walk (512 KiB), and input batches (reads in flight, plus one spare). */
+export const WALK_BATCH = 65536;
+export const WALK_SLOTS = 5;
+
+/** The walk's counters of one call, by position. */
+export const WALK_RUNS = 0;
+export const WALK_SWAPS = 1;
+export const WALK_TRUSTED = 2;
+export const WALK_SWAPPED = 3;
+export const WALK_MIGRATION = 4;
+export const WALK_GUARD = 5;
+export const WALK_UFFD_WP = 6;
+export const WALK_SOFT_DIRTY = 7;
+export const WALK_HIDDEN = 8;
+export const WALK_PAGES = 9;
+export const WALK_COUNTERS = 10;
+
+/**
+ * Compact pagemap bits kept per stored run: pagemap bits 55-61 shifted down
+ * by 55 (so the walk takes them with one shift and mask), plus our own marks
+ * (see entry-store.ts).
+ */
+export const E_SOFT_DIRTY = 1; // bit 55
+export const E_EXCLUSIVE = 2; // bit 56, PM_MMAP_EXCLUSIVE
+export const E_UFFD_WP = 4; // bit 57
+export const E_SHMEM_VMA = 8;
+export const E_FILE = 64; // bit 61, PM_FILE
+export const E_HUGE_RUN = 128;
+/** Pagemap bits kept, as a mask over (entry >> 55). */
+export const E_PAGEMAP_MASK = 71; // E_SOFT_DIRTY | E_EXCLUSIVE | E_UFFD_WP | E_FILE
+
+/** PFN-set blocks: 64 Ki PFNs, a bitmap of 2048 32-bit words each. */
+export const BLOCK_SHIFT = 16;
+export const BLOCK_WORDS = 2048;
+
+/** The accounting loop's per-run sums, by position (PSS-like ones are fractional pages). */
+export const SUM_RSS = 0;
+export const SUM_PSS = 1;
+export const SUM_USS = 2;
+export const SUM_ANON = 3;
+export const SUM_PSS_ANON = 4;
+export const SUM_SHMEM = 5;
+export const SUM_PSS_SHMEM = 6;
+export const SUM_FILE = 7;
+export const SUM_PSS_FILE = 8;
+export const SUM_KSM = 9;
+export const SUM_THP = 10;
+export const SUM_ZERO = 11;
+export const SUM_UNMANAGED = 12;
+export const SUM_HUGE_PRIV = 13;
+export const SUM_HUGE_SHARED = 14;
+export const SUM_HUGE_PSS = 15;
+export const SUMS = 16;
+
+/** What a kpage file's words become in the index. */
+export const INTO_COUNT = 0;
+export const INTO_FLAGS = 1;
+export const INTO_CGROUP = 2;
