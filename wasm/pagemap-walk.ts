@@ -25,7 +25,6 @@ import {
   WALK_RUNS as S_RUNS,
   WALK_SLOTS as SLOTS,
   WALK_SOFT_DIRTY as S_SOFT_DIRTY,
-  WALK_SWAPPED as S_SWAPPED,
   WALK_SWAPS as S_SWAPS,
   WALK_TRUSTED as S_TRUSTED,
   WALK_UFFD_WP as S_UFFD_WP,
@@ -182,7 +181,6 @@ export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, 
         const s = load<i32>(statsBase + (S_SWAPS << 2));
         store<f64>(swapsBase + (<usize>s << 3), <f64>(v & PM_FRAME));
         store<i32>(statsBase + (S_SWAPS << 2), s + 1);
-        bump(S_SWAPPED, 1);
       } else bump(S_MIGRATION, 1);
     }
   }

@@ -17,7 +17,7 @@
 import { NF, U } from "../accounting/usage.js";
 import { E_SHMEM_VMA, type EntryStore, type SwapStore } from "./entry-store.js";
 import { SPARE_SLOT, walkWasm, type WalkWasm } from "./walk-wasm.js";
-import { WALK_BATCH, WALK_GUARD, WALK_HIDDEN, WALK_MIGRATION, WALK_PAGES, WALK_RUNS, WALK_SOFT_DIRTY, WALK_SWAPPED, WALK_SWAPS, WALK_TRUSTED, WALK_UFFD_WP } from "./wasm-abi.js";
+import { WALK_BATCH, WALK_GUARD, WALK_HIDDEN, WALK_MIGRATION, WALK_PAGES, WALK_RUNS, WALK_SOFT_DIRTY, WALK_SWAPS, WALK_TRUSTED, WALK_UFFD_WP } from "./wasm-abi.js";
 
 export interface WalkTarget {
   readonly store: EntryStore;
@@ -84,7 +84,7 @@ function collect(w: WalkWasm, vmaRow: number, t: WalkTarget): void {
     usage[base + U.anon]! += b;
     usage[base + U.pssAnon]! += b;
   }
-  usage[base + U.swap]! += st[WALK_SWAPPED]! * ps;
+  usage[base + U.swap]! += swapped * ps;
   usage[base + U.migration]! += st[WALK_MIGRATION]! * ps;
   usage[base + U.guard]! += st[WALK_GUARD]! * ps;
   usage[base + U.uffdWp]! += st[WALK_UFFD_WP]! * ps;

@@ -12,16 +12,15 @@ export const WALK_SLOTS = 5;
 
 /** The walk's counters of one call, by position. */
 export const WALK_RUNS = 0;
-export const WALK_SWAPS = 1;
+export const WALK_SWAPS = 1; // swap entries, their slots written out
 export const WALK_TRUSTED = 2;
-export const WALK_SWAPPED = 3;
-export const WALK_MIGRATION = 4;
-export const WALK_GUARD = 5;
-export const WALK_UFFD_WP = 6;
-export const WALK_SOFT_DIRTY = 7;
-export const WALK_HIDDEN = 8;
-export const WALK_PAGES = 9;
-export const WALK_COUNTERS = 10;
+export const WALK_MIGRATION = 3;
+export const WALK_GUARD = 4;
+export const WALK_UFFD_WP = 5;
+export const WALK_SOFT_DIRTY = 6;
+export const WALK_HIDDEN = 7;
+export const WALK_PAGES = 8;
+export const WALK_COUNTERS = 9;
 
 /**
  * Compact pagemap bits kept per stored run: pagemap bits 55-61 shifted down
