@@ -225,13 +225,13 @@ async function pass(
         walkSpan(views[job.slot]!, got, span, targets[r.index]!.vmas, params.pageSize, r.walk);
       }
     }
-    // Refill before the next wait, so the pool threads never idle while this thread walks.
     const last = r.submitted === r.spans.length || r.failed !== undefined;
     if (last && r.pending === 0) {
       if (r.failed) settle(r, r.failed);
       else if (r.walk.pfnHidden) settle(r, rollback(r, { status: "hidden" }));
       else settle(r, { index: r.index, status: "ok", usage: r.walk.usage, runs: [r.runStart, store.length], swaps: [r.swapStart, swaps.length] });
     }
+    // Refill now that the slot just walked is free again; the other reads went on meanwhile.
     fill();
   }
   return out.sort((a, b) => a.index - b.index);
