@@ -91,6 +91,34 @@ export function addUsage(into: MemUsage, other: MemUsage): MemUsage {
   return into;
 }
 
+/**
+ * A usage row from the kernel's own figures: the fields of one smaps entry or
+ * of smaps_rollup, in bytes. Used where a process's pages cannot be read
+ * (no root: PFNs hidden), so its numbers are the kernel's. Fields smaps does
+ * not have (file, shmem, zero pages, markers ...) stay 0; Pss_Anon, Pss_File
+ * and Pss_Shmem exist in smaps_rollup only. Written into row `row` of
+ * `table`, which is returned.
+ */
+export function usageFromSmaps(fields: Readonly<Record<string, number>>, table = new Float64Array(NF), row = 0): Float64Array {
+  const g = (k: string): number => fields[k] ?? 0;
+  const b = row * NF;
+  table[b + U.rss] = g("Rss");
+  table[b + U.pss] = g("Pss");
+  table[b + U.uss] = g("Private_Clean") + g("Private_Dirty");
+  table[b + U.shared] = g("Shared_Clean") + g("Shared_Dirty");
+  table[b + U.anon] = g("Anonymous");
+  table[b + U.pssAnon] = g("Pss_Anon");
+  table[b + U.pssFile] = g("Pss_File");
+  table[b + U.pssShmem] = g("Pss_Shmem");
+  table[b + U.swap] = g("Swap");
+  table[b + U.swapPss] = g("SwapPss");
+  table[b + U.ksm] = g("KSM");
+  table[b + U.thp] = g("AnonHugePages") + g("ShmemPmdMapped") + g("FilePmdMapped");
+  table[b + U.hugetlbPrivate] = g("Private_Hugetlb");
+  table[b + U.hugetlbShared] = g("Shared_Hugetlb");
+  return table;
+}
+
 // U must list USAGE_FIELDS in order; checked once at load so the two can never drift apart.
 USAGE_FIELDS.forEach((f, i) => {
   if (U[f] !== i) throw new Error(`usage field ${f} has index ${U[f]}, expected ${i}`);

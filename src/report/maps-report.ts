@@ -4,7 +4,7 @@
  * dirty split and VmFlags come from the kernel's smaps, because the PTE
  * dirty bit is not visible from user space.
  */
-import { USAGE_FIELDS, usageRow, zeroUsage, type MemUsage } from "../accounting/usage.js";
+import { USAGE_FIELDS, usageFromSmaps, usageRow, zeroUsage, type MemUsage } from "../accounting/usage.js";
 import type { SmapsEntry } from "../parse/smaps.js";
 import type { VmaKind } from "../parse/maps.js";
 import { commandOf } from "../scan/process-info.js";
@@ -51,30 +51,12 @@ function dirtyOf(e: SmapsEntry | undefined): KernelDirty | null {
   return { privateClean: g("Private_Clean"), privateDirty: g("Private_Dirty"), sharedClean: g("Shared_Clean"), sharedDirty: g("Shared_Dirty") };
 }
 
-/** Per-VMA usage from smaps alone (when page-level data is unavailable). */
-function usageFromSmaps(e: SmapsEntry | undefined): MemUsage {
-  const u = zeroUsage();
-  if (!e) return u;
-  const g = (k: string): number => e.fields[k] ?? 0;
-  u.rss = g("Rss");
-  u.pss = g("Pss");
-  u.uss = g("Private_Clean") + g("Private_Dirty");
-  u.shared = g("Shared_Clean") + g("Shared_Dirty");
-  u.anon = g("Anonymous");
-  u.swap = g("Swap");
-  u.swapPss = g("SwapPss");
-  u.ksm = g("KSM");
-  u.thp = g("AnonHugePages") + g("ShmemPmdMapped") + g("FilePmdMapped");
-  u.hugetlbPrivate = g("Private_Hugetlb");
-  u.hugetlbShared = g("Shared_Hugetlb");
-  return u;
-}
 
 export function buildMapsReport(scan: Scan, proc: ScannedProcess, smaps: readonly SmapsEntry[] | undefined): MapsReport {
   const byRange = new Map((smaps ?? []).map((e) => [e.vma.range, e]));
   const mappings: MappingRow[] = proc.vmas.map((vma, i) => {
     const k = byRange.get(vma.range);
-    const usage = proc.source === "pagemap" ? usageRow(proc.usage, i) : usageFromSmaps(k);
+    const usage = proc.source === "pagemap" ? usageRow(proc.usage, i) : k ? usageRow(usageFromSmaps(k.fields), 0) : zeroUsage();
     const [start, end] = vma.range.split("-") as [string, string];
     return {
       start,

@@ -4,13 +4,13 @@
  * that need it, and do the accounting. The result is plain data from which every
  * report is a pure function (and which snapshots will save and reload).
  */
-import { NF, U } from "../accounting/usage.js";
+import { NF, usageFromSmaps } from "../accounting/usage.js";
 import { Accounting, accountSwap, countSwapRefs } from "../accounting/account.js";
 import { PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 import { probeKernel, type KernelInfo } from "../kernel/features.js";
 import type { Vma } from "../parse/maps.js";
 import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
-import { parseSmapsRollup, type SmapsFields } from "../parse/smaps.js";
+import { parseSmapsRollup } from "../parse/smaps.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
 import { discoverProcesses, type Candidate } from "./collect.js";
@@ -100,25 +100,6 @@ const EMPTY_RUNS: StoreSlice<EntryStore> = { store: new EntryStore(), start: 0, 
 const EMPTY_SWAPS: StoreSlice<SwapStore> = { store: new SwapStore(), start: 0, end: 0 };
 
 /** A usage row from the kernel's smaps_rollup totals (fallback without PFN access). */
-export function usageFromRollup(r: SmapsFields): Float64Array {
-  const row = new Float64Array(NF);
-  const g = (k: string): number => r[k] ?? 0;
-  row[U.rss] = g("Rss");
-  row[U.pss] = g("Pss");
-  row[U.uss] = g("Private_Clean") + g("Private_Dirty");
-  row[U.shared] = g("Shared_Clean") + g("Shared_Dirty");
-  row[U.anon] = g("Anonymous");
-  row[U.pssAnon] = g("Pss_Anon");
-  row[U.pssFile] = g("Pss_File");
-  row[U.pssShmem] = g("Pss_Shmem");
-  row[U.swap] = g("Swap");
-  row[U.swapPss] = g("SwapPss");
-  row[U.ksm] = g("KSM");
-  row[U.thp] = g("AnonHugePages") + g("ShmemPmdMapped") + g("FilePmdMapped");
-  row[U.hugetlbPrivate] = g("Private_Hugetlb");
-  row[U.hugetlbShared] = g("Shared_Hugetlb");
-  return row;
-}
 
 function noUsage(info: ProcessInfo, state: ProcessState, reason: string, vmas: readonly Vma[] = []): ScannedProcess {
   return { info, state, source: "none", reason, vmas, usage: new Float64Array(NF), runs: EMPTY_RUNS, swapEntries: EMPTY_SWAPS };
@@ -129,7 +110,7 @@ function fromRollup(procfs: ProcFs, c: Candidate, reason: string): ScannedProces
   const pid = c.info.pid;
   try {
     const rollup = parseSmapsRollup(procfs.readText(`${pid}/smaps_rollup`, pid), procfs.path(pid, "smaps_rollup"));
-    return { info: c.info, state: "ok", source: "smaps_rollup", reason, vmas: c.vmas, usage: usageFromRollup(rollup), runs: EMPTY_RUNS, swapEntries: EMPTY_SWAPS };
+    return { info: c.info, state: "ok", source: "smaps_rollup", reason, vmas: c.vmas, usage: usageFromSmaps(rollup), runs: EMPTY_RUNS, swapEntries: EMPTY_SWAPS };
   } catch (err) {
     if (err instanceof ProcessGoneError) return undefined;
     if (err instanceof PermissionError) return noUsage(c.info, "unreadable", err.message, c.vmas);
