@@ -20,9 +20,9 @@ export * from "./decode/kpageflags.js";
 
 // Scanning and accounting
 export { KpageTable, PfnSet, lookupKpages } from "./scan/kpage-lookup.js";
-export { scanSystem, usageFromRollup, type Scan, type ScannedProcess, type ScanOptions, type UsageSource, type ProcessState } from "./scan/system-scan.js";
+export { scanSystem, type Scan, type ScannedProcess, type ScanOptions, type UsageSource, type ProcessState } from "./scan/system-scan.js";
 export { readProcessInfo, commandOf, type ProcessInfo } from "./scan/process-info.js";
-export { USAGE_FIELDS, NF, U, usageRow, sumRows, zeroUsage, addUsage, type MemUsage, type UsageField } from "./accounting/usage.js";
+export { USAGE_FIELDS, NF, U, usageRow, usageFromSmaps, sumRows, zeroUsage, addUsage, type MemUsage, type UsageField } from "./accounting/usage.js";
 
 // Reports (pure: scan in, data out) and renderers (pure: data in, text out)
 export { buildPsReport, processRow, totalsOf, machineFigures, SCHEMA_VERSION, type PsReport, type ProcessRow, type SortKey } from "./report/process-report.js";
@@ -39,13 +39,25 @@ export { censusPfns, type Census } from "./scan/census.js";
 export { censusProcess } from "./scan/process-census.js";
 export { buildFlagsReport, describeFlags, type FlagsReport } from "./report/flags-report.js";
 export { reconcileSystem, buildSystemReport, type Reconciliation, type SystemReport } from "./report/system-report.js";
-export { gatherSystem } from "./scan/system-gather.js";
-export { inspectFiles } from "./scan/file-inspect.js";
 export { type FileReport } from "./report/file-report.js";
 export { formatSize, type Unit } from "./render/units.js";
+
+// Views (one function per report: source and options in, report data out)
+export type { ViewSource, ViewHooks } from "./views/source.js";
+export { psView, type PsViewOptions } from "./views/ps.js";
+export { mapsView, type MapsViewOptions } from "./views/maps.js";
+export { pagesView, type PagesViewOptions } from "./views/pages.js";
+export { libsView, type LibsViewOptions } from "./views/libs.js";
+export { sharesView, type SharesViewOptions } from "./views/shares.js";
+export { groupsView, type GroupsViewOptions } from "./views/groups.js";
+export { flagsView, type FlagsViewOptions } from "./views/flags.js";
+export { systemView, gatherSystem, systemReportOf, type SystemGathered } from "./views/system.js";
+export { fileView, type FileViewOptions } from "./views/file.js";
+export { kernelView } from "./views/kernel.js";
+export { buildKernelReport, type KernelReport } from "./report/kernel-report.js";
 
 // Errors
 export * from "./errors.js";
 
-// The command line, for embedding
-export { run } from "./cli/run.js";
+// The command line is its own entry point, "pagelens/cli" (src/cli/run.ts),
+// so that the library loads without commander and the commands.

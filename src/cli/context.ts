@@ -1,5 +1,6 @@
 /** What every command needs: the procfs handle built from the global options, and the io. */
 import { ProcFs } from "../procfs/procfs.js";
+import type { ViewSource } from "../views/source.js";
 import type { CliIo } from "./io.js";
 
 export interface GlobalOptions {
@@ -8,7 +9,8 @@ export interface GlobalOptions {
   readonly passwd?: string;
 }
 
-export interface Context {
+/** A command reads through the same source its view does, and writes to the io. */
+export interface Context extends ViewSource {
   readonly procfs: ProcFs;
   readonly io: CliIo;
   readonly passwdFile: string | undefined;

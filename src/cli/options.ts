@@ -7,10 +7,11 @@ export function parsePid(text: string, what = "PID"): number {
   return Number(text.trim());
 }
 
-export function parsePidList(text: string): number[] {
+/** "12,13,14" for an option named `option` (default --pid); a pid named twice counts once. */
+export function parsePidList(text: string, option = "--pid"): number[] {
   const parts = text.split(",").filter((p) => p.trim() !== "");
-  if (parts.length === 0) throw new UsageError(`--pid: expected a comma-separated list of process ids, got ${JSON.stringify(text)}`);
-  return parts.map((p) => parsePid(p, "--pid"));
+  if (parts.length === 0) throw new UsageError(`${option}: expected a comma-separated list of process ids, got ${JSON.stringify(text)}`);
+  return [...new Set(parts.map((p) => parsePid(p, option)))];
 }
 
 export function parseRegex(text: string, option: string): RegExp {

@@ -1,5 +1,5 @@
 /**
- * The page-cache report for files and directories (`pagelens file`): which
+ * The file view: the page-cache report for files and directories (`pagelens file`): which
  * of their pages are cached, with flags and map counts where root can read
  * them, and which processes map them. Reads the live kernel through our own
  * mappings of the files (native/libc.ts), so it cannot run on a --root tree.
@@ -7,14 +7,14 @@
 import { UsageError } from "../errors.js";
 import { probeKernel } from "../kernel/features.js";
 import { nativeAvailability, NativeUnavailableError } from "../native/libc.js";
-import type { ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
 import { FileReportBuilder, type FileReport } from "../report/file-report.js";
-import { indexFileMappings, mappersOf } from "./file-mappers.js";
-import { readFilePages, type Detail } from "./file-pages.js";
-import { walkFiles } from "./file-walk.js";
+import { indexFileMappings, mappersOf } from "../scan/file-mappers.js";
+import { readFilePages, type Detail } from "../scan/file-pages.js";
+import { walkFiles } from "../scan/file-walk.js";
+import type { ViewHooks, ViewSource } from "./source.js";
 
-export interface InspectOptions {
+export interface FileViewOptions {
   /** One range per run of alike pages ("ranges"), or one per page ("each"). */
   readonly list?: "ranges" | "each";
   readonly raw?: boolean;
@@ -24,8 +24,6 @@ export interface InspectOptions {
   readonly processes?: boolean;
   /** cachestat(2) totals only: map nothing. */
   readonly totalsOnly?: boolean;
-  readonly passwdFile?: string;
-  readonly onProgress?: (done: number, total: number) => void;
   /** Pages per mapping window (tests use small windows to cross window edges). */
   readonly windowPages?: number;
 }
@@ -34,7 +32,8 @@ export interface InspectOptions {
  * The page-cache report for PATHs, read from the live kernel. Throws
  * NativeUnavailableError when mmap/mincore/cachestat cannot be reached.
  */
-export function inspectFiles(procfs: ProcFs, paths: readonly string[], o: InspectOptions = {}): FileReport {
+export function fileView(src: ViewSource, paths: readonly string[], o: FileViewOptions = {}, hooks: ViewHooks = {}): FileReport {
+  const { procfs } = src;
   if (!procfs.isLive) throw new UsageError("file reads the live page cache through our own mappings: it cannot be used with --root");
   const native = nativeAvailability();
   if (!native.available) throw new NativeUnavailableError(native.reason);
@@ -58,7 +57,7 @@ export function inspectFiles(procfs: ProcFs, paths: readonly string[], o: Inspec
     done: (p: Parameters<FileReportBuilder["done"]>[0]): void => {
       if (p.cachestatError === "ENOSYS") noCachestat++;
       builder.done(p);
-      o.onProgress?.(++done, walk.files.length);
+      hooks.onProgress?.(++done, walk.files.length);
     },
   };
   // Only listings show the memory cgroup, and kpagecgroup costs as much to read as kpageflags.
@@ -67,7 +66,7 @@ export function inspectFiles(procfs: ProcFs, paths: readonly string[], o: Inspec
 
   if (o.processes !== false) {
     const index = indexFileMappings(procfs, process.pid);
-    const users = new UserNames(o.passwdFile);
+    const users = new UserNames(src.passwdFile);
     walk.files.forEach((t, i) => builder.setProcesses(i, mappersOf(procfs, index, t, kernel.pageSize, users)));
     if (index.unreadable > 0)
       notes.push(

@@ -1,5 +1,5 @@
 /**
- * What `pagelens system` reads: the page-table scan, the kpageflags census
+ * The system view: what `pagelens system` reads: the page-table scan, the kpageflags census
  * and /proc/meminfo (with zoneinfo, the kernel config and free page
  * reporting), handed to the pure reconciliation in report/system-report.ts.
  *
@@ -10,15 +10,15 @@
  * census so the report can say how much memory moved meanwhile.
  */
 import * as fs from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
 import { gunzipSync } from "node:zlib";
 import { parseKernelConfig } from "../parse/kernel-config.js";
 import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import { scanHeader } from "../report/scan-header.js";
 import { buildSystemReport, processFigures, summarizeCensus, zoneManagedPages, type PageReporting, type SystemInputs, type SystemReport, type SystemTiming } from "../report/system-report.js";
-import { censusPfns, type Census } from "./census.js";
-import { scanSystem, type Scan } from "./system-scan.js";
+import { censusPfns, censusThreads, type Census } from "../scan/census.js";
+import { scanSystem, type Scan } from "../scan/system-scan.js";
+import type { ViewHooks, ViewSource } from "./source.js";
 
 /** Everything `pagelens system` reads, kept so tests can compare the report with its own scan. */
 export interface SystemGathered {
@@ -28,10 +28,6 @@ export interface SystemGathered {
   readonly timing: SystemTiming;
 }
 
-export interface GatherOptions {
-  readonly passwdFile?: string;
-  readonly onProgress?: (done: number, total: number) => void;
-}
 
 function readMeminfo(procfs: ProcFs): Meminfo {
   return parseMeminfo(procfs.readText("meminfo"), procfs.path("meminfo"));
@@ -70,21 +66,12 @@ function pageReportingOf(procfs: ProcFs): PageReporting | undefined {
   return { order: Number(order), maxWaiting: waiting !== undefined && /^\d+\s*$/.test(waiting) ? Number(waiting) * 1024 * 1024 : undefined };
 }
 
-/**
- * Reader threads for the census, by the rule `pagelens flags` uses (measured
- * there): one per CPU unless the machine is oversubscribed; one for a saved
- * tree, whose files are in the page cache and cost no kernel time per page.
- */
-function censusThreads(procfs: ProcFs): number {
-  if (!procfs.isLive) return 1;
-  const cpus = availableParallelism();
-  return loadavg()[0]! > 2 * cpus ? 1 : cpus;
-}
 
 /** Read the three sources, one after another (see the module comment). */
-export async function gatherSystem(procfs: ProcFs, o: GatherOptions = {}): Promise<SystemGathered> {
+export async function gatherSystem(src: ViewSource, hooks: ViewHooks = {}): Promise<SystemGathered> {
+  const { procfs } = src;
   const t0 = performance.now();
-  const scan = await scanSystem(procfs, { passwdFile: o.passwdFile, onProgress: o.onProgress });
+  const scan = await scanSystem(procfs, { passwdFile: src.passwdFile, onProgress: hooks.onProgress, trace: hooks.trace });
   const t1 = performance.now();
   let census: Census | undefined;
   let before: Meminfo | undefined;
@@ -116,4 +103,9 @@ export async function gatherSystem(procfs: ProcFs, o: GatherOptions = {}): Promi
 
 export function systemReportOf(g: SystemGathered, live: boolean): SystemReport {
   return buildSystemReport(g.inputs, { header: scanHeader(g.scan), timing: g.timing, live });
+}
+
+/** The system view: MemTotal split into lines that do not overlap, each with its source. */
+export async function systemView(src: ViewSource, hooks: ViewHooks = {}): Promise<SystemReport> {
+  return systemReportOf(await gatherSystem(src, hooks), src.procfs.isLive);
 }

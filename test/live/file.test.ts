@@ -26,7 +26,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { inspectFiles } from "../../src/scan/file-inspect.js";
+import { fileView } from "../../src/views/file.js";
 import { nativeAvailability } from "../../src/native/libc.js";
 import { cachestat, FileMapping, PageToucher, posixFadvise, POSIX_FADV_DONTNEED, POSIX_FADV_RANDOM } from "../../src/native/page-cache.js";
 import { ProcFs } from "../../src/procfs/procfs.js";
@@ -215,7 +215,7 @@ function only(r: FileReport, p: string): FileEntry {
 test("file: exactly the pages read or written are cached, with their dirty bits, map counts and mapper", { skip }, async (t) => {
   const s = await build(t);
   // Small windows, so the file spans several mappings and several lookup batches.
-  const r = inspectFiles(procfs, [s.a], { list: "ranges", windowPages: 128 });
+  const r = fileView({ procfs }, [s.a], { list: "ranges", windowPages: 128 });
   assert.equal(r.detail, "pagemap");
   const a = only(r, s.a);
   assert.equal(a.source, "pagemap");
@@ -252,7 +252,7 @@ test("file: exactly the pages read or written are cached, with their dirty bits,
 test("file: reading the page cache leaves REFERENCED and ACTIVE as they were", { skip }, async (t) => {
   const s = await build(t);
   const walk = (): Map<number, string> => {
-    const e = only(inspectFiles(procfs, [s.a], { list: "each", processes: false }), s.a);
+    const e = only(fileView({ procfs }, [s.a], { list: "each", processes: false }), s.a);
     return perPage(e, (x) => `${x.flagNames.includes("referenced") ? "R" : "_"}${x.flagNames.includes("active") ? "A" : "_"}`);
   };
   const first = walk();
@@ -266,7 +266,7 @@ test("file: reading the page cache leaves REFERENCED and ACTIVE as they were", {
 
 test("file: evicted and never-read files have nothing cached; directories, hard links, symlinks, --top", { skip }, async (t) => {
   const s = await build(t);
-  const r = inspectFiles(procfs, [s.dir], {});
+  const r = fileView({ procfs }, [s.dir], {});
   const paths = r.files.map((f) => path.relative(s.dir, f.path));
   // Sorted walk; the symlink to A is not followed, the second name of C is not counted again.
   assert.deepEqual(paths, ["a.bin", "b.bin", "d.sparse", "nobodys.bin", "sub/c.bin"]);
@@ -284,11 +284,11 @@ test("file: evicted and never-read files have nothing cached; directories, hard 
   assert.equal(r.totals.dirty + r.totals.writeback, WRITTEN.length * PAGE);
   assert.ok(r.notes.some((n) => /1 symbolic link not followed/.test(n) && /1 further hard link to/.test(n)), r.notes.join("\n"));
 
-  const top = inspectFiles(procfs, [s.dir], { top: 2, processes: false });
+  const top = fileView({ procfs }, [s.dir], { top: 2, processes: false });
   assert.deepEqual(top.files.map((f) => path.relative(s.dir, f.path)), ["a.bin", "nobodys.bin"]);
   assert.equal(top.totals.cached, r.totals.cached);
 
-  const totals = inspectFiles(procfs, [s.a], { totalsOnly: true, processes: false });
+  const totals = fileView({ procfs }, [s.a], { totalsOnly: true, processes: false });
   const ta = only(totals, s.a);
   assert.equal(totals.detail, "cachestat");
   assert.equal(ta.source, "cachestat");

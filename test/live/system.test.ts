@@ -22,7 +22,7 @@ import * as path from "node:path";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { buildPsReport } from "../../src/report/process-report.js";
 import type { SystemLine, SystemReport } from "../../src/report/system-report.js";
-import { gatherSystem, systemReportOf } from "../../src/scan/system-gather.js";
+import { gatherSystem, systemReportOf } from "../../src/views/system.js";
 import { liveSkipReason, makeTempDir, MiB, onExit, REPO_ROOT, runCli, Scenario } from "../support/scenario.js";
 
 const skip = liveSkipReason();
@@ -59,7 +59,7 @@ function memTotalBytes(): number {
 }
 
 test("the lines add up to MemTotal, and the mapped line is ps's distinct figure from the same scan", { skip }, async () => {
-  const g = await gatherSystem(procfs);
+  const g = await gatherSystem({ procfs });
   const r = systemReportOf(g, true);
   assert.equal(r.memTotal, memTotalBytes());
   assertAddsUp(r);
@@ -155,12 +155,12 @@ test("a process holding N MiB of fresh anonymous memory raises the mapped line b
   const tolerance = 16 * MiB;
   const rounds: Round[] = [];
   for (let attempt = 0; attempt < 8; attempt++) {
-    const r0 = systemReportOf(await gatherSystem(procfs), true);
+    const r0 = systemReportOf(await gatherSystem({ procfs }), true);
     const s = await startAlloc(N);
     let r1: SystemReport;
     let allocUss: number;
     try {
-      const g1 = await gatherSystem(procfs);
+      const g1 = await gatherSystem({ procfs });
       r1 = systemReportOf(g1, true);
       assertAddsUp(r1);
       const row = buildPsReport(g1.scan).processes.find((p) => p.pid === s.pid);
@@ -170,7 +170,7 @@ test("a process holding N MiB of fresh anonymous memory raises the mapped line b
     } finally {
       await s.stop();
     }
-    const r2 = systemReportOf(await gatherSystem(procfs), true);
+    const r2 = systemReportOf(await gatherSystem({ procfs }), true);
     const round: Round = {
       before: lineOf(r0, "processes").bytes,
       during: lineOf(r1, "processes").bytes,

@@ -9,7 +9,7 @@ import { NativeUnavailableError } from "../../native/libc.js";
 import type { FileReport } from "../../report/file-report.js";
 import { writeFileJson, writeFileTable } from "../../render/file-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
-import { inspectFiles } from "../../scan/file-inspect.js";
+import { fileView } from "../../views/file.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
@@ -33,15 +33,12 @@ export function fileCommand(ctx: Context, paths: readonly string[], o: FileComma
   const progress = new Progress(ctx.io, "files");
   let report: FileReport;
   try {
-    report = inspectFiles(ctx.procfs, paths, {
-      list: o.list ? "ranges" : o.each ? "each" : undefined,
-      raw: o.raw,
-      top: o.top,
-      processes: o.processes,
-      totalsOnly: o.totalsOnly,
-      passwdFile: ctx.passwdFile,
-      onProgress: progress.update,
-    });
+    report = fileView(
+      ctx,
+      paths,
+      { list: o.list ? "ranges" : o.each ? "each" : undefined, raw: o.raw, top: o.top, processes: o.processes, totalsOnly: o.totalsOnly },
+      { onProgress: progress.update },
+    );
   } catch (err) {
     if (!(err instanceof NativeUnavailableError)) throw err;
     // Not a bug and not a bad argument: this machine cannot answer. Exit 3, as for an unreadable input.

@@ -4,22 +4,14 @@
  * (--addr) or a saved kpageflags file (--kpageflags), with page-types' bit
  * filters, raw mode and listings.
  */
-import * as fs from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
-import * as path from "node:path";
 import type { Command } from "commander";
-import { NoSuchProcessError, ProcessGoneError, UsageError } from "../../errors.js";
+import { UsageError } from "../../errors.js";
 import { parseBitsSpec, parseCNumber, parseFlagList, type BitsFilter } from "../../decode/flag-filter.js";
 import { PAGE_FLAGS } from "../../decode/kpageflags.js";
-import { probeKernel } from "../../kernel/features.js";
-import { parseMaps, type Vma } from "../../parse/maps.js";
-import { ProcFs } from "../../procfs/procfs.js";
-import { UserNames } from "../../procfs/users.js";
-import { buildFlagsReport, describeFlags, type FlagsScope } from "../../report/flags-report.js";
+import { describeFlags } from "../../report/flags-report.js";
 import { renderDescribe, renderDescribeJson, writeFlagsJson, writeFlagsTable } from "../../render/flags-render.js";
-import { censusPfns, normalizeRanges, type Census, type PageRange } from "../../scan/census.js";
-import { censusProcess } from "../../scan/process-census.js";
-import { commandOf, readProcessInfo } from "../../scan/process-info.js";
+import type { PageRange } from "../../scan/census.js";
+import { flagsView } from "../../views/flags.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePid } from "../options.js";
@@ -83,117 +75,6 @@ export function collectBits(text: string, prev: readonly BitsFilter[] = []): Bit
   return [...prev, parseBitsSpec(text)];
 }
 
-const CGROUP_SUPER_MAGIC = 0x27e0eb;
-const CGROUP2_SUPER_MAGIC = 0x63677270;
-
-/**
- * `PATH` (a memory cgroup directory, v1 or v2) or `@INODE`: the inode number
- * that /proc/kpagecgroup reports for pages charged to it.
- */
-export function resolveCgroup(spec: string): { ino: number; path?: string } {
-  if (spec.startsWith("@")) {
-    const n = parseCNumber(spec.slice(1).trim());
-    if (n === undefined || n > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`--cgroup: ${JSON.stringify(spec)} is not @INODE (a decimal inode number)`);
-    return { ino: Number(n) };
-  }
-  let st: fs.BigIntStats;
-  try {
-    st = fs.statSync(spec, { bigint: true });
-  } catch (err) {
-    throw new UsageError(`--cgroup: cannot stat ${spec}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  if (!st.isDirectory()) throw new UsageError(`--cgroup: ${spec} is not a directory (expected a memory cgroup directory or @INODE)`);
-  let fsType: number | undefined;
-  try {
-    fsType = Number(fs.statfsSync(spec).type);
-  } catch {
-    fsType = undefined; // cannot tell: the memory.stat check below still applies
-  }
-  if (fsType !== undefined && fsType !== CGROUP_SUPER_MAGIC && fsType !== CGROUP2_SUPER_MAGIC)
-    throw new UsageError(`--cgroup: ${spec} is not on a cgroup filesystem (expected a memory cgroup directory or @INODE)`);
-  // Only memory cgroups appear in kpagecgroup: a cpu-only v1 directory, or a v2 group without the memory controller, never matches.
-  if (!fs.existsSync(path.join(spec, "memory.stat")))
-    throw new UsageError(`--cgroup: ${spec} is not a memory cgroup directory (no memory.stat): /proc/kpagecgroup names memory cgroups only; give @INODE to count by inode anyway`);
-  if (st.ino > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`--cgroup: inode of ${spec} is too large`);
-  return { ino: Number(st.ino), path: spec };
-}
-
-/**
- * Bits that never show in the default view but that a filter wants set (an
- * any-of mask, or a required value): such a filter silently matches less
- * than meant. Bits a filter wants clear are harmless and not reported.
- */
-function hiddenBitsWanted(filters: readonly BitsFilter[], scope: Census["scope"]): string[] {
-  const names: string[] = [];
-  const wants = (b: BitsFilter, bit: number): boolean => {
-    const lo = b.anyOf ? b.maskLo : b.valueLo;
-    const hi = b.anyOf ? b.maskHi : b.valueHi;
-    return bit < 32 ? ((lo >>> bit) & 1) === 1 : ((hi >>> (bit - 32)) & 1) === 1;
-  };
-  for (const f of PAGE_FLAGS) {
-    if (f.cls === "stable" || (f.name === "swap" && scope === "process")) continue;
-    if (filters.some((b) => wants(b, f.bit))) names.push(f.name);
-  }
-  return names;
-}
-
-interface Counted {
-  readonly census: Census;
-  readonly scope: FlagsScope;
-  readonly pageSize: number;
-  readonly notes: string[];
-}
-
-type ScopeFilters = Pick<FlagsScope, "cgroup" | "cgroupPath" | "ranges">;
-
-/** --pid: the process's present and swapped-out pages, looked up in kpageflags. */
-function countProcess(ctx: Context, pid: number, ranges: readonly PageRange[] | undefined, cgroup: number | undefined, runs: boolean, filters: ScopeFilters): Counted {
-  const { procfs } = ctx;
-  const kernel = probeKernel(procfs);
-  let command: string;
-  let vmas: Vma[];
-  try {
-    command = commandOf(readProcessInfo(procfs, pid, new UserNames(ctx.passwdFile)));
-    vmas = parseMaps(procfs.readText(`${pid}/maps`, pid), procfs.path(pid, "maps"));
-  } catch (err) {
-    if (err instanceof ProcessGoneError) throw new NoSuchProcessError(pid);
-    throw err;
-  }
-  const census = censusProcess(procfs, pid, { vmas, pageSize: kernel.pageSize, maxSwapfiles: kernel.maxSwapfiles, ranges, cgroup, runs });
-  const notes: string[] = [];
-  if (vmas.length === 0) notes.push(`process ${pid} has no user memory (a kernel thread or zombie)`);
-  if (census.skippedNonPresent > 0) notes.push(`${census.skippedNonPresent} non-present entries that are not swap (PTE markers, migration entries) are not counted`);
-  if (census.beyondEnd > 0) notes.push(`${census.beyondEnd} present pages lie past the end of kpageflags (device memory) and are not counted`);
-  return { census, scope: { kind: "process", pid, command, ...filters, source: procfs.path("kpageflags") }, pageSize: kernel.pageSize, notes };
-}
-
-/**
- * Threads to read /proc/kpageflags with: one per CPU, unless the machine is
- * oversubscribed. Measured on 2 CPUs (with autogroup scheduling), one
- * thread vs two: at load 1.7, 728 vs 444 ms (the C floor took 628); at load
- * 6.8, 1134 vs 1234 ms, as the second thread adds its start-up but gets no
- * more CPU time.
- */
-function readingThreads(): number {
-  const cpus = availableParallelism();
-  return loadavg()[0]! > 2 * cpus ? 1 : cpus;
-}
-
-/** The PFN space of the live (or --root) kpageflags, or of a saved file. */
-function countPfns(ctx: Context, savedFile: string | undefined, ranges: readonly PageRange[] | undefined, cgroup: number | undefined, runs: boolean, filters: ScopeFilters): Counted {
-  // A saved file is read through a ProcFs rooted at its directory: ProcFs stays the only module that opens files.
-  const saved = savedFile !== undefined ? path.resolve(savedFile) : undefined;
-  const procfs = saved ? new ProcFs({ root: path.dirname(saved), sysRoot: null }) : ctx.procfs;
-  const rel = saved ? path.basename(saved) : "kpageflags";
-  // Reader threads pay off only against the kernel's per-page cost, not for a saved file in the page cache.
-  const threads = !saved && procfs.isLive ? readingThreads() : 1;
-  const census = censusPfns(procfs, { kpageflags: rel, ranges, cgroup, runs, threads });
-  const notes: string[] = [];
-  if (census.examined === 0 && census.pfnEnd === 0) notes.push(`${procfs.path(rel)} is empty: no pages to count`);
-  if (census.beyondEnd > 0) notes.push(`${census.beyondEnd} requested PFNs lie past the end of kpageflags (0x${(census.pfnEnd ?? 0).toString(16)}) and were skipped`);
-  return { census, scope: { kind: "machine", ...filters, source: procfs.path(rel) }, pageSize: pageSizeOf(ctx.procfs), notes };
-}
-
 export function flagsCommand(ctx: Context, o: FlagsCommandOptions): number {
   if (o.describe !== undefined) {
     const w = parseFlagList(o.describe);
@@ -203,46 +84,21 @@ export function flagsCommand(ctx: Context, o: FlagsCommandOptions): number {
   }
   if (o.list && o.listEach) throw new UsageError("--list and --list-each cannot be used together");
   if (!o.summary && !o.list && !o.listEach) throw new UsageError("--no-summary leaves nothing to print without --list or --list-each");
-  if (o.kpageflags !== undefined && (o.pid !== undefined || o.cgroup !== undefined))
-    throw new UsageError("--kpageflags reads a saved file, which has no matching pagemap or kpagecgroup: it cannot be combined with --pid or --cgroup (use --root on a saved tree instead)");
-  const cgroup = o.cgroup !== undefined ? resolveCgroup(o.cgroup) : undefined;
-  const listMode = o.list ? "ranges" : o.listEach ? "each" : undefined;
-  const ranges = o.addr.length > 0 ? normalizeRanges(o.addr) : undefined;
-  const filters: ScopeFilters = {
-    cgroup: cgroup?.ino,
-    cgroupPath: cgroup?.path,
-    ranges: ranges?.map((r) => ({ start: r.start, end: r.end === Infinity ? null : r.end })),
-  };
-  const runs = listMode !== undefined;
-  const { census, scope, pageSize, notes } =
-    o.pid !== undefined ? countProcess(ctx, o.pid, ranges, cgroup?.ino, runs, filters) : countPfns(ctx, o.kpageflags, ranges, cgroup?.ino, runs, filters);
-  const hidden = o.raw ? [] : hiddenBitsWanted(o.bits, census.scope);
-  if (hidden.length > 0) notes.push(`--bits: ${hidden.join(", ")} ${hidden.length === 1 ? "is" : "are"} always clear in the default view; add --raw to filter on ${hidden.length === 1 ? "it" : "them"}`);
-  if (cgroup && census.pages === 0) notes.push(`no page is charged to memory cgroup @${cgroup.ino}`);
-
-  const report = buildFlagsReport(census, { raw: o.raw, filters: o.bits, pageSize, list: listMode, scope, notes });
+  const report = flagsView(ctx, {
+    pid: o.pid,
+    cgroup: o.cgroup,
+    addr: o.addr,
+    bits: o.bits,
+    raw: o.raw,
+    list: o.list ? "ranges" : o.listEach ? "each" : undefined,
+    kpageflags: o.kpageflags,
+  });
   if (o.json) writeFlagsJson(report, ctx.io.stdout);
   else {
     writeFlagsTable(report, ctx.io.stdout, o.summary);
-    printNotes(ctx, notes);
+    printNotes(ctx, report.notes);
   }
   return 0;
-}
-
-/**
- * The page size, from KernelPageSize in our own smaps (Node has no
- * sysconf). Cheaper than a full kernel probe, which the whole-machine
- * census does not otherwise need; 4096 when the tree has no self/smaps.
- */
-function pageSizeOf(procfs: ProcFs): number {
-  let text: string | undefined;
-  try {
-    text = procfs.readOptionalText("self/smaps");
-  } catch {
-    text = undefined;
-  }
-  const m = text === undefined ? null : /^KernelPageSize:\s+([0-9]+) kB/m.exec(text);
-  return m ? Number(m[1]) * 1024 : 4096;
 }
 
 /** The bit names with page-types' markers: (r) raw-mode bits, (o) synthetic bits. */

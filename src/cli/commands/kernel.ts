@@ -1,79 +1,12 @@
-/**
- * `pagelens kernel`: what the running kernel offers pagelens, and what it
- * lacks, with the reason, so a user knows which numbers the tool can give here.
- */
+/** `pagelens kernel`: what the running kernel offers pagelens, and what it lacks (and why). */
 import type { Command } from "commander";
-import { probeKernel, type KernelInfo } from "../../kernel/features.js";
-import { renderTable, type Column } from "../../render/table.js";
-import { SCHEMA_VERSION } from "../../report/scan-header.js";
+import { renderKernelTable } from "../../render/kernel-render.js";
+import { kernelView } from "../../views/kernel.js";
 import { makeContext, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 
-/** What each feature is for, in the user's terms. */
-const USES: Record<keyof KernelInfo["features"], string> = {
-  kpagecount: "map counts: PSS, USS, sharing (root)",
-  kpageflags: "page flags: anon/file/shmem, huge pages, the flags census (root)",
-  kpagecgroup: "the memory cgroup charged for each page (root, CONFIG_MEMCG)",
-  pfns: "physical page numbers in pagemap (CAP_SYS_ADMIN)",
-  softDirty: "pagemap bit 55 (soft-dirty), for write tracking",
-  idlePageTracking: "/sys/kernel/mm/page_idle, for working-set measurement",
-  anonVmaNames: "[anon:NAME] mapping names",
-  pagemapScan: "the PAGEMAP_SCAN ioctl",
-  smapsRollup: "smaps_rollup: the kernel's totals, used without root",
-  guardRegions: "pagemap bit 58: guard regions",
-  config: "the kernel build options (/proc/config.gz)",
-};
-
-export interface KernelReport {
-  readonly schemaVersion: number;
-  readonly release: string | null;
-  readonly pageSize: number;
-  readonly mapcount: KernelInfo["mapcount"];
-  readonly maxSwapfiles: number;
-  readonly swapAreas: number;
-  readonly ksmActive: boolean;
-  readonly thpMode: string | null;
-  readonly features: readonly { name: string; available: boolean; use: string; note: string | null }[];
-}
-
-export function buildKernelReport(k: KernelInfo): KernelReport {
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    release: k.version?.release ?? null,
-    pageSize: k.pageSize,
-    mapcount: k.mapcount,
-    maxSwapfiles: k.maxSwapfiles,
-    swapAreas: k.swapAreas.length,
-    ksmActive: k.ksmActive,
-    thpMode: k.thpMode ?? null,
-    features: (Object.keys(USES) as (keyof KernelInfo["features"])[]).map((name) => ({
-      name,
-      available: k.features[name].available,
-      use: USES[name],
-      note: k.features[name].note ?? null,
-    })),
-  };
-}
-
-export function renderKernelTable(r: KernelReport): string {
-  type Row = KernelReport["features"][number];
-  const cols: Column<Row>[] = [
-    { header: "FEATURE", align: "left", value: (f) => f.name },
-    { header: "HERE", align: "left", value: (f) => (f.available ? "yes" : "no") },
-    { header: "USED FOR", align: "left", value: (f) => f.use },
-    { header: "NOTE", align: "left", value: (f) => f.note ?? "" },
-  ];
-  const mapcount =
-    r.mapcount === "precise" ? "precise (per page)" : r.mapcount === "average" ? "per-folio average (CONFIG_NO_PAGE_MAPCOUNT)" : "unknown (no kernel config)";
-  return (
-    `kernel ${r.release ?? "?"}, page size ${r.pageSize}, map counts ${mapcount}, THP ${r.thpMode ?? "?"}, ` +
-    `KSM ${r.ksmActive ? "merging" : "idle"}, ${r.swapAreas} swap area(s), swap types below ${r.maxSwapfiles} are swap\n` +
-    renderTable(cols, r.features)
-  );
-}
-
 export function kernelCommand(ctx: Context, json: boolean): number {
-  const report = buildKernelReport(probeKernel(ctx.procfs));
+  const report = kernelView(ctx);
   ctx.io.stdout(json ? JSON.stringify(report, null, 2) + "\n" : renderKernelTable(report));
   return 0;
 }

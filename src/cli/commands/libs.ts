@@ -4,15 +4,13 @@
  * processes that map it, and each process's share.
  */
 import { Option, type Command } from "commander";
-import { NF, U } from "../../accounting/usage.js";
-import { PermissionError, ProcessGoneError, UsageError } from "../../errors.js";
-import { parseSmaps } from "../../parse/smaps.js";
-import { buildLibsReport, isPermsPattern, LIBS_SORT_KEYS, type LibsSortKey, type SmapsRows } from "../../report/libs-report.js";
+import { UsageError } from "../../errors.js";
+import { LIBS_SORT_KEYS, type LibsSortKey } from "../../report/libs-report.js";
 import { renderLibsJson, renderLibsTable } from "../../render/libs-render.js";
 import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
-import { scanSystem, type Scan } from "../../scan/system-scan.js";
-import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
+import { libsView } from "../../views/libs.js";
+import { makeContext, printNotes, traceTo, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -31,50 +29,14 @@ export interface LibsCommandOptions {
   readonly wide: boolean;
 }
 
-/**
- * Per-VMA rows from /proc/PID/smaps for processes the scan could only read
- * from smaps_rollup (no root: PFNs hidden). The kernel's own per-mapping
- * numbers are still exact for RSS, PSS and swap, so libs works unprivileged
- * on the processes the user may read.
- */
-export function smapsRowsFor(ctx: Context, scan: Scan): Map<number, SmapsRows> {
-  const out = new Map<number, SmapsRows>();
-  for (const p of scan.processes) {
-    if (p.state !== "ok" || p.source === "pagemap") continue;
-    const pid = p.info.pid;
-    let entries;
-    try {
-      entries = parseSmaps(ctx.procfs.readText(`${pid}/smaps`, pid), ctx.procfs.path(pid, "smaps"));
-    } catch (err) {
-      if (err instanceof PermissionError || err instanceof ProcessGoneError) continue;
-      throw err;
-    }
-    const usage = new Float64Array(entries.length * NF);
-    entries.forEach((e, i) => {
-      const f = (k: string): number => e.fields[k] ?? 0;
-      const b = i * NF;
-      usage[b + U.rss] = f("Rss");
-      usage[b + U.pss] = f("Pss");
-      usage[b + U.uss] = f("Private_Clean") + f("Private_Dirty");
-      usage[b + U.shared] = f("Shared_Clean") + f("Shared_Dirty");
-      usage[b + U.swap] = f("Swap");
-      usage[b + U.swapPss] = f("SwapPss");
-      usage[b + U.hugetlbPrivate] = f("Private_Hugetlb");
-      usage[b + U.hugetlbShared] = f("Shared_Hugetlb");
-    });
-    out.set(pid, { vmas: entries.map((e) => e.vma), usage });
-  }
-  return out;
-}
-
 export async function libsCommand(ctx: Context, o: LibsCommandOptions): Promise<number> {
-  if (o.perms !== undefined && !isPermsPattern(o.perms))
-    throw new UsageError(`--perms: expected four characters like r-xp (? for any) or letters of rwxsp that must all be present, got ${JSON.stringify(o.perms)}`);
   const progress = new Progress(ctx.io, "scanning processes");
-  const scan = await scanSystem(ctx.procfs, { exact: o.exact, passwdFile: ctx.passwdFile, onProgress: progress.update });
+  const report = await libsView(
+    ctx,
+    { path: o.path, perms: o.perms, all: o.all, sort: o.sort, reverse: o.reverse, top: o.top, exact: o.exact },
+    { onProgress: progress.update, trace: traceTo(ctx) },
+  );
   progress.done();
-  const smaps = scan.processes.some((p) => p.state === "ok" && p.source !== "pagemap") ? smapsRowsFor(ctx, scan) : undefined;
-  const report = buildLibsReport(scan, { path: o.path, perms: o.perms, all: o.all, sort: o.sort, reverse: o.reverse, top: o.top }, smaps);
   if (o.json) ctx.io.stdout(renderLibsJson(report));
   else {
     ctx.io.stdout(renderLibsTable(report, o.units, o.summary, o.wide));

@@ -1,8 +1,8 @@
 /** `pagelens ps` (the default): every process, procrank-style. */
-import { buildPsReport, type SortKey } from "../../report/process-report.js";
+import type { SortKey } from "../../report/process-report.js";
 import { renderPsCsv, renderPsJson, renderPsTable } from "../../render/ps-render.js";
 import type { Unit } from "../../render/units.js";
-import { scanSystem } from "../../scan/system-scan.js";
+import { psView } from "../../views/ps.js";
 import { printNotes, traceTo, type Context } from "../context.js";
 import { Progress } from "../progress.js";
 
@@ -22,21 +22,12 @@ export interface PsCommandOptions {
 
 export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<number> {
   const progress = new Progress(ctx.io, "scanning processes");
-  const scan = await scanSystem(ctx.procfs, {
-    pids: o.pid,
-    exact: o.exact,
-    // ps needs flags only where a page's class is not known from its mapping.
-    pageFlags: "accounting",
-    passwdFile: ctx.passwdFile,
-    // Filters by user and command are applied before any memory is read.
-    select: (info) =>
-      (o.user === undefined || info.user === o.user || String(info.uid) === o.user) &&
-      (o.command === undefined || o.command.test(info.comm) || o.command.test(info.cmdline.join(" "))),
-    onProgress: progress.update,
-    trace: traceTo(ctx),
-  });
+  const report = await psView(
+    ctx,
+    { sort: o.sort, reverse: o.reverse, pids: o.pid, user: o.user, command: o.command, all: o.all, exact: o.exact },
+    { onProgress: progress.update, trace: traceTo(ctx) },
+  );
   progress.done();
-  const report = buildPsReport(scan, { sort: o.sort, reverse: o.reverse, pids: o.pid, user: o.user, command: o.command, all: o.all });
   if (o.json) ctx.io.stdout(renderPsJson(report));
   else if (o.csv) ctx.io.stdout(renderPsCsv(report));
   else {

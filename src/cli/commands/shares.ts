@@ -4,14 +4,12 @@
  * by kind (file, shmem, copy-on-write, KSM, hugetlb) and by mapping.
  */
 import { Option, type Command } from "commander";
-import { NoSuchProcessError, PermissionError, UsageError } from "../../errors.js";
-import { buildPageOwners } from "../../analysis/page-owners.js";
-import { buildSharesReport, DEFAULT_SHARES_TOP } from "../../report/shares-report.js";
+import { DEFAULT_SHARES_TOP } from "../../report/shares-report.js";
 import { renderSharesJson, renderSharesTable } from "../../render/shares-render.js";
 import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
-import { scanSystem } from "../../scan/system-scan.js";
-import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
+import { sharesView } from "../../views/shares.js";
+import { makeContext, printNotes, traceTo, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePidList, parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -30,21 +28,9 @@ export interface SharesCommandOptions {
 }
 
 export async function sharesCommand(ctx: Context, o: SharesCommandOptions): Promise<number> {
-  if (o.pid && (o.top !== undefined || o.command)) throw new UsageError("--pid names the processes: it cannot be combined with --top or --command");
   const progress = new Progress(ctx.io, "scanning processes");
-  // Every process is scanned, also with --pid: sharing with processes outside the selection is part of the answer.
-  const scan = await scanSystem(ctx.procfs, { exact: o.exact, passwdFile: ctx.passwdFile, onProgress: progress.update });
+  const report = await sharesView(ctx, { pids: o.pid, command: o.command, top: o.top, exact: o.exact }, { onProgress: progress.update, trace: traceTo(ctx) });
   progress.done();
-  if (scan.mode !== "pagemap")
-    throw new PermissionError(ctx.procfs.path("kpagecount"), "who shares which pages needs page frame numbers and kpagecount/kpageflags: run as root");
-  if (o.pid) {
-    // A pid the user named that is not there at all is an error; one without page data is a note.
-    const known = new Set(scan.processes.map((p) => p.info.pid));
-    const absent = o.pid.filter((pid) => !known.has(pid));
-    if (absent.length === o.pid.length) throw new NoSuchProcessError(absent[0]!);
-  }
-  const owners = buildPageOwners(scan.processes);
-  const report = buildSharesReport(scan, { pids: o.pid, command: o.command, top: o.top }, owners);
   if (o.json) ctx.io.stdout(renderSharesJson(report));
   else {
     ctx.io.stdout(renderSharesTable(report, { unit: o.units, groups: o.groups, mappings: o.mappings, wide: o.wide }));
@@ -58,7 +44,7 @@ export function registerSharesCommand(program: Command, io: CliIo, setCode: (n: 
   program
     .command("shares")
     .description("who shares with whom: the physical pages each pair and group of processes maps in common, by kind and mapping")
-    .option("--pid <list>", "these processes (comma-separated)", parsePidList)
+    .option("--pid <list>", "these processes (comma-separated)", (t: string) => parsePidList(t))
     .option("--top <n>", `the top N processes by PSS (default ${DEFAULT_SHARES_TOP})`, (t: string) => parseCount(t, "--top"))
     .option("--command <regex>", "choose among processes whose name or command line matches", (t: string) => parseRegex(t, "--command"))
     .option("--groups", "also list the exact groups of processes that map common pages", false)

@@ -1,14 +1,14 @@
 /**
  * `pagelens system`: where all of MemTotal goes. The sources are gathered by
- * scan/system-gather.ts and reconciled by report/system-report.ts; this
- * module prints the result.
+ * views/system.ts and reconciled by report/system-report.ts; this module
+ * prints the result.
  */
 import type { Command } from "commander";
 import { Option } from "commander";
 import { renderSystemJson, renderSystemTable } from "../../render/system-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
-import { gatherSystem, systemReportOf } from "../../scan/system-gather.js";
-import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
+import { systemView } from "../../views/system.js";
+import { makeContext, printNotes, traceTo, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -20,9 +20,8 @@ export interface SystemCommandOptions {
 
 export async function systemCommand(ctx: Context, o: SystemCommandOptions): Promise<number> {
   const progress = new Progress(ctx.io, "scanning processes");
-  const gathered = await gatherSystem(ctx.procfs, { passwdFile: ctx.passwdFile, onProgress: progress.update });
+  const report = await systemView(ctx, { onProgress: progress.update, trace: traceTo(ctx) });
   progress.done();
-  const report = systemReportOf(gathered, ctx.procfs.isLive);
   if (o.json) ctx.io.stdout(renderSystemJson(report));
   else {
     ctx.io.stdout(renderSystemTable(report, o.units));

@@ -1,0 +1,23 @@
+/**
+ * Where a view reads from, and how it reports on its way. A view is one
+ * function per report (ps, maps, pages, libs, shares, groups, flags, system,
+ * file, kernel): source and options in, report data out. The CLI commands
+ * render what a view returns; `top`, `report`, `serve` and `diff` call the
+ * same functions.
+ */
+import type { ProcFs } from "../procfs/procfs.js";
+
+export interface ViewSource {
+  /** The procfs (and sysfs) tree to read: the live /proc, a fixture tree or a capture. */
+  readonly procfs: ProcFs;
+  /** passwd file for user names (default /etc/passwd). */
+  readonly passwdFile?: string;
+}
+
+/** What a long view may tell its caller while it runs. */
+export interface ViewHooks {
+  /** Processes (or files) done of the total, for a progress line. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Scan phase timings (PAGELENS_TRACE=1). */
+  readonly trace?: (phase: string, ms: number, detail?: string) => void;
+}
