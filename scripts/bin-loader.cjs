@@ -19,7 +19,8 @@ const file = path.join(__dirname, "pagelens-main.cjs");
 const source = fs.readFileSync(file, "utf8").replace(/^#!.*/, "");
 const stat = fs.statSync(file);
 // One cache per command (each compiles different code); --help and --version apart.
-const COMMANDS = ["ps", "maps", "pages", "flags", "libs", "shares", "groups", "file", "system", "kernel"];
+// scripts/bundle.mjs writes the names in, from the command definitions.
+const COMMANDS = /* COMMAND_NAMES */ [];
 const args = process.argv.slice(2);
 const command = args.some((a) => ["-h", "--help", "-V", "--version"].includes(a)) ? "meta" : (args.find((a) => COMMANDS.includes(a)) ?? "ps");
 const key = `${command}.${stat.size}-${Math.floor(stat.mtimeMs)}.${process.version}-${process.arch}`.replace(/[^A-Za-z0-9.-]/g, "_");

@@ -5,7 +5,7 @@
 // file loads in a fraction of that, and a cached one faster still.
 // The library itself (dist/src) stays unbundled ES modules for importers.
 import { build } from "esbuild";
-import { chmodSync, copyFileSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 
 await build({
   entryPoints: { "pagelens-main": "dist/src/cli/main.js" },
@@ -21,7 +21,13 @@ await build({
   define: { "import.meta.url": "__plImportMetaUrl" },
   banner: { js: 'const __plImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
-copyFileSync("scripts/bin-loader.cjs", "dist/bin/pagelens.cjs");
+// The loader keys its code cache by command; it gets the names from the
+// command definitions themselves, so a new command needs no edit there.
+const { commandNames } = await import(new URL("../dist/src/cli/run.js", import.meta.url).href);
+const loader = readFileSync("scripts/bin-loader.cjs", "utf8");
+const placeholder = "/* COMMAND_NAMES */ []";
+if (!loader.includes(placeholder)) throw new Error(`scripts/bin-loader.cjs: ${placeholder} not found`);
+writeFileSync("dist/bin/pagelens.cjs", loader.replace(placeholder, JSON.stringify(commandNames())));
 chmodSync("dist/bin/pagelens.cjs", 0o755);
 // Drop what earlier builds left: the ES module bundle, and code caches of other builds.
 for (const f of readdirSync("dist/bin")) if (f.startsWith("pagelens.mjs") || f.endsWith(".v8cache")) rmSync(`dist/bin/${f}`);

@@ -65,7 +65,7 @@ internal errors).`,
     .description("every process: VSS, RSS, PSS, USS and swap, largest PSS first")
     .addOption(new Option("--sort <key>", "sort key").choices(SORT_KEYS).default("pss"))
     .option("--reverse", "reverse the sort order", false)
-    .option("--pid <list>", "only these pids (comma-separated)", valueParser(parsePidList))
+    .option("--pid <list>", "only these pids (comma-separated)", (t: string) => parsePidList(t))
     .option("--user <name>", "only processes of this user (name or uid)")
     .option("--command <regex>", "only processes whose name or command line matches", (t: string) => parseRegex(t, "--command"))
     .option("--all", "also list kernel threads and zombies (no user memory)", false)
@@ -168,4 +168,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (io.env["PAGELENS_DEBUG"]) io.stderr(`${err instanceof Error ? err.stack : ""}\n`);
     return EXIT.internal;
   }
+}
+
+/** The command names, for the bin loader's per-command code cache (written into it by scripts/bundle.mjs). */
+export function commandNames(): string[] {
+  const quiet: CliIo = { stdout: () => undefined, stderr: () => undefined, stderrIsTty: false, env: {} };
+  return buildProgram(quiet, () => undefined).commands.map((c) => c.name());
 }
