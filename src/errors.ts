@@ -70,3 +70,17 @@ export class NoSuchProcessError extends PagelensError {
 export function errnoOf(err: unknown): string | undefined {
   return typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : undefined;
 }
+
+/**
+ * The running kernel (or this tree) lacks what the command needs, e.g. idle
+ * page tracking or soft-dirty for `wss --method`. Not a bug and not a bad
+ * argument: the machine cannot answer (exit 3, as for an unreadable input).
+ */
+export class KernelFeatureError extends PagelensError {
+  constructor(
+    readonly feature: string,
+    readonly reason: string,
+  ) {
+    super(`${feature} is not available here: ${reason}`);
+  }
+}

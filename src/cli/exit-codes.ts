@@ -2,7 +2,7 @@
  * Exit codes (documented in the README). A pure mapping from what went wrong
  * to a number, so scripts can tell bad usage from bad data from privilege.
  */
-import { NoSuchProcessError, ParseError, PermissionError, ProcReadError, ProcessGoneError, UsageError } from "../errors.js";
+import { KernelFeatureError, NoSuchProcessError, ParseError, PermissionError, ProcReadError, ProcessGoneError, UsageError } from "../errors.js";
 
 export const EXIT = {
   ok: 0,
@@ -22,6 +22,6 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof NoSuchProcessError || err instanceof ProcessGoneError) return EXIT.noSuchProcess;
   if (err instanceof PermissionError) return EXIT.permission;
-  if (err instanceof ParseError || err instanceof ProcReadError) return EXIT.badInput;
+  if (err instanceof ParseError || err instanceof ProcReadError || err instanceof KernelFeatureError) return EXIT.badInput;
   return EXIT.internal;
 }

@@ -81,6 +81,28 @@ export class U64File {
     });
   }
 
+  /**
+   * Write `count` 64-bit words from `from` (at byte 0) at word `index`: the
+   * idle page bitmap, which takes aligned whole words. Returns the words written.
+   */
+  writeWords(index: number, count: number, from: Uint8Array): number {
+    let done = 0;
+    const want = count * 8;
+    while (done < want) {
+      let n: number;
+      try {
+        n = fs.writeSync(this.fd, from, done, want - done, index * 8 + done);
+      } catch (err) {
+        const code = errnoOf(err);
+        if (code === "EINTR" || code === "EAGAIN") continue;
+        throw new ProcReadError(this.file, `${code ?? "error"} writing word ${index + done / 8}`, { cause: err });
+      }
+      if (n === 0) break;
+      done += n;
+    }
+    return Math.floor(done / 8);
+  }
+
   close(): void {
     fs.closeSync(this.fd);
   }
@@ -180,6 +202,45 @@ export class ProcFs {
     }
   }
 
+  /**
+   * Write a short control string to a file under the procfs root: the only
+   * writes pagelens makes to /proc, `clear_refs` for working-set measurement,
+   * and only when the user asked for it. `pid` makes ENOENT/ESRCH mean
+   * "process gone".
+   */
+  writeControl(rel: string, text: string, pid?: number): void {
+    const file = this.path(rel);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, "w");
+    } catch (err) {
+      throw mapOpenError(err, file, pid);
+    }
+    try {
+      fs.writeSync(fd, text);
+    } catch (err) {
+      throw mapOpenError(err, file, pid);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Open a sysfs file of 64-bit words for reading and writing (the idle page
+   * bitmap, /sys/kernel/mm/page_idle/bitmap). Undefined when there is no
+   * sysfs root or no such file.
+   */
+  openSysU64ReadWrite(rel: string): U64File | undefined {
+    const file = this.sysPath(rel);
+    if (file === undefined) return undefined;
+    try {
+      return new U64File(file, fs.openSync(file, "r+"), undefined);
+    } catch (err) {
+      if (errnoOf(err) === "ENOENT") return undefined;
+      throw mapOpenError(err, file, undefined);
+    }
+  }
+
   /** The real user id owning a process directory (the fallback when status is unreadable). */
   ownerOf(pid: number): number | undefined {
     try {
@@ -243,5 +304,7 @@ function permissionHint(file: string): string {
   if (/kpage(count|flags|cgroup)$/.test(file)) return "these files are readable by root only (mode 0400)";
   if (/\/(pagemap|smaps|smaps_rollup|maps)$/.test(file))
     return "needs the same user as the process, or root (ptrace read access); some processes refuse even root";
+  if (/\/clear_refs$/.test(file)) return "only the process's owner, or root, may reset its page bits";
+  if (/page_idle\/bitmap$/.test(file)) return "the idle page bitmap is root only (mode 0600)";
   return "insufficient privilege";
 }
