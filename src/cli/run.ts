@@ -23,6 +23,7 @@ import { registerGroupsCommand } from "./commands/groups.js";
 import { registerFileCommand } from "./commands/file.js";
 import { registerSystemCommand } from "./commands/system.js";
 import { registerKernelCommand } from "./commands/kernel.js";
+import { registerWssCommand } from "./commands/wss.js";
 
 export const VERSION = "0.1.0";
 
@@ -112,6 +113,7 @@ internal errors).`,
   registerFileCommand(program, io, setCode);
   registerSystemCommand(program, io, setCode);
   registerKernelCommand(program, io, setCode);
+  registerWssCommand(program, io, setCode);
 
   return program;
 }
