@@ -1,8 +1,19 @@
 /**
- * Exit codes (documented in the README). A pure mapping from what went wrong
- * to a number, so scripts can tell bad usage from bad data from privilege.
+ * Exit codes (documented in the README and the man page). A pure mapping from
+ * what went wrong to a number, so scripts can tell bad usage from bad data
+ * from privilege.
  */
-import { NoSuchProcessError, ParseError, PermissionError, ProcReadError, ProcessGoneError, UsageError } from "../errors.js";
+import {
+  NoSuchProcessError,
+  OutputError,
+  ParseError,
+  PermissionError,
+  ProcessGoneError,
+  ProcessInputError,
+  ProcessRefusedError,
+  ProcReadError,
+  UsageError,
+} from "../errors.js";
 
 export const EXIT = {
   ok: 0,
@@ -10,18 +21,37 @@ export const EXIT = {
   internal: 1,
   /** Bad command line: unknown option, bad option value, missing argument. */
   usage: 2,
-  /** A file could not be read or parsed: malformed, truncated, missing (e.g. a bad --root tree). */
+  /**
+   * A file could not be read or parsed: malformed, truncated, missing (e.g. a
+   * bad --root tree, or a directory that is not a procfs tree). For a command
+   * over many processes, one process's bad file leaves that process out (listed
+   * as "bad input" with the reason) and the others are measured and printed,
+   * with this exit code.
+   */
   badInput: 3,
-  /** The requested process does not exist (or exited before it could be read). */
+  /** A process asked for by pid does not exist, or exited before it could be read. */
   noSuchProcess: 4,
   /** The kernel refused access to what was asked for. */
   permission: 5,
+  /** Standard output could not be written (disk full, I/O error). A closed pipe (`| head`) is a success. */
+  output: 6,
 } as const;
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof NoSuchProcessError || err instanceof ProcessGoneError) return EXIT.noSuchProcess;
-  if (err instanceof PermissionError) return EXIT.permission;
-  if (err instanceof ParseError || err instanceof ProcReadError) return EXIT.badInput;
+  if (err instanceof PermissionError || err instanceof ProcessRefusedError) return EXIT.permission;
+  if (err instanceof ParseError || err instanceof ProcReadError || err instanceof ProcessInputError) return EXIT.badInput;
+  if (err instanceof OutputError) return EXIT.output;
   return EXIT.internal;
+}
+
+/**
+ * The exit code of a command over several processes that printed its report:
+ * bad input when a process was left out for a malformed or unreadable file,
+ * otherwise success (processes that exited, refuse to be read or have no user
+ * memory are part of a normal report, said in the notes).
+ */
+export function scanExitCode(scan: { readonly processes: readonly { readonly state: string }[] }): number {
+  return scan.processes.some((p) => p.state === "bad-input") ? EXIT.badInput : EXIT.ok;
 }

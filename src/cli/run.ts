@@ -47,8 +47,9 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
 Page-level numbers need root (kpagecount/kpageflags are root-only, pagemap PFNs need CAP_SYS_ADMIN);
 without it pagelens uses smaps_rollup and says what is missing. "pagelens kernel" lists what this kernel offers.
 
-Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 unreadable or malformed input,
-4 no such process, 5 permission denied.
+Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 unreadable or malformed input
+(a command over many processes still prints the others), 4 no such process, 5 permission denied,
+6 output could not be written (a closed pipe is a success).
 Environment: PAGELENS_TRACE=1 (scan phase timings on stderr), PAGELENS_DEBUG=1 (stack traces of
 internal errors).`,
     )

@@ -3,7 +3,7 @@
  * per process (status, cmdline, cgroup, maps); the expensive page-table reads
  * come later, for the candidates found here.
  */
-import { PermissionError, ProcessGoneError } from "../errors.js";
+import { ParseError, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 import { parseMaps, type Vma } from "../parse/maps.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import type { UserNames } from "../procfs/users.js";
@@ -17,12 +17,16 @@ export interface Candidate {
 
 export type Skipped =
   | { readonly info: ProcessInfo; readonly why: "unreadable"; readonly reason: string }
+  | { readonly info: ProcessInfo; readonly why: "bad-input"; readonly reason: string }
   | { readonly info: ProcessInfo; readonly why: "no-mm"; readonly reason: string };
 
 export interface Discovery {
   readonly candidates: Candidate[];
   readonly skipped: Skipped[];
+  /** Seen (status read), then gone before its maps could be read. */
   readonly vanished: number[];
+  /** Not there when its status was read: exited after the listing, or (a pid asked for) never existed. */
+  readonly missing: number[];
 }
 
 export function discoverProcesses(
@@ -34,13 +38,14 @@ export function discoverProcesses(
   const candidates: Candidate[] = [];
   const skipped: Skipped[] = [];
   const vanished: number[] = [];
+  const missing: number[] = [];
   for (const pid of pids) {
     let info: ProcessInfo;
     try {
       info = readProcessInfo(procfs, pid, users);
     } catch (err) {
       if (err instanceof ProcessGoneError) {
-        vanished.push(pid);
+        missing.push(pid);
         continue;
       }
       throw err;
@@ -52,6 +57,8 @@ export function discoverProcesses(
     } catch (err) {
       if (err instanceof ProcessGoneError) vanished.push(pid);
       else if (err instanceof PermissionError) skipped.push({ info, why: "unreadable", reason: err.message });
+      // A malformed maps of one process leaves that process out with the reason; the others are still measured.
+      else if (err instanceof ParseError || err instanceof ProcReadError) skipped.push({ info, why: "bad-input", reason: err.message });
       else throw err;
       continue;
     }
@@ -61,5 +68,5 @@ export function discoverProcesses(
     }
     candidates.push({ info, vmas });
   }
-  return { candidates, skipped, vanished };
+  return { candidates, skipped, vanished, missing };
 }

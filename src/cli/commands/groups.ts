@@ -14,6 +14,7 @@ import { renderGroupsJson, renderGroupsTable } from "../../render/groups-render.
 import { UNITS, type Unit } from "../../render/units.js";
 import { scanSystem, type Scan } from "../../scan/system-scan.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
+import { scanExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import { parsePid, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -104,7 +105,8 @@ export async function groupsCommand(ctx: Context, o: GroupsCommandOptions): Prom
     ctx.io.stdout(renderGroupsTable(report, o.units));
     printNotes(ctx, notes);
   }
-  return 0;
+  // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
+  return scanExitCode(scan);
 }
 
 const GROUPS_HELP = `

@@ -13,6 +13,7 @@ import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { scanSystem, type Scan } from "../../scan/system-scan.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
+import { scanExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import { parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -80,7 +81,8 @@ export async function libsCommand(ctx: Context, o: LibsCommandOptions): Promise<
     ctx.io.stdout(renderLibsTable(report, o.units, o.summary, o.wide));
     printNotes(ctx, report.notes);
   }
-  return 0;
+  // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
+  return scanExitCode(scan);
 }
 
 /** A positive count for --top. */

@@ -1,5 +1,5 @@
 /** `pagelens maps PID`: one process, mapping by mapping. */
-import { NoSuchProcessError, PermissionError, ProcessGoneError } from "../../errors.js";
+import { NoSuchProcessError, PermissionError, ProcessGoneError, ProcessInputError, ProcessRefusedError } from "../../errors.js";
 import { parseSmaps, type SmapsEntry } from "../../parse/smaps.js";
 import { buildMapsReport } from "../../report/maps-report.js";
 import { renderMapsJson, renderMapsTable } from "../../render/maps-render.js";
@@ -18,7 +18,8 @@ export async function scanOne(ctx: Context, pid: number, exact = false): Promise
   const scan = await scanSystem(ctx.procfs, { pids: [pid], exact, passwdFile: ctx.passwdFile });
   const proc = scan.processes.find((p) => p.info.pid === pid);
   if (!proc) throw new NoSuchProcessError(pid);
-  if (proc.state === "unreadable") throw new PermissionError(ctx.procfs.path(pid, "maps"), proc.reason ?? "the kernel refused access");
+  if (proc.state === "unreadable") throw new ProcessRefusedError(pid, proc.reason ?? "the kernel refused access");
+  if (proc.state === "bad-input") throw new ProcessInputError(pid, proc.reason ?? "a file of it could not be read");
   return { scan, proc };
 }
 

@@ -12,6 +12,7 @@ import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { scanSystem } from "../../scan/system-scan.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
+import { scanExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import { parsePidList, parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -50,7 +51,8 @@ export async function sharesCommand(ctx: Context, o: SharesCommandOptions): Prom
     ctx.io.stdout(renderSharesTable(report, { unit: o.units, groups: o.groups, mappings: o.mappings, wide: o.wide }));
     printNotes(ctx, report.notes);
   }
-  return 0;
+  // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
+  return scanExitCode(scan);
 }
 
 /** Register `shares` on the program (run.ts calls this once). */

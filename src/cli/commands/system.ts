@@ -9,6 +9,7 @@ import { renderSystemJson, renderSystemTable } from "../../render/system-render.
 import { UNITS, type Unit } from "../../render/units.js";
 import { gatherSystem, systemReportOf } from "../../scan/system-gather.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
+import { scanExitCode } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import { parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -28,7 +29,8 @@ export async function systemCommand(ctx: Context, o: SystemCommandOptions): Prom
     ctx.io.stdout(renderSystemTable(report, o.units));
     printNotes(ctx, report.notes);
   }
-  return 0;
+  // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
+  return scanExitCode(gathered.scan);
 }
 
 /** Register `system` on the program (run.ts calls this once). */
