@@ -37,6 +37,20 @@ export const EXIT = {
   output: 6,
 } as const;
 
+/** One line per exit code, for --help, the man page (scripts/gen-docs.mjs) and the README's table. */
+export const EXIT_MEANINGS: readonly (readonly [number, string])[] = [
+  [EXIT.ok, "success; processes that exited during the scan, refuse to be read or have no user memory are reported, not errors; also when the reader of a pipe stops early (| head)"],
+  [EXIT.internal, "internal error (a bug; PAGELENS_DEBUG=1 prints the stack)"],
+  [EXIT.usage, "bad command line: unknown option, bad option value, missing argument"],
+  [
+    EXIT.badInput,
+    "a file could not be read or parsed (malformed, truncated, missing), or --root is not a procfs tree; commands over many processes still print the others, listing the bad one as bad input",
+  ],
+  [EXIT.noSuchProcess, "a process asked for by pid does not exist, or exited before it could be read"],
+  [EXIT.permission, "the kernel refused access to what was asked for"],
+  [EXIT.output, "the output could not be written (disk full, I/O error)"],
+];
+
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof NoSuchProcessError || err instanceof ProcessGoneError) return EXIT.noSuchProcess;
