@@ -48,7 +48,13 @@ export function discoverProcesses(
         missing.push(pid);
         continue;
       }
-      throw err;
+      if (!(err instanceof ParseError || err instanceof ProcReadError)) throw err;
+      // A malformed status: the process is still listed, by pid and the owner of its directory, and left
+      // out with the reason; the others are measured. Its name and parent are unknown.
+      const uid = procfs.ownerOf(pid);
+      const unknown: ProcessInfo = { pid, ppid: 0, uid, user: users.nameOf(uid), comm: "?", cmdline: [], cgroup: undefined, vmRssBytes: undefined };
+      if (!select || select(unknown)) skipped.push({ info: unknown, why: "bad-input", reason: err.message });
+      continue;
     }
     if (select && !select(info)) continue;
     let vmas: Vma[];

@@ -13,8 +13,7 @@ import { buildGroupsReport, GROUP_BY, GROUP_SORT_KEYS, type GroupBy, type GroupS
 import { renderGroupsJson, renderGroupsTable } from "../../render/groups-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { scanSystem, type Scan } from "../../scan/system-scan.js";
-import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
-import { scanExitCode } from "../exit-codes.js";
+import { makeContext, printNotes, scanOutcome, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePid, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -106,7 +105,7 @@ export async function groupsCommand(ctx: Context, o: GroupsCommandOptions): Prom
     printNotes(ctx, notes);
   }
   // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
-  return scanExitCode(scan);
+  return scanOutcome(ctx, scan, o.json);
 }
 
 const GROUPS_HELP = `

@@ -12,8 +12,7 @@ import { renderLibsJson, renderLibsTable } from "../../render/libs-render.js";
 import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { scanSystem, type Scan } from "../../scan/system-scan.js";
-import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
-import { scanExitCode } from "../exit-codes.js";
+import { makeContext, printNotes, scanOutcome, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -82,7 +81,7 @@ export async function libsCommand(ctx: Context, o: LibsCommandOptions): Promise<
     printNotes(ctx, report.notes);
   }
   // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
-  return scanExitCode(scan);
+  return scanOutcome(ctx, scan, o.json);
 }
 
 /** A positive count for --top. */

@@ -3,8 +3,8 @@ import { buildPsReport, type SortKey } from "../../report/process-report.js";
 import { renderPsCsv, renderPsJson, renderPsTable } from "../../render/ps-render.js";
 import type { Unit } from "../../render/units.js";
 import { scanSystem } from "../../scan/system-scan.js";
-import { printNotes, traceTo, type Context } from "../context.js";
-import { EXIT, scanExitCode } from "../exit-codes.js";
+import { printNotes, scanOutcome, traceTo, type Context } from "../context.js";
+import { EXIT } from "../exit-codes.js";
 import { Progress } from "../progress.js";
 
 export interface PsCommandOptions {
@@ -47,12 +47,9 @@ export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<numb
   // A pid asked for that is not shown is an error for that pid (exit 4); the others are still printed.
   for (const pid of report.notFound) ctx.io.stderr(`pagelens: no such process: ${pid}\n`);
   const exited = (o.pid ?? []).filter((pid) => report.vanished.includes(pid));
-  // The table's notes already said these; JSON and CSV carry them in the data, and stderr says why the exit code.
-  if (o.json || o.csv) {
-    for (const pid of exited) ctx.io.stderr(`pagelens: process ${pid} exited during the scan\n`);
-    for (const r of report.processes) if (r.state === "bad-input") ctx.io.stderr(`pagelens: process ${r.pid} left out: ${r.reason ?? "bad input"}\n`);
-  }
-  const code = scanExitCode(scan);
+  // The table's notes already said this; JSON and CSV carry it in the data, and stderr says why the exit code.
+  if (o.json || o.csv) for (const pid of exited) ctx.io.stderr(`pagelens: process ${pid} exited during the scan\n`);
+  const code = scanOutcome(ctx, scan, o.json || o.csv);
   if (code !== EXIT.ok) return code;
   return report.notFound.length > 0 || exited.length > 0 ? EXIT.noSuchProcess : EXIT.ok;
 }

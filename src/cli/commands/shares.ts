@@ -11,8 +11,7 @@ import { renderSharesJson, renderSharesTable } from "../../render/shares-render.
 import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { scanSystem } from "../../scan/system-scan.js";
-import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
-import { scanExitCode } from "../exit-codes.js";
+import { makeContext, printNotes, scanOutcome, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePidList, parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -52,7 +51,7 @@ export async function sharesCommand(ctx: Context, o: SharesCommandOptions): Prom
     printNotes(ctx, report.notes);
   }
   // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
-  return scanExitCode(scan);
+  return scanOutcome(ctx, scan, o.json);
 }
 
 /** Register `shares` on the program (run.ts calls this once). */

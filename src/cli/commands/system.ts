@@ -8,8 +8,7 @@ import { Option } from "commander";
 import { renderSystemJson, renderSystemTable } from "../../render/system-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { gatherSystem, systemReportOf } from "../../scan/system-gather.js";
-import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
-import { scanExitCode } from "../exit-codes.js";
+import { makeContext, printNotes, scanOutcome, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -30,7 +29,7 @@ export async function systemCommand(ctx: Context, o: SystemCommandOptions): Prom
     printNotes(ctx, report.notes);
   }
   // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
-  return scanExitCode(gathered.scan);
+  return scanOutcome(ctx, gathered.scan, o.json);
 }
 
 /** Register `system` on the program (run.ts calls this once). */
