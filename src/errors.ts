@@ -1,6 +1,8 @@
 /**
  * Typed errors. Every error that reaches the user names the file or argument
  * it is about and the reason, so the message alone says what to do next.
+ * Errors from a system call carry its errno `code` (ENOENT, EACCES, ...):
+ * callers decide on the code, never on the wording of a message.
  */
 
 /** Base class: something about a file under the procfs root (or a snapshot) went wrong. */
@@ -13,12 +15,16 @@ export class PagelensError extends Error {
 
 /** A file could not be read for a reason other than the ones below. */
 export class ProcReadError extends PagelensError {
+  /** The errno code of the failed system call (e.g. "ENOENT", "EIO"); undefined when no system call failed. */
+  readonly code: string | undefined;
+
   constructor(
     readonly file: string,
     readonly reason: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: string },
   ) {
     super(`cannot read ${file}: ${reason}`, options);
+    this.code = options?.code ?? errnoOf(options?.cause);
   }
 }
 
@@ -30,6 +36,8 @@ export class ProcessGoneError extends PagelensError {
   constructor(
     readonly pid: number,
     readonly file: string,
+    /** ENOENT or ESRCH from the kernel, "EOF" for a pagemap that ended inside a mapping. */
+    readonly code: string = "ENOENT",
   ) {
     super(`process ${pid} exited while ${file} was being read`);
   }
@@ -40,6 +48,7 @@ export class PermissionError extends PagelensError {
   constructor(
     readonly file: string,
     readonly hint: string,
+    readonly code: string = "EACCES",
   ) {
     super(`permission denied: ${file} (${hint})`);
   }
@@ -64,6 +73,41 @@ export class NoSuchProcessError extends PagelensError {
   constructor(readonly pid: number) {
     super(`no such process: ${pid}`);
   }
+}
+
+/** A process asked for by pid refuses to be read (exit code: permission). `reason` names the file and the privilege. */
+export class ProcessRefusedError extends PagelensError {
+  constructor(
+    readonly pid: number,
+    readonly reason: string,
+  ) {
+    super(`cannot read process ${pid}: ${reason}`);
+  }
+}
+
+/** A process asked for by pid has a malformed or unreadable file (exit code: bad input). `reason` names the file. */
+export class ProcessInputError extends PagelensError {
+  constructor(
+    readonly pid: number,
+    readonly reason: string,
+  ) {
+    super(`process ${pid}: ${reason}`);
+  }
+}
+
+/** Standard output could not be written (disk full, device error); a closed pipe is not one of these. */
+export class OutputError extends PagelensError {
+  constructor(readonly code: string | undefined) {
+    super(`cannot write the output: ${outputReason(code)}`);
+  }
+}
+
+function outputReason(code: string | undefined): string {
+  if (code === "ENOSPC") return "no space left on device (ENOSPC)";
+  if (code === "EDQUOT") return "disk quota exceeded (EDQUOT)";
+  if (code === "EFBIG") return "file too large (EFBIG)";
+  if (code === "EIO") return "input/output error (EIO)";
+  return code ?? "unknown error";
 }
 
 /** Classify a Node.js system error code for a /proc file. */

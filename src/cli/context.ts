@@ -2,6 +2,7 @@
 import { ProcFs } from "../procfs/procfs.js";
 import type { ViewSource } from "../views/source.js";
 import type { CliIo } from "./io.js";
+import { scanExitCode } from "./exit-codes.js";
 
 export interface GlobalOptions {
   readonly root: string;
@@ -25,6 +26,17 @@ export function makeContext(g: GlobalOptions, io: CliIo): Context {
 /** Notes go to stderr once, so stdout stays clean for tables and JSON. */
 export function printNotes(ctx: Context, notes: readonly string[]): void {
   for (const n of notes) ctx.io.stderr(`pagelens: note: ${n}\n`);
+}
+
+/**
+ * The exit code of a command over many processes that printed its report
+ * (exit-codes.ts scanExitCode). In JSON or CSV mode the notes are in the
+ * data, not on stderr, so a process left out for a bad file is named there
+ * too: a non-zero exit code always comes with a reason on stderr.
+ */
+export function scanOutcome(ctx: Context, scan: { readonly processes: readonly { readonly state: string; readonly reason?: string; readonly info: { readonly pid: number } }[] }, data: boolean): number {
+  if (data) for (const p of scan.processes) if (p.state === "bad-input") ctx.io.stderr(`pagelens: process ${p.info.pid} left out: ${p.reason ?? "bad input"}\n`);
+  return scanExitCode(scan);
 }
 
 /** With PAGELENS_TRACE=1, phase timings go to stderr: where a slow scan spends its time. */

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /** The `pagelens` executable: run the CLI with the process's arguments and streams. */
-import { processIo } from "./io.js";
+import { processIo, stdoutFailure } from "./io.js";
 import { run } from "./run.js";
 
+// A write to stdout that fails (closed pipe, full disk) arrives here, not at
+// the write: exit at once with the code stdoutFailure gives, since the rest
+// of the output has nowhere to go. Never a stack trace.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  // `pagelens | head` closes the pipe early: that is not an error.
-  if (err.code === "EPIPE") process.exit(0);
-  throw err;
+  const f = stdoutFailure(err);
+  if (f.message !== undefined) process.stderr.write(f.message);
+  process.exit(f.code);
 });
 
 // No top-level await: the bundled CLI is a CommonJS script (see scripts/bundle.mjs).

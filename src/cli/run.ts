@@ -34,7 +34,12 @@ function valueParser<T>(fn: (text: string) => T): (text: string) => T {
 
 const unitOption = (): Option => new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(valueParser(parseUnit));
 
-function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
+/**
+ * The command definitions: every command, option and argument. run() parses
+ * with it; scripts/gen-docs.mjs writes the man page and the shell completions
+ * from it, so they cannot drift from what the program accepts.
+ */
+export function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
   const program = new Command("pagelens")
     .description("Where a Linux machine's memory goes, page by page, read from /proc page tables.")
     .version(VERSION)
@@ -48,8 +53,9 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
 Page-level numbers need root (kpagecount/kpageflags are root-only, pagemap PFNs need CAP_SYS_ADMIN);
 without it pagelens uses smaps_rollup and says what is missing. "pagelens kernel" lists what this kernel offers.
 
-Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 unreadable or malformed input,
-4 no such process, 5 permission denied.
+Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 unreadable or malformed input
+(a command over many processes still prints the others), 4 no such process, 5 permission denied,
+6 output could not be written (a closed pipe is a success). See man pagelens.
 Environment: PAGELENS_TRACE=1 (scan phase timings on stderr), PAGELENS_DEBUG=1 (stack traces of
 internal errors).`,
     )

@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { errnoOf, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
+import { errnoOf, ParseError, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 
 /** Text files are small, but a process with 60 000 VMAs has a multi-megabyte maps file. */
 const MAX_TEXT_BYTES = 256 * 1024 * 1024;
@@ -28,7 +28,20 @@ export class U64File {
     readonly file: string,
     private readonly fd: number,
     private readonly pid: number | undefined,
+    /**
+     * Every word asked for must be there: a process's pagemap in a tree
+     * (fixture or capture). The kernel's pagemap covers the whole address
+     * space and is only read over mappings, so a short read there means the
+     * process exited (handled by the callers); in a tree the same short read
+     * means the file was cut short, which is bad input, not a vanished process.
+     */
+    private readonly strict = false,
   ) {}
+
+  private truncated(index: number, done: number, count: number): ParseError {
+    const at = index + Math.floor(done / 8);
+    return new ParseError(this.file, undefined, `truncated: the file ends at word ${at} (byte ${index * 8 + done}), but words up to ${index + count} are mapped`);
+  }
 
   /**
    * Read `count` 64-bit words starting at word `index` into `into` (at byte 0).
@@ -45,13 +58,14 @@ export class U64File {
         n = fs.readSync(this.fd, into, done, want - done, index * 8 + done);
       } catch (err) {
         const code = errnoOf(err);
-        if (code === "ESRCH" && this.pid !== undefined) throw new ProcessGoneError(this.pid, this.file);
+        if (code === "ESRCH" && this.pid !== undefined) throw new ProcessGoneError(this.pid, this.file, code);
         if (code === "EINTR" || code === "EAGAIN") continue;
         throw new ProcReadError(this.file, `${code ?? "error"} at word ${index + done / 8}`, { cause: err });
       }
       if (n === 0) break;
       done += n;
     }
+    if (this.strict && done < want) throw this.truncated(index, done, count);
     return Math.floor(done / 8);
   }
 
@@ -69,11 +83,12 @@ export class U64File {
           if (err) {
             const code = errnoOf(err);
             if (code === "EINTR" || code === "EAGAIN") return step();
-            if (code === "ESRCH" && this.pid !== undefined) return reject(new ProcessGoneError(this.pid, this.file));
+            if (code === "ESRCH" && this.pid !== undefined) return reject(new ProcessGoneError(this.pid, this.file, code));
             return reject(new ProcReadError(this.file, `${code ?? "error"} at word ${index + done / 8}`, { cause: err }));
           }
           done += n;
-          if (n === 0 || done >= want) resolve(Math.floor(done / 8));
+          if (this.strict && n === 0 && done < want) reject(this.truncated(index, done, count));
+          else if (n === 0 || done >= want) resolve(Math.floor(done / 8));
           else step();
         });
       };
@@ -131,15 +146,34 @@ export class ProcFs {
     return this.sysRoot === undefined ? undefined : path.join(this.sysRoot, ...parts);
   }
 
-  /** Fail early, naming the directory, when the procfs root is not a readable directory. */
+  /**
+   * Fail early, naming the directory, when the procfs root is not a readable
+   * directory, or (for a tree other than /proc) holds nothing a procfs has:
+   * an empty or wrong directory would otherwise read as a machine with no
+   * processes and a kernel without kpagecount.
+   */
   checkRoot(): void {
     let ok = false;
     try {
       ok = fs.statSync(this.root).isDirectory();
     } catch (err) {
-      throw new ProcReadError(this.root, `procfs root: ${errnoOf(err) === "ENOENT" ? "no such directory" : (errnoOf(err) ?? String(err))}`, { cause: err });
+      const code = errnoOf(err);
+      throw new ProcReadError(this.root, `procfs root: ${code === "ENOENT" ? "no such directory" : (code ?? String(err))}`, { cause: err });
     }
-    if (!ok) throw new ProcReadError(this.root, "procfs root: not a directory");
+    if (!ok) throw new ProcReadError(this.root, "procfs root: not a directory", { code: "ENOTDIR" });
+    if (this.isLive) return;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.root);
+    } catch (err) {
+      throw new ProcReadError(this.root, `procfs root: cannot list directory (${errnoOf(err) ?? String(err)})`, { cause: err });
+    }
+    const marks = new Set(["meminfo", "kpageflags", "kpagecount", "self", "sys"]);
+    if (!names.some((n) => /^[1-9][0-9]*$/.test(n) || marks.has(n)))
+      throw new ProcReadError(
+        this.root,
+        `not a procfs tree: it has no process directories and none of meminfo, kpagecount, kpageflags, self or sys${names.length === 0 ? " (the directory is empty)" : ""}`,
+      );
   }
 
   /** Numeric directories under the root, ascending. */
@@ -192,11 +226,14 @@ export class ProcFs {
     }
   }
 
-  /** Open a 64-bit-word file (pagemap, kpagecount, kpageflags, kpagecgroup). */
+  /**
+   * Open a 64-bit-word file (pagemap, kpagecount, kpageflags, kpagecgroup).
+   * With `pid` (a process's pagemap) in a tree, a short read is a truncated file (see U64File).
+   */
   openU64(rel: string, pid?: number): U64File {
     const file = this.path(rel);
     try {
-      return new U64File(file, fs.openSync(file, "r"), pid);
+      return new U64File(file, fs.openSync(file, "r"), pid, pid !== undefined && !this.isLive);
     } catch (err) {
       throw mapOpenError(err, file, pid);
     }
@@ -255,7 +292,7 @@ function readOptional(file: string): string | undefined {
   try {
     return readTextFile(file, undefined);
   } catch (err) {
-    if (err instanceof ProcReadError && /ENOENT|ENOTDIR/.test(err.reason)) return undefined;
+    if (err instanceof ProcReadError && (err.code === "ENOENT" || err.code === "ENOTDIR")) return undefined;
     throw err;
   }
 }
@@ -294,16 +331,29 @@ function readTextFile(file: string, pid: number | undefined): string {
 
 function mapOpenError(err: unknown, file: string, pid: number | undefined): Error {
   const code = errnoOf(err);
-  if (pid !== undefined && (code === "ENOENT" || code === "ESRCH")) return new ProcessGoneError(pid, file);
-  if (code === "EACCES" || code === "EPERM") return new PermissionError(file, permissionHint(file));
+  if (pid !== undefined && (code === "ENOENT" || code === "ESRCH")) return new ProcessGoneError(pid, file, code);
+  if (code === "EACCES" || code === "EPERM") return new PermissionError(file, permissionHint(file), code);
   return new ProcReadError(file, code === "ENOENT" ? "ENOENT (no such file)" : (code ?? String(err)), { cause: err });
 }
 
-/** Why the kernel says no, in the user's terms. */
+/** Is this process root (uid 0), who reads every process that does not refuse ptrace even to root? */
+export function runningAsRoot(): boolean {
+  return process.geteuid?.() === 0;
+}
+
+/**
+ * Why the kernel says no, in the user's terms. A process's maps, smaps,
+ * smaps_rollup and pagemap need ptrace read access (PTRACE_MODE_READ,
+ * fs/proc/base.c proc_mem_open): the same user, or CAP_SYS_PTRACE. Root is
+ * refused only by processes that made themselves undumpable or that a
+ * security module guards.
+ */
 function permissionHint(file: string): string {
   if (/kpage(count|flags|cgroup)$/.test(file)) return "these files are readable by root only (mode 0400)";
   if (/\/(pagemap|smaps|smaps_rollup|maps)$/.test(file))
-    return "needs the same user as the process, or root (ptrace read access); some processes refuse even root";
+    return runningAsRoot()
+      ? "the process refuses ptrace read access even to root: it is not dumpable, or a security module denies it"
+      : "reading another user's process needs ptrace read access: run as that user or as root";
   if (/\/clear_refs$/.test(file)) return "only the process's owner, or root, may reset its page bits";
   if (/page_idle\/bitmap$/.test(file)) return "the idle page bitmap is root only (mode 0600)";
   return "insufficient privilege";

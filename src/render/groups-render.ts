@@ -53,7 +53,6 @@ export function renderGroupsTable(report: GroupsReport, unit: Unit): string {
   }
   out += "GROUP-USS: pages mapped only by the group's processes (what exiting all of them would unmap). SHARED-OUT: pages they share with processes outside the group.\n";
   if (report.charges) out += "\n" + renderChargesTable(report.charges, unit);
-  if (report.vanished.length > 0) out += `${report.vanished.length} process(es) exited during the scan and are not counted.\n`;
   return out;
 }
 

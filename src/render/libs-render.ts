@@ -38,8 +38,7 @@ export function renderLibsTable(report: LibsReport, unit: Unit, summary = false,
     rows.push({ lib });
     if (!summary) for (const proc of lib.processes) rows.push({ proc });
   }
-  let out = renderTable(cols, rows, [{ total: report.totals }]);
-  if (report.vanished.length > 0) out += `${report.vanished.length} process(es) exited during the scan and are not counted.\n`;
+  const out = renderTable(cols, rows, [{ total: report.totals }]);
   return out;
 }
 

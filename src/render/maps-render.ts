@@ -29,7 +29,7 @@ export function renderMapsTable(report: MapsReport, unit: Unit): string {
     { header: "NAME", align: "left", value: (r) => ("total" in r ? "" : r.name.replaceAll("\n", "\\n")) },
   ];
   return (
-    `${report.pid} ${report.command} (${report.user})${report.source === "pagemap" ? "" : `: numbers from ${report.source}`}\n` +
+    `${report.pid} ${report.command} (${report.user})${report.state === "no-mm" ? ": kernel thread or zombie, no user memory" : report.source === "pagemap" ? "" : `: numbers from ${report.source}`}\n` +
     renderTable(cols, report.mappings, [{ total: true, t: report.totals }])
   );
 }

@@ -16,6 +16,7 @@ function size(unit: Unit, get: (r: ProcessRow | PsReport["totals"]) => number) {
 function sourceMark(r: ProcessRow): string {
   if (r.state === "unreadable") return "unreadable";
   if (r.state === "no-mm") return "no-mm";
+  if (r.state === "bad-input") return "bad input";
   return r.source === "pagemap" ? "" : "rollup";
 }
 
@@ -52,7 +53,6 @@ export function renderPsTable(report: PsReport, unit: Unit, wide = false): strin
     if (m.distinctHugetlb) out += `, plus ${formatSize(m.distinctHugetlb, unit)} of hugetlb pages`;
     out += "\n";
   }
-  if (report.vanished.length > 0) out += `${report.vanished.length} process(es) exited during the scan and are not shown.\n`;
   return out;
 }
 

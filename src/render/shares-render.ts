@@ -96,7 +96,6 @@ export function renderSharesTable(report: SharesReport, o: SharesRenderOptions):
   if (w.ksm > 0) out += `, ksm ${sz(w.ksm)}`;
   if (w.hugetlb > 0) out += `, hugetlb ${sz(w.hugetlb)}`;
   out += "\n";
-  if (report.vanished.length > 0) out += `${report.vanished.length} process(es) exited during the scan and are not counted.\n`;
   return out;
 }
 

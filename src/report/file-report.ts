@@ -17,7 +17,7 @@ import type { CachestatCounts } from "../native/page-cache.js";
 import type { FileMapper } from "../scan/file-mappers.js";
 import type { FileProbe, FilePagesSink, ResidentPages } from "../scan/file-pages.js";
 import type { FileTarget, WalkSkip } from "../scan/file-walk.js";
-import { SCHEMA_VERSION } from "./process-report.js";
+import { SCHEMA_VERSION } from "./scan-header.js";
 
 /** A run of cached pages alike in flags, map count and cgroup, with consecutive PFNs (page-types -l). */
 export interface FileRange {

@@ -9,8 +9,7 @@
 import { matchesFilters, type BitsFilter } from "../decode/flag-filter.js";
 import { expandOverloadedFlags, flagLetters, flagNames, flagsHex, KPF_FILE, KPF_MMAP_EXCLUSIVE, wellKnownFlags } from "../decode/kpageflags.js";
 import type { Census } from "../scan/census.js";
-
-export const FLAGS_SCHEMA_VERSION = 1;
+import { SCHEMA_VERSION } from "./scan-header.js";
 
 export interface FlagsRow {
   /** The flags as shown, 16 hex digits. */
@@ -114,7 +113,7 @@ export function buildFlagsReport(census: Census, o: FlagsReportOptions): FlagsRe
     }))
     .sort((a, b) => b.pages - a.pages || (a.flags < b.flags ? -1 : a.flags > b.flags ? 1 : 0));
   return {
-    schemaVersion: FLAGS_SCHEMA_VERSION,
+    schemaVersion: SCHEMA_VERSION,
     scope: o.scope,
     raw: o.raw,
     filters: o.filters.map((f) => f.spec),

@@ -9,7 +9,7 @@ import type { SmapsEntry } from "../parse/smaps.js";
 import type { VmaKind } from "../parse/maps.js";
 import { commandOf } from "../scan/process-info.js";
 import type { Scan, ScannedProcess } from "../scan/system-scan.js";
-import { SCHEMA_VERSION } from "./process-report.js";
+import { SCHEMA_VERSION } from "./scan-header.js";
 
 export interface KernelDirty {
   readonly privateClean: number;
@@ -40,6 +40,8 @@ export interface MapsReport {
   readonly command: string;
   readonly user: string;
   readonly source: ScannedProcess["source"];
+  /** "ok", or "no-mm" for a kernel thread or zombie (no user memory, no mappings). */
+  readonly state: ScannedProcess["state"];
   readonly notes: readonly string[];
   readonly mappings: readonly MappingRow[];
   readonly totals: MemUsage & { readonly size: number; readonly kernel: KernelDirty | null };
@@ -96,7 +98,8 @@ export function buildMapsReport(scan: Scan, proc: ScannedProcess, smaps: readonl
     command: commandOf(proc.info),
     user: proc.info.user,
     source: proc.source,
-    notes: scan.notes,
+    state: proc.state,
+    notes: proc.state === "no-mm" ? [...scan.notes, `process ${proc.info.pid} is a kernel thread or zombie: it has no user memory, so no mappings.`] : scan.notes,
     mappings,
     totals: { ...totals, size: mappings.reduce((a, m) => a + m.size, 0), kernel: kernelTotals },
   };

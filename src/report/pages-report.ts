@@ -6,7 +6,7 @@
 import { classifyNonPresent, decodePagemapEntry } from "../decode/pagemap.js";
 import { expandOverloadedFlags, flagLetters, flagNames, flagsHex, wellKnownFlags } from "../decode/kpageflags.js";
 import type { Vma } from "../parse/maps.js";
-import { SCHEMA_VERSION } from "./process-report.js";
+import { SCHEMA_VERSION } from "./scan-header.js";
 
 /** Decoded pagemap entries of one process: parallel arrays (only non-empty entries). */
 export interface PageEntries {

@@ -82,9 +82,10 @@ export function sortRows(rows: readonly ProcessRow[], key: SortKey, reverse = fa
 export interface Totals extends MemUsage {
   readonly processes: number;
   readonly vss: number;
-  /** Processes whose numbers are in the totals / that could not be read / without user memory. */
+  /** Processes whose numbers are in the totals / that could not be read / with a bad file / without user memory. */
   readonly measured: number;
   readonly unreadable: number;
+  readonly badInput: number;
   readonly noMemory: number;
 }
 
@@ -93,6 +94,7 @@ export function totalsOf(rows: readonly ProcessRow[]): Totals {
   let vss = 0;
   let measured = 0;
   let unreadable = 0;
+  let badInput = 0;
   let noMemory = 0;
   for (const r of rows) {
     if (r.state === "ok") {
@@ -100,9 +102,10 @@ export function totalsOf(rows: readonly ProcessRow[]): Totals {
       vss += r.vss;
       measured++;
     } else if (r.state === "unreadable") unreadable++;
+    else if (r.state === "bad-input") badInput++;
     else noMemory++;
   }
-  return { ...acc, processes: rows.length, vss, measured, unreadable, noMemory };
+  return { ...acc, processes: rows.length, vss, measured, unreadable, badInput, noMemory };
 }
 
 /** Machine-wide figures that are not sums over processes. */
@@ -152,6 +155,8 @@ export interface PsReport extends ScanHeader {
   readonly machine: MachineFigures;
   /** Pids that exited while the scan ran. */
   readonly vanished: readonly number[];
+  /** Pids asked for with --pid that do not exist. */
+  readonly notFound: readonly number[];
 }
 
 export function buildPsReport(scan: Scan, opts: PsOptions = {}): PsReport {
@@ -170,5 +175,6 @@ export function buildPsReport(scan: Scan, opts: PsOptions = {}): PsReport {
     // Distinct pages are a whole-machine figure: only meaningful for an unfiltered scan.
     machine: unfiltered ? machineFigures(scan, all) : { distinctMapped: null, distinctHugetlb: null, memTotal: scan.meminfo?.["MemTotal"] ?? null },
     vanished: scan.vanished,
+    notFound: scan.notFound,
   };
 }

@@ -1,7 +1,11 @@
 /** What every report built from a scan starts with: its schema, when, how, and on which kernel. */
 import type { Scan } from "../scan/system-scan.js";
 
-/** Version of the JSON documents; bumped when a field changes meaning or goes away. */
+/**
+ * Version of every JSON document pagelens prints (every command's --json,
+ * described by schemas/*.schema.json): the one definition. Bumped when a
+ * field changes meaning or goes away; new fields do not bump it.
+ */
 export const SCHEMA_VERSION = 1;
 
 export interface KernelSummary {

@@ -662,7 +662,7 @@ export function openCgroupFile(procfs: ProcFs): U64File {
   try {
     return procfs.openU64("kpagecgroup");
   } catch (err) {
-    if (err instanceof ProcReadError && /ENOENT/.test(err.reason))
+    if (err instanceof ProcReadError && err.code === "ENOENT")
       throw new ProcReadError(err.file, "missing: the kernel was built without CONFIG_MEMCG, so pages cannot be told apart by cgroup");
     throw err;
   }

@@ -30,6 +30,8 @@ export function readPagemap(
   visit: (u32: Uint32Array, count: number, firstVpn: number, vmaIndex: number) => void,
   range?: { startVpn: number; endVpn: number },
 ): void {
+  // A kernel thread or zombie has no mappings, and its pagemap cannot even be opened (ESRCH): nothing to read, not "exited".
+  if (!vmas.some(hasPagemap)) return;
   const file = procfs.openU64(`${pid}/pagemap`, typeof pid === "number" ? pid : undefined);
   try {
     for (let v = 0; v < vmas.length; v++) {

@@ -6,18 +6,20 @@
  */
 import { NF, usageFromSmaps } from "../accounting/usage.js";
 import { Accounting, accountSwap, countSwapRefs } from "../accounting/account.js";
-import { PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
+import { ParseError, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 import { probeKernel, type KernelInfo } from "../kernel/features.js";
 import type { Vma } from "../parse/maps.js";
 import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
 import { parseSmapsRollup } from "../parse/smaps.js";
-import type { ProcFs } from "../procfs/procfs.js";
+import { runningAsRoot, type ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
 import { discoverProcesses, type Candidate } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageTable, lookupStoreAsync, type LookupStats } from "./kpage-lookup.js";
 import { runPagemapPass, type PagemapParams } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
+import { stateNotes } from "./scan-notes.js";
+import { swapPssFromSmaps } from "./swap-pss.js";
 
 /**
  * How a process's numbers were obtained:
@@ -29,7 +31,8 @@ export type UsageSource = "pagemap" | "smaps_rollup" | "none";
 
 export type ProcessState =
   | "ok"
-  | "unreadable" // the kernel refused (EACCES), even to root for some processes
+  | "unreadable" // the kernel refused (EACCES): another user's process without root, or one that refuses even root
+  | "bad-input" // a file of it is malformed or truncated (a bad tree), or failed to read (EIO): `reason` names it
   | "no-mm"; // kernel thread or zombie: no user memory
 
 /** A slice [start, end) of a run store or swap store. */
@@ -88,6 +91,8 @@ export interface Scan {
   readonly processes: readonly ScannedProcess[];
   /** Pids that exited between being listed and being read. */
   readonly vanished: readonly number[];
+  /** Pids asked for in `pids` that did not exist when the scan started (never "exited during the scan"). */
+  readonly notFound: readonly number[];
   /** Plain-language notes on what could not be measured and why. */
   readonly notes: readonly string[];
   readonly kpage: KpageTable;
@@ -114,6 +119,8 @@ function fromRollup(procfs: ProcFs, c: Candidate, reason: string): ScannedProces
   } catch (err) {
     if (err instanceof ProcessGoneError) return undefined;
     if (err instanceof PermissionError) return noUsage(c.info, "unreadable", err.message, c.vmas);
+    // One process's malformed file is that process's problem, not the whole scan's.
+    if (err instanceof ParseError || err instanceof ProcReadError) return noUsage(c.info, "bad-input", err.message, c.vmas);
     throw err;
   }
 }
@@ -142,7 +149,9 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
   phase("probe kernel");
   const found = discoverProcesses(procfs, pids, users, options.select);
   phase("discover processes", `${found.candidates.length} to read`);
-  const vanished = [...found.vanished];
+  // A pid asked for by number that is not there at all was never seen to exit.
+  const notFound = options.pids !== undefined ? [...found.missing] : [];
+  const vanished = options.pids !== undefined ? [...found.vanished] : [...found.vanished, ...found.missing];
   const processes: ScannedProcess[] = found.skipped.map((s) => noUsage(s.info, s.why, s.reason));
   const candidates = found.candidates;
   let kpage = new KpageTable();
@@ -177,7 +186,8 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
           swapEntries: { store: swaps, start: o.swaps[0], end: o.swaps[1] },
         });
       else if (o.status === "gone") vanished.push(c.info.pid);
-      else if (o.status === "denied" || o.status === "failed") processes.push(noUsage(c.info, "unreadable", o.reason ?? "cannot read pagemap", c.vmas));
+      else if (o.status === "denied") processes.push(noUsage(c.info, "unreadable", o.reason ?? "cannot read pagemap", c.vmas));
+      else if (o.status === "failed") processes.push(noUsage(c.info, "bad-input", o.reason ?? "cannot read pagemap", c.vmas));
       else {
         hidden++;
         const p = fromRollup(procfs, c, "PFNs read as zero (no CAP_SYS_ADMIN in the initial user namespace)");
@@ -203,15 +213,17 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
       accounting.account(p.runs.store, p.runs.start, p.runs.end, p.usage, kernel.pageSize);
     }
     const refs = countSwapRefs(swaps.slots);
+    const partial = options.pids !== undefined || options.select !== undefined;
     for (const p of processes) {
       if (p.source !== "pagemap") continue;
       const sw = p.swapEntries;
       accountSwap(sw.store.slots, sw.store.vmas, sw.start, sw.end, refs, p.usage, kernel.pageSize);
+      // Only some processes scanned: `refs` misses the other holders of a slot (see swap-pss.ts).
+      if (partial && sw.end > sw.start) swapPssFromSmaps(procfs, { pid: p.info.pid, vmas: p.vmas, usage: p.usage });
     }
   }
   phase("accounting");
-  if (processes.some((p) => p.state === "unreadable"))
-    notes.push("Some processes refuse to be read even by root (shown as unreadable); their memory is not in the totals.");
+  notes.push(...stateNotes(processes, procfs.isLive ? runningAsRoot() : mode === "pagemap", vanished.length));
 
   let meminfo: Meminfo | undefined;
   try {
@@ -229,6 +241,7 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
     mode,
     processes,
     vanished: vanished.sort((a, b) => a - b),
+    notFound,
     notes,
     kpage,
     lookup,

@@ -65,6 +65,7 @@ export async function groupsView(src: ViewSource, o: GroupsViewOptions = {}, hoo
     onProgress: hooks.onProgress,
     trace: hooks.trace,
   });
+  hooks.onScan?.(scan);
 
   const wanted = o.pids ?? o.rootPids;
   if (wanted !== undefined) {

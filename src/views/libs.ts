@@ -39,6 +39,7 @@ export async function libsView(src: ViewSource, o: LibsViewOptions = {}, hooks: 
   if (o.perms !== undefined && !isPermsPattern(o.perms))
     throw new UsageError(`--perms: expected four characters like r-xp (? for any) or letters of rwxsp that must all be present, got ${JSON.stringify(o.perms)}`);
   const scan = await scanSystem(src.procfs, { exact: o.exact, passwdFile: src.passwdFile, onProgress: hooks.onProgress, trace: hooks.trace });
+  hooks.onScan?.(scan);
   const smaps = scan.processes.some((p) => p.state === "ok" && p.source !== "pagemap") ? smapsRowsFor(src, scan) : undefined;
   return buildLibsReport(scan, o, smaps);
 }

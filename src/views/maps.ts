@@ -1,5 +1,5 @@
 /** The maps view: one process, mapping by mapping (procmem, showmap, pmap -X). */
-import { NoSuchProcessError, PermissionError, ProcessGoneError } from "../errors.js";
+import { NoSuchProcessError, PermissionError, ProcessGoneError, ProcessInputError, ProcessRefusedError } from "../errors.js";
 import { parseSmaps, type SmapsEntry } from "../parse/smaps.js";
 import { buildMapsReport, type MapsReport } from "../report/maps-report.js";
 import { scanSystem, type Scan, type ScannedProcess } from "../scan/system-scan.js";
@@ -14,7 +14,8 @@ export async function scanOne(src: ViewSource, pid: number, exact = false): Prom
   const scan = await scanSystem(src.procfs, { pids: [pid], exact, passwdFile: src.passwdFile });
   const proc = scan.processes.find((p) => p.info.pid === pid);
   if (!proc) throw new NoSuchProcessError(pid);
-  if (proc.state === "unreadable") throw new PermissionError(src.procfs.path(pid, "maps"), proc.reason ?? "the kernel refused access");
+  if (proc.state === "unreadable") throw new ProcessRefusedError(pid, proc.reason ?? "the kernel refused access");
+  if (proc.state === "bad-input") throw new ProcessInputError(pid, proc.reason ?? "a file of it could not be read");
   return { scan, proc };
 }
 

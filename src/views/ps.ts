@@ -22,5 +22,6 @@ export async function psView(src: ViewSource, o: PsViewOptions = {}, hooks: View
     onProgress: hooks.onProgress,
     trace: hooks.trace,
   });
+  hooks.onScan?.(scan);
   return buildPsReport(scan, o);
 }

@@ -13,6 +13,7 @@ export async function sharesView(src: ViewSource, o: SharesViewOptions = {}, hoo
   if (o.pids && (o.top !== undefined || o.command)) throw new UsageError("--pid names the processes: it cannot be combined with --top or --command");
   // Every process is scanned, also with --pid: sharing with processes outside the selection is part of the answer.
   const scan = await scanSystem(src.procfs, { exact: o.exact, passwdFile: src.passwdFile, onProgress: hooks.onProgress, trace: hooks.trace });
+  hooks.onScan?.(scan);
   if (scan.mode !== "pagemap")
     throw new PermissionError(src.procfs.path("kpagecount"), "who shares which pages needs page frame numbers and kpagecount/kpageflags: run as root");
   if (o.pids) {

@@ -6,6 +6,7 @@
  * same functions.
  */
 import type { ProcFs } from "../procfs/procfs.js";
+import type { Scan } from "../scan/system-scan.js";
 
 export interface ViewSource {
   /** The procfs (and sysfs) tree to read: the live /proc, a fixture tree or a capture. */
@@ -20,4 +21,6 @@ export interface ViewHooks {
   readonly onProgress?: (done: number, total: number) => void;
   /** Scan phase timings (PAGELENS_TRACE=1). */
   readonly trace?: (phase: string, ms: number, detail?: string) => void;
+  /** The scan the view read, for a caller that judges its outcome (the CLI's exit code: a process left out for bad input). */
+  readonly onScan?: (scan: Scan) => void;
 }

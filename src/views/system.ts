@@ -72,6 +72,7 @@ export async function gatherSystem(src: ViewSource, hooks: ViewHooks = {}): Prom
   const { procfs } = src;
   const t0 = performance.now();
   const scan = await scanSystem(procfs, { passwdFile: src.passwdFile, onProgress: hooks.onProgress, trace: hooks.trace });
+  hooks.onScan?.(scan);
   const t1 = performance.now();
   let census: Census | undefined;
   let before: Meminfo | undefined;

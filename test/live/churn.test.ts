@@ -72,12 +72,13 @@ test("churn: whole-machine scans and ps --json while short-lived processes come 
   t.diagnostic(`churn children seen in scans: ${observedChildren}; vanished pids over 5 scans: ${vanishedTotal}`);
 });
 
-test("churn: a pid that does not exist is reported as vanished", { skip }, async () => {
+test("churn: a pid asked for that does not exist is not found, not 'exited during the scan'", { skip }, async () => {
   // Find a pid that is not in use right now (pid_max is far above what this machine uses).
   let pid = 4_000_000;
   while (pidExists(pid)) pid--;
   const scan = await scanSystem(procfs, { pids: [pid, process.pid] });
-  assert.deepEqual(scan.vanished, [pid]);
+  assert.deepEqual(scan.notFound, [pid]);
+  assert.deepEqual(scan.vanished, []);
   assert.deepEqual(
     scan.processes.map((p) => p.info.pid),
     [process.pid],

@@ -73,6 +73,16 @@ test("nonroot: ps --json as nobody falls back to smaps_rollup, explains why, lis
     doc.notes.some((n) => /kpage(count|flags)/.test(n) && /root/i.test(n)),
     `a note should say that the kpage files need root; notes: ${JSON.stringify(doc.notes)}`,
   );
+  // Other users' processes: the note names the privilege, never "refuse even root" (that is for root).
+  assert.ok(
+    doc.notes.some((n) => /of other users cannot be read/.test(n) && /ptrace read access/.test(n)),
+    `a note should name the missing privilege; notes: ${JSON.stringify(doc.notes)}`,
+  );
+  assert.ok(!doc.notes.some((n) => /even (by|to) root/.test(n)), `no 'even root' note for nobody: ${JSON.stringify(doc.notes)}`);
+  const table = runCli(["ps"], { asUid: NOBODY, main });
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stderr, /^pagelens: note: \d+ process(es)? of other users cannot be read/m);
+  assert.doesNotMatch(table.stdout, /exited during the scan/, "notes are on stderr only");
 
   // This test process runs as root: listed, as unreadable, with a reason.
   const me = doc.processes.find((p) => p.pid === process.pid);
@@ -163,6 +173,8 @@ test("nonroot: maps of nobody's own process comes from smaps, and root's process
   const denied = runCli(["maps", String(process.pid), "--json"], { asUid: NOBODY, main });
   assert.notEqual(denied.code, 0, "maps of a root process as nobody must fail");
   assert.match(denied.stderr, /permission denied/i);
+  assert.equal(denied.stderr.match(/permission denied/gi)?.length, 1, `the reason is said once: ${denied.stderr}`);
+  assert.match(denied.stderr, /ptrace read access: run as that user or as root/);
   assert.doesNotMatch(denied.stderr, /internal error|\n\s+at /, "no internal error or stack trace");
 });
 

@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { sumRows } from "../../src/accounting/usage.js";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { scanSystem } from "../../src/scan/system-scan.js";
-import { liveSkipReason, onExit, PAGE, processIn, readRollupKb, readSmapsVmaKb, startScenario, vmaUsage, type Scenario } from "../support/scenario.js";
+import { liveSkipReason, onExit, PAGE, processIn, readRollupKb, readSmapsVmaKb, runCli, startScenario, vmaUsage, type Scenario } from "../support/scenario.js";
 
 const skip = liveSkipReason();
 const procfs = new ProcFs();
@@ -136,5 +136,35 @@ test("swap: MADV_PAGEOUT of N written pages gives exactly N swap entries in that
     assert.equal(u.swap, N * PAGE, `pageout fork pid ${pid}: swap of the VMA`);
     assert.equal(u.swapPss, (N * PAGE) / 2, `pageout fork pid ${pid}: swapPss of the VMA (slots shared by two PTEs)`);
     assert.equal(readSmapsVmaKb(pid, faddr)?.["SwapPss"], (N * PAGE) / 2 / 1024, `scenario check: pid ${pid} smaps SwapPss`);
+  }
+
+  // Four page tables per slot (a parent and 3 children), seen from one process at a time: the
+  // single-process views must divide by the slot's reference count (4), not by the one entry they
+  // scanned. The kernel's smaps_rollup is the reference.
+  const q = await start([N, "fork", 3]);
+  q.freeze();
+  const qaddr = q.addr("addr");
+  assert.equal(q.num("swapped"), N, `MADV_PAGEOUT left ${N - q.num("swapped")} of ${N} pages in memory`);
+  assert.equal(q.allPids.length, 4);
+  const quarter = (N * PAGE) / 4;
+  for (const pid of q.allPids) {
+    const rollup = readRollupKb(pid);
+    assert.equal(readSmapsVmaKb(pid, qaddr)?.["SwapPss"], quarter / 1024, `scenario check: pid ${pid} smaps SwapPss is a quarter`);
+    // Library: a scan of this process alone, and one of all four.
+    for (const pids of [[pid], q.allPids]) {
+      const u = vmaUsage(await scanSystem(procfs, { pids }), pid, qaddr);
+      assert.equal(u.swap, N * PAGE, `pid ${pid}, scan of ${pids.length}: swap of the VMA`);
+      assert.equal(u.swapPss, quarter, `pid ${pid}, scan of ${pids.length}: swapPss of the VMA is a quarter of its swap`);
+    }
+    // CLI: maps PID and ps --pid PID, against smaps_rollup's SwapPss for the whole process.
+    const maps = runCli(["maps", String(pid), "--json"]);
+    assert.equal(maps.code, 0, maps.stderr);
+    const m = JSON.parse(maps.stdout) as { mappings: { start: string; swapPss: number }[]; totals: { swapPss: number } };
+    assert.equal(m.mappings.find((x) => parseInt(x.start, 16) === qaddr)?.swapPss, quarter, `maps ${pid}: SwapPss of the VMA`);
+    assert.equal(Math.floor(m.totals.swapPss / 1024), rollup?.["SwapPss"], `maps ${pid}: total SwapPss vs smaps_rollup`);
+    const ps = runCli(["ps", "--pid", String(pid), "--json"]);
+    assert.equal(ps.code, 0, ps.stderr);
+    const row = (JSON.parse(ps.stdout) as { processes: { pid: number; swapPss: number }[] }).processes[0]!;
+    assert.equal(Math.floor(row.swapPss / 1024), rollup?.["SwapPss"], `ps --pid ${pid}: SwapPss vs smaps_rollup`);
   }
 });

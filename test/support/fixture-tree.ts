@@ -465,6 +465,22 @@ export const DEFAULT_PASSWD: readonly PasswdEntry[] = [
 
 const SECTION_PAGES = 32768;
 
+/**
+ * Trees not yet cleaned up. Every test removes its trees in an after hook;
+ * this is the net under a test that fails before it gets there (or forgets):
+ * no run leaves a /tmp/pagelens-fixture-* directory behind.
+ */
+const live = new Set<FixtureTree>();
+let exitHook = false;
+function track(t: FixtureTree): void {
+  live.add(t);
+  if (exitHook) return;
+  exitHook = true;
+  process.on("exit", () => {
+    for (const tree of [...live]) tree.cleanup();
+  });
+}
+
 export class FixtureTree {
   /** The temporary directory holding everything (removed by cleanup()). */
   readonly base: string;
@@ -480,6 +496,7 @@ export class FixtureTree {
     this.base = fs.mkdtempSync(path.join(os.tmpdir(), "pagelens-fixture-"));
     this.root = path.join(this.base, "proc");
     fs.mkdirSync(this.root);
+    track(this);
   }
 
   static create(options: FixtureOptions = {}): FixtureTree {
@@ -586,6 +603,7 @@ export class FixtureTree {
   }
 
   cleanup(): void {
+    live.delete(this);
     fs.rmSync(this.base, { recursive: true, force: true });
   }
 }
@@ -735,7 +753,8 @@ export function sampleSystem(options: FixtureOptions = {}): FixtureTree {
   // Swap, markers and a migration entry.
   {
     const p = t.process(S.swapPid, { name: "swapper", uid: 1001 });
-    const heap = p.map({ start: S.swapHeap, pages: 16, name: "[heap]" });
+    // The kernel's smaps agrees: 3 slots, each referenced once (single-process scans take SwapPss from it).
+    const heap = p.map({ start: S.swapHeap, pages: 16, name: "[heap]", smaps: { Swap: 12, SwapPss: 12 } });
     p.fill(heap.start, 3, (i) => swapPte({ type: 0, offset: 7 + i }));
     p.set(heap.start + 4 * PAGE_SIZE, guardPte());
     p.set(heap.start + 5 * PAGE_SIZE, uffdWpMarkerPte());

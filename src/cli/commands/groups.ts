@@ -9,8 +9,9 @@ import { Option } from "commander";
 import { GROUP_BY, GROUP_SORT_KEYS, type GroupBy, type GroupSortKey } from "../../report/groups-report.js";
 import { renderGroupsJson, renderGroupsTable } from "../../render/groups-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
+import type { Scan } from "../../scan/system-scan.js";
 import { groupsView } from "../../views/groups.js";
-import { makeContext, printNotes, traceTo, type Context, type GlobalOptions } from "../context.js";
+import { makeContext, printNotes, scanOutcome, traceTo, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePidList, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -30,10 +31,11 @@ export interface GroupsCommandOptions {
 
 export async function groupsCommand(ctx: Context, o: GroupsCommandOptions): Promise<number> {
   const progress = new Progress(ctx.io, "scanning processes");
+  let scan: Scan | undefined;
   const report = await groupsView(
     ctx,
     { by: o.by, pids: o.pids, rootPids: o.rootPid, charges: o.charges, sort: o.sort, reverse: o.reverse, exact: o.exact },
-    { onProgress: progress.update, trace: traceTo(ctx) },
+    { onProgress: progress.update, trace: traceTo(ctx), onScan: (s) => (scan = s) },
   );
   progress.done();
   if (o.json) ctx.io.stdout(renderGroupsJson(report));
@@ -41,7 +43,8 @@ export async function groupsCommand(ctx: Context, o: GroupsCommandOptions): Prom
     ctx.io.stdout(renderGroupsTable(report, o.units));
     printNotes(ctx, report.notes);
   }
-  return 0;
+  // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
+  return scanOutcome(ctx, scan!, o.json);
 }
 
 const GROUPS_HELP = `

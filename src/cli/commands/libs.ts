@@ -9,8 +9,9 @@ import { LIBS_SORT_KEYS, type LibsSortKey } from "../../report/libs-report.js";
 import { renderLibsJson, renderLibsTable } from "../../render/libs-render.js";
 import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
+import type { Scan } from "../../scan/system-scan.js";
 import { libsView } from "../../views/libs.js";
-import { makeContext, printNotes, traceTo, type Context, type GlobalOptions } from "../context.js";
+import { makeContext, printNotes, scanOutcome, traceTo, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -31,10 +32,11 @@ export interface LibsCommandOptions {
 
 export async function libsCommand(ctx: Context, o: LibsCommandOptions): Promise<number> {
   const progress = new Progress(ctx.io, "scanning processes");
+  let scan: Scan | undefined;
   const report = await libsView(
     ctx,
     { path: o.path, perms: o.perms, all: o.all, sort: o.sort, reverse: o.reverse, top: o.top, exact: o.exact },
-    { onProgress: progress.update, trace: traceTo(ctx) },
+    { onProgress: progress.update, trace: traceTo(ctx), onScan: (s) => (scan = s) },
   );
   progress.done();
   if (o.json) ctx.io.stdout(renderLibsJson(report));
@@ -42,7 +44,8 @@ export async function libsCommand(ctx: Context, o: LibsCommandOptions): Promise<
     ctx.io.stdout(renderLibsTable(report, o.units, o.summary, o.wide));
     printNotes(ctx, report.notes);
   }
-  return 0;
+  // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
+  return scanOutcome(ctx, scan!, o.json);
 }
 
 /** A positive count for --top. */

@@ -2,8 +2,10 @@
 import type { SortKey } from "../../report/process-report.js";
 import { renderPsCsv, renderPsJson, renderPsTable } from "../../render/ps-render.js";
 import type { Unit } from "../../render/units.js";
+import type { Scan } from "../../scan/system-scan.js";
 import { psView } from "../../views/ps.js";
-import { printNotes, traceTo, type Context } from "../context.js";
+import { printNotes, scanOutcome, traceTo, type Context } from "../context.js";
+import { EXIT } from "../exit-codes.js";
 import { Progress } from "../progress.js";
 
 export interface PsCommandOptions {
@@ -22,10 +24,11 @@ export interface PsCommandOptions {
 
 export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<number> {
   const progress = new Progress(ctx.io, "scanning processes");
+  let scan: Scan | undefined;
   const report = await psView(
     ctx,
     { sort: o.sort, reverse: o.reverse, pids: o.pid, user: o.user, command: o.command, all: o.all, exact: o.exact },
-    { onProgress: progress.update, trace: traceTo(ctx) },
+    { onProgress: progress.update, trace: traceTo(ctx), onScan: (s) => (scan = s) },
   );
   progress.done();
   if (o.json) ctx.io.stdout(renderPsJson(report));
@@ -34,5 +37,12 @@ export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<numb
     ctx.io.stdout(renderPsTable(report, o.units, o.wide));
     printNotes(ctx, report.notes);
   }
-  return 0;
+  // A pid asked for that is not shown is an error for that pid (exit 4); the others are still printed.
+  for (const pid of report.notFound) ctx.io.stderr(`pagelens: no such process: ${pid}\n`);
+  const exited = (o.pid ?? []).filter((pid) => report.vanished.includes(pid));
+  // The table's notes already said this; JSON and CSV carry it in the data, and stderr says why the exit code.
+  if (o.json || o.csv) for (const pid of exited) ctx.io.stderr(`pagelens: process ${pid} exited during the scan\n`);
+  const code = scanOutcome(ctx, scan!, o.json || o.csv);
+  if (code !== EXIT.ok) return code;
+  return report.notFound.length > 0 || exited.length > 0 ? EXIT.noSuchProcess : EXIT.ok;
 }

@@ -8,8 +8,9 @@ import { DEFAULT_SHARES_TOP } from "../../report/shares-report.js";
 import { renderSharesJson, renderSharesTable } from "../../render/shares-render.js";
 import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
+import type { Scan } from "../../scan/system-scan.js";
 import { sharesView } from "../../views/shares.js";
-import { makeContext, printNotes, traceTo, type Context, type GlobalOptions } from "../context.js";
+import { makeContext, printNotes, scanOutcome, traceTo, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePidList, parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -29,14 +30,16 @@ export interface SharesCommandOptions {
 
 export async function sharesCommand(ctx: Context, o: SharesCommandOptions): Promise<number> {
   const progress = new Progress(ctx.io, "scanning processes");
-  const report = await sharesView(ctx, { pids: o.pid, command: o.command, top: o.top, exact: o.exact }, { onProgress: progress.update, trace: traceTo(ctx) });
+  let scan: Scan | undefined;
+  const report = await sharesView(ctx, { pids: o.pid, command: o.command, top: o.top, exact: o.exact }, { onProgress: progress.update, trace: traceTo(ctx), onScan: (s) => (scan = s) });
   progress.done();
   if (o.json) ctx.io.stdout(renderSharesJson(report));
   else {
     ctx.io.stdout(renderSharesTable(report, { unit: o.units, groups: o.groups, mappings: o.mappings, wide: o.wide }));
     printNotes(ctx, report.notes);
   }
-  return 0;
+  // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
+  return scanOutcome(ctx, scan!, o.json);
 }
 
 /** Register `shares` on the program (run.ts calls this once). */

@@ -7,8 +7,9 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { renderSystemJson, renderSystemTable } from "../../render/system-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
+import type { Scan } from "../../scan/system-scan.js";
 import { systemView } from "../../views/system.js";
-import { makeContext, printNotes, traceTo, type Context, type GlobalOptions } from "../context.js";
+import { makeContext, printNotes, scanOutcome, traceTo, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
@@ -20,14 +21,16 @@ export interface SystemCommandOptions {
 
 export async function systemCommand(ctx: Context, o: SystemCommandOptions): Promise<number> {
   const progress = new Progress(ctx.io, "scanning processes");
-  const report = await systemView(ctx, { onProgress: progress.update, trace: traceTo(ctx) });
+  let scan: Scan | undefined;
+  const report = await systemView(ctx, { onProgress: progress.update, trace: traceTo(ctx), onScan: (s) => (scan = s) });
   progress.done();
   if (o.json) ctx.io.stdout(renderSystemJson(report));
   else {
     ctx.io.stdout(renderSystemTable(report, o.units));
     printNotes(ctx, report.notes);
   }
-  return 0;
+  // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
+  return scanOutcome(ctx, scan!, o.json);
 }
 
 /** Register `system` on the program (run.ts calls this once). */

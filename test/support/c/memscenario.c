@@ -28,9 +28,10 @@
  *                  the first 4 KiB page of the first 2 MiB.
  *   zero N         N private anonymous pages only read: zero-page PTEs.
  *   hugezero MIB   MIB of MADV_HUGEPAGE memory only read: huge zero pages.
- *   pageout N [fork]  N pages written, then MADV_PAGEOUT (needs swap); prints
+ *   pageout N [fork [K]]  N pages written, then MADV_PAGEOUT (needs swap); prints
  *                  swapped=K, the number of swap entries pagemap then shows.
- *                  With `fork`, a child then inherits the swap entries.
+ *                  With `fork`, K children (default 1) then inherit the swap
+ *                  entries: every slot is referenced by 1 + K page tables.
  *   hugetlb [shared]  one 2 MiB MAP_HUGETLB page, written (needs
  *                  nr_hugepages). With `shared`: MAP_SHARED, and a child
  *                  maps it too.
@@ -394,11 +395,14 @@ static void mode_pageout(int argc, char **argv) {
   }
   printf("addr=%p\npages=%zu\nswapped=%zu\n", (void *)p, n, k);
   if (argc > 3 && strcmp(argv[3], "fork") == 0) {
-    /* The child inherits the swap entries: every slot is then referenced twice. */
-    int rd;
-    pid_t kid = spawn(idle_child, NULL, &rd);
-    wait_done(rd, NULL, 0);
-    printf("child=%d\n", kid);
+    /* Each child inherits the swap entries: every slot is then referenced 1 + K times. */
+    long nchildren = argc > 4 ? arg_long(argc, argv, 4, "CHILDREN") : 1;
+    for (long c = 0; c < nchildren; c++) {
+      int rd;
+      pid_t kid = spawn(idle_child, NULL, &rd);
+      wait_done(rd, NULL, 0);
+      printf("child=%d\n", kid);
+    }
   }
 }
 
