@@ -68,8 +68,11 @@ test("wss: the accessed bits see exactly the pages touched in each interval", { 
     assert.ok(buffer, `the buffer mapping ${addr} is among the top mappings: ${JSON.stringify(p.mappings)}`);
     assert.equal(buffer.used, HOT * PAGE, "the hot pages, all of them and no other page of the buffer");
     assert.equal(buffer.resident, TOTAL * PAGE);
-    // The rest is the program's own code, stack and libc: a few dozen pages.
-    assert.ok(p.used >= HOT * PAGE && p.used <= (HOT + 256) * PAGE, `process used ${p.used / PAGE} pages`);
+    // The rest is the program's own code, stack and libc. Library pages count when any process on
+    // the machine used them (a page's referenced state is its own, not this mapping's), so on a busy
+    // machine that part is bounded only by what the rest has resident.
+    assert.ok(p.used >= HOT * PAGE, `process used ${p.used / PAGE} pages`);
+    assert.ok(p.used - buffer.used <= p.resident - buffer.resident, `the rest used ${(p.used - buffer.used) / PAGE} of its ${(p.resident - buffer.resident) / PAGE} resident pages`);
   }
   assert.equal(out[3]!.method, "accessed");
   assert.equal(out[3]!.summary![0]!.intervals, 3);
