@@ -81,6 +81,11 @@ export class U64File {
     });
   }
 
+  /** The open file descriptor, for an ioctl on it (PAGEMAP_SCAN: src/native/pagemap-scan.ts). */
+  get descriptor(): number {
+    return this.fd;
+  }
+
   close(): void {
     fs.closeSync(this.fd);
   }
