@@ -8,11 +8,23 @@ import { parseMaps, type Vma } from "../parse/maps.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import type { UserNames } from "../procfs/users.js";
 import { readProcessInfo, type ProcessInfo } from "./process-info.js";
+import { mayMapKsmPages, parseKsmStat } from "../parse/ksm-stat.js";
+
+/** ksm_stat's verdict; true (assume KSM pages) when it cannot be read: a missing file (no CONFIG_KSM, old kernel) proves nothing. */
+function mayMapKsmOf(procfs: ProcFs, pid: number): boolean {
+  try {
+    return mayMapKsmPages(parseKsmStat(procfs.readText(`${pid}/ksm_stat`, pid)));
+  } catch {
+    return true;
+  }
+}
 
 /** A process whose page tables are to be read. */
 export interface Candidate {
   readonly info: ProcessInfo;
   readonly vmas: Vma[];
+  /** From /proc/PID/ksm_stat when asked for: may the process map KSM pages? (undefined: not asked) */
+  readonly mayMapKsm?: boolean;
 }
 
 export type Skipped =
@@ -30,6 +42,8 @@ export function discoverProcesses(
   pids: readonly number[],
   users: UserNames,
   select?: (info: ProcessInfo) => boolean,
+  /** Read each candidate's ksm_stat (only worth it once KSM has merged something). */
+  ksm = false,
 ): Discovery {
   const candidates: Candidate[] = [];
   const skipped: Skipped[] = [];
@@ -59,7 +73,7 @@ export function discoverProcesses(
       skipped.push({ info, why: "no-mm", reason: info.cmdline.length === 0 ? "kernel thread or zombie: no user memory" : "no mappings" });
       continue;
     }
-    candidates.push({ info, vmas });
+    candidates.push(ksm ? { info, vmas, mayMapKsm: mayMapKsmOf(procfs, pid) } : { info, vmas });
   }
   return { candidates, skipped, vanished };
 }

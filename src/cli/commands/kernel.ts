@@ -73,7 +73,7 @@ export function renderKernelTable(r: KernelReport): string {
 }
 
 export function kernelCommand(ctx: Context, json: boolean): number {
-  const report = buildKernelReport(probeKernel(ctx.procfs));
+  const report = buildKernelReport(probeKernel(ctx.procfs, { probePagemapScan: true }));
   ctx.io.stdout(json ? JSON.stringify(report, null, 2) + "\n" : renderKernelTable(report));
   return 0;
 }
