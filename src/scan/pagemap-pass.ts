@@ -16,7 +16,7 @@ import type { Vma } from "../parse/maps.js";
 import type { ProcFs, U64File } from "../procfs/procfs.js";
 import type { EntryStore, SwapStore } from "./entry-store.js";
 import { isGone, PagemapScanner, ScanUnsupportedError } from "../native/pagemap-scan.js";
-import { pagemapSpans, type PagemapSpan, type Stretch } from "./pagemap-spans.js";
+import { pagemapSpans, stretchesOf, type PagemapSpan, type Stretch } from "./pagemap-spans.js";
 import { walkPagemap, type WalkTarget } from "./pagemap-walk.js";
 import { walkWasm } from "./walk-wasm.js";
 
@@ -295,21 +295,23 @@ export function newPassStats(): PassStats {
 }
 
 /**
- * Stretches of mappings at least this many pages long (1 GiB of 4 KiB pages)
- * are worth a PAGEMAP_SCAN call when mostly empty. Below it, the call's fixed
- * cost (~5-20 us) is close to reading the whole stretch.
+ * A process is worth PAGEMAP_SCAN calls when its mappings hold at least this
+ * many pages (1 GiB of 4 KiB pages) more than it has resident or swapped,
+ * and are more than twice as large as those: then at least that many
+ * entries are holes, which cost the kernel ~5 ns each to read as zeros
+ * (16 TiB in 21 s, measured) and next to nothing to skip, against ~7 ns per
+ * present page for the scan itself (docs/performance.md). Dense processes,
+ * almost all of them, are read as before, without a call.
  */
-export const SCAN_MIN_PAGES = 1 << 18;
+export const SCAN_MIN_HOLES = 1 << 18;
+/** In such a process, stretches at least this long (16 MiB) are scanned; shorter ones are read whole (one call costs ~5-20 us). */
+export const SCAN_MIN_STRETCH = 1 << 12;
 
 /**
- * Where the PAGEMAP_SCAN ioctl narrows a process's reads. In "auto" mode a
- * stretch is scanned when it is at least SCAN_MIN_PAGES long and more than
- * twice as long as all of the process's resident and swapped pages
- * (status VmRSS + VmSwap): then at least half of it is holes, which cost the
- * kernel ~5 ns a page to read as zeros and nothing to skip, while the scan
- * costs ~7 ns per present page (measured, docs/performance.md). A dense
- * stretch is read directly. Whatever the choice, the numbers are the same:
- * only entries that are holes are left unread.
+ * Where the PAGEMAP_SCAN ioctl narrows a process's reads: in "auto" mode, in
+ * the stretches of at least SCAN_MIN_STRETCH pages of a sparse process (see
+ * SCAN_MIN_HOLES); in "always" mode, in every stretch. Whatever the choice,
+ * the numbers are the same: only entries that are holes are left unread.
  */
 class Narrower {
   private scanner: PagemapScanner | undefined;
@@ -332,15 +334,15 @@ class Narrower {
   spans(t: PagemapTarget, file: U64File): PagemapSpan[] {
     const { pageSize } = this.params;
     let mapped = 0;
-    const spans = pagemapSpans(t.vmas, pageSize, (s: Stretch) => {
-      const len = s.endVpn - s.startVpn;
-      mapped += len;
-      if (this.mode === "off") return undefined;
-      if (this.mode === "auto" && (len < SCAN_MIN_PAGES || (t.residentPages !== undefined && len <= 2 * t.residentPages))) return undefined;
+    for (const s of stretchesOf(t.vmas, pageSize)) mapped += s.endVpn - s.startVpn;
+    this.stats.entriesMapped += mapped;
+    const resident = t.residentPages ?? 0;
+    const sparse = this.mode === "always" || (this.mode === "auto" && mapped - resident >= SCAN_MIN_HOLES && mapped > 2 * resident);
+    if (!sparse) return pagemapSpans(t.vmas, pageSize);
+    return pagemapSpans(t.vmas, pageSize, (s: Stretch) => {
+      if (this.mode === "off" || (this.mode === "auto" && s.endVpn - s.startVpn < SCAN_MIN_STRETCH)) return undefined;
       return this.scan(file, t.pid, s);
     });
-    this.stats.entriesMapped += mapped;
-    return spans;
   }
 
   /** The parts of stretch `s` holding something, or undefined to read all of it. */

@@ -511,6 +511,12 @@ static void mode_sparse(int argc, char **argv) {
   if (raw + len + HPAGE > p + len) munmap(p + len, (size_t)(raw + len + HPAGE - (p + len)));
   size_t ps = (size_t)psz, pages = 0;
   madvise(p, len, MADV_NOHUGEPAGE);
+  /* A THP: its own 2 MiB-aligned VMA piece with MADV_HUGEPAGE, written whole first
+   * (a page faulted in before would keep its block from being PMD-mapped); TOUCH skips its pages. */
+  char *thp = p + (2UL << 30);
+  madvise(thp, HPAGE, MADV_HUGEPAGE);
+  memset(thp, 0x33, HPAGE);
+  pages += HPAGE / ps;
 #define TOUCH(off) do { size_t o_ = (off); if (o_ < len && p[o_] == 0) { p[o_] = 1; *(uint64_t *)(p + o_ + 8) = o_ * 2654435761u + 7; pages++; } } while (0)
   TOUCH(0);
   TOUCH(len - ps);
@@ -519,11 +525,6 @@ static void mode_sparse(int argc, char **argv) {
   char *dense = p + (1UL << 30) + 64 * HPAGE;
   for (size_t i = 0; i < 6000; i++) TOUCH((size_t)(dense - p) + 2 * i * ps);
   for (size_t i = 0; i < 200; i++) TOUCH((len / 200) * i + 5 * ps);
-  /* A THP: its own 2 MiB-aligned VMA piece with MADV_HUGEPAGE, written whole. */
-  char *thp = p + (2UL << 30);
-  madvise(thp, HPAGE, MADV_HUGEPAGE);
-  memset(thp, 0x33, HPAGE);
-  pages += HPAGE / ps;
   volatile char sink = 0;
   char *zero = p + (3UL << 30) + 7 * ps;
   for (size_t i = 0; i < 16; i++) sink += zero[i * ps];
