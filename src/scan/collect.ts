@@ -37,6 +37,29 @@ export interface Discovery {
   readonly vanished: number[];
 }
 
+/**
+ * Parsed maps kept from one scan to the next (scanner.ts): a process whose
+ * maps text is unchanged gets the same (read-only) Vma objects again, so a
+ * repeated scan of a steady machine parses nothing and makes no new ones.
+ */
+export class MapsCache {
+  private entries = new Map<number, { text: string; vmas: Vma[] }>();
+  private seen = new Map<number, { text: string; vmas: Vma[] }>();
+
+  vmasOf(procfs: ProcFs, pid: number, text: string): Vma[] {
+    const old = this.entries.get(pid);
+    const vmas = old && old.text === text ? old.vmas : parseMaps(text, procfs.path(pid, "maps"));
+    this.seen.set(pid, { text, vmas });
+    return vmas;
+  }
+
+  /** Forget the processes not seen since the last call (those that exited, or were not asked for). */
+  endScan(): void {
+    this.entries = this.seen;
+    this.seen = new Map();
+  }
+}
+
 export function discoverProcesses(
   procfs: ProcFs,
   pids: readonly number[],
@@ -44,6 +67,7 @@ export function discoverProcesses(
   select?: (info: ProcessInfo) => boolean,
   /** Read each candidate's ksm_stat (only worth it once KSM has merged something). */
   ksm = false,
+  mapsCache?: MapsCache,
 ): Discovery {
   const candidates: Candidate[] = [];
   const skipped: Skipped[] = [];
@@ -62,7 +86,8 @@ export function discoverProcesses(
     if (select && !select(info)) continue;
     let vmas: Vma[];
     try {
-      vmas = parseMaps(procfs.readText(`${pid}/maps`, pid), procfs.path(pid, "maps"));
+      const text = procfs.readText(`${pid}/maps`, pid);
+      vmas = mapsCache ? mapsCache.vmasOf(procfs, pid, text) : parseMaps(text, procfs.path(pid, "maps"));
     } catch (err) {
       if (err instanceof ProcessGoneError) vanished.push(pid);
       else if (err instanceof PermissionError) skipped.push({ info, why: "unreadable", reason: err.message });
@@ -75,5 +100,6 @@ export function discoverProcesses(
     }
     candidates.push(ksm ? { info, vmas, mayMapKsm: mayMapKsmOf(procfs, pid) } : { info, vmas });
   }
+  mapsCache?.endScan();
   return { candidates, skipped, vanished };
 }

@@ -7,6 +7,8 @@
  *    the PFN probe); swap areas, KSM's counters and the THP mode are read
  *    again every scan (kernel/features.ts refreshKernel);
  *  - the user names (/etc/passwd read once);
+ *  - each process's parsed maps, while its maps text is unchanged
+ *    (collect.ts MapsCache; processes not seen again are forgotten);
  *  - the run and swap stores (their chunks are kept and overwritten);
  *  - the kpage WebAssembly instance and its memory, grown to the largest
  *    scan so far and cleared, not made anew (kpage-index.ts KpageWasm);
@@ -20,6 +22,7 @@
  * Calls are queued: a scan starts when the previous one has finished.
  */
 import { ProcFs } from "../procfs/procfs.js";
+import { MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageWasm } from "./kpage-index.js";
 import { scanSystem, type Scan, type ScanOptions, type ScanState } from "./system-scan.js";
@@ -30,7 +33,14 @@ export interface ScannerOptions {
 }
 
 export class Scanner {
-  private readonly state: ScanState = { kernel: undefined, users: undefined, store: new EntryStore(), swaps: new SwapStore(), kpage: new KpageWasm() };
+  private readonly state: ScanState = {
+    kernel: undefined,
+    users: undefined,
+    store: new EntryStore(),
+    swaps: new SwapStore(),
+    kpage: new KpageWasm(),
+    maps: new MapsCache(),
+  };
   private queue: Promise<unknown> = Promise.resolve();
   private count = 0;
 

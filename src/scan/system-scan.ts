@@ -13,7 +13,7 @@ import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
 import { parseSmapsRollup, type SmapsFields } from "../parse/smaps.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
-import { discoverProcesses, type Candidate } from "./collect.js";
+import { discoverProcesses, type Candidate, type MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageTable, lookupStoreAsync, type LookupStats } from "./kpage-lookup.js";
 import type { KpageWasm } from "./kpage-index.js";
@@ -172,6 +172,7 @@ export interface ScanState {
   readonly store: EntryStore;
   readonly swaps: SwapStore;
   readonly kpage: KpageWasm;
+  readonly maps: MapsCache;
 }
 
 export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, state?: ScanState): Promise<Scan> {
@@ -203,7 +204,7 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
   // anything, each candidate's ksm_stat says whether it can (parse/ksm-stat.ts).
   const mayTrust = !options.exact && kernel.mapcount === "precise";
   phase("probe kernel");
-  const found = discoverProcesses(procfs, pids, users, options.select, mayTrust && kernel.ksmActive);
+  const found = discoverProcesses(procfs, pids, users, options.select, mayTrust && kernel.ksmActive, state?.maps);
   phase("discover processes", `${found.candidates.length} to read`);
   const vanished = [...found.vanished];
   const processes: ScannedProcess[] = found.skipped.map((s) => noUsage(s.info, s.why, s.reason));
