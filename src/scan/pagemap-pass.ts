@@ -15,6 +15,7 @@ import { PagelensError, PermissionError, ProcessGoneError } from "../errors.js";
 import type { Vma } from "../parse/maps.js";
 import type { ProcFs, U64File } from "../procfs/procfs.js";
 import type { EntryStore, SwapStore } from "./entry-store.js";
+import { SyscallError } from "../native/libc.js";
 import { isGone, PagemapScanner, ScanUnsupportedError } from "../native/pagemap-scan.js";
 import { pagemapSpans, stretchesOf, type PagemapSpan, type Stretch } from "./pagemap-spans.js";
 import { walkPagemap, type WalkTarget } from "./pagemap-walk.js";
@@ -376,6 +377,8 @@ class Narrower {
     } catch (err) {
       if (err instanceof ScanUnsupportedError) return this.unsupported(err.reason);
       if (isGone(err)) throw new ProcessGoneError(pid, file.file);
+      // Not a system call's answer (the FFI itself failed): no more calls in this pass.
+      if (!(err instanceof SyscallError)) return this.unsupported(`PAGEMAP_SCAN failed: ${err instanceof Error ? err.message : String(err)}`);
       // Another failure (ENOMEM, EFAULT): read this stretch whole, as without the ioctl.
       return undefined;
     }
