@@ -21,6 +21,8 @@ export * from "./decode/kpageflags.js";
 // Scanning and accounting
 export { KpageTable, PfnSet, lookupKpages } from "./scan/kpage-lookup.js";
 export { scanSystem, type Scan, type ScannedProcess, type ScanOptions, type UsageSource, type ProcessState } from "./scan/system-scan.js";
+export { Scanner, type ScannerOptions } from "./scan/scanner.js";
+export { type PagemapScanMode } from "./scan/pagemap-pass.js";
 export { readProcessInfo, commandOf, type ProcessInfo } from "./scan/process-info.js";
 export { USAGE_FIELDS, NF, U, usageRow, usageFromSmaps, sumRows, zeroUsage, addUsage, type MemUsage, type UsageField } from "./accounting/usage.js";
 

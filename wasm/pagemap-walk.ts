@@ -119,7 +119,10 @@ export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, 
   let runEnd: i32 = -1;
   for (let i: i32 = 0; i < count; i++) {
     const v = entry(base, i);
-    if ((v >> 32) == 0) continue; // pte_none
+    // pte_none. A hole of a VM_SOFTDIRTY mapping reads as PM_SOFT_DIRTY alone
+    // (pagemap_pte_hole): no page and no entry, so not counted as one (and
+    // PAGEMAP_SCAN may leave such holes unread: src/native/pagemap-scan.ts).
+    if ((v & (PM_PRESENT | PM_SWAP)) == 0) continue;
     const aligned = ((i - first) & (PMD_PAGES - 1)) == 0;
     if (trust && (v & TRUSTED_MASK) == TRUSTED_VALUE && !aligned && (v & PM_FRAME) != 0) {
       let j = i + 1;

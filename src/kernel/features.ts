@@ -9,6 +9,7 @@ import type { ProcFs } from "../procfs/procfs.js";
 import { parseKernelConfig, parseOsRelease, versionAtLeast, type KernelConfig, type KernelVersion } from "../parse/kernel-config.js";
 import { parseSwaps, type SwapArea } from "../parse/meminfo.js";
 import { PermissionError } from "../errors.js";
+import { PagemapScanner, ScanUnsupportedError } from "../native/pagemap-scan.js";
 
 /** How /proc/kpagecount and smaps count mappings of pages inside large folios. */
 export type MapcountMode = "precise" | "average" | "unknown";
@@ -26,7 +27,11 @@ export interface KernelInfo {
   /** MAX_SWAPFILES: swap types below it are real swap areas (include/linux/swap.h). */
   readonly maxSwapfiles: number;
   readonly swapAreas: readonly SwapArea[];
-  /** KSM has merged pages now: single-mapped KSM pages look exclusive in pagemap. */
+  /**
+   * KSM has merged pages (its counters are non-zero): a KSM page mapped once
+   * looks exclusive in pagemap, so each process's ksm_stat is read to tell
+   * which may map one (parse/ksm-stat.ts).
+   */
   readonly ksmActive: boolean;
   readonly thpMode: string | undefined;
   readonly features: Readonly<Record<FeatureName, Feature>>;
@@ -121,7 +126,35 @@ function mapcountOf(version: KernelVersion | undefined, config: KernelConfig | u
   return "unknown";
 }
 
-export function probeKernel(procfs: ProcFs): KernelInfo {
+const PAGEMAP_SCAN_USE = "used: pagemap is read only where it reports pages, in large mostly empty mappings";
+
+/**
+ * Can PAGEMAP_SCAN be issued here? One call on our own pagemap (loads koffi,
+ * ~10 ms: only for `pagelens kernel`; a scan finds out on its first call).
+ */
+function probePagemapScan(procfs: ProcFs): Feature {
+  if (!procfs.isLive) return { available: false, note: "not a live /proc (a tree's pagemap files have no ioctl): pagemap is read over every mapped page" };
+  try {
+    const file = procfs.openU64("self/pagemap");
+    try {
+      const sc = PagemapScanner.shared(pageSizeOf(procfs));
+      sc.scan(file.descriptor, 1, 2);
+      return { available: true, note: PAGEMAP_SCAN_USE };
+    } finally {
+      file.close();
+    }
+  } catch (err) {
+    const why = err instanceof ScanUnsupportedError ? err.reason : err instanceof Error ? err.message : String(err);
+    return { available: false, note: `${why}: pagemap is read over every mapped page` };
+  }
+}
+
+export interface ProbeOptions {
+  /** Try the PAGEMAP_SCAN ioctl rather than go by the kernel version (loads koffi). */
+  readonly probePagemapScan?: boolean;
+}
+
+export function probeKernel(procfs: ProcFs, options: ProbeOptions = {}): KernelInfo {
   const version = parseOsRelease(procfs.readOptionalText("sys/kernel/osrelease") ?? "");
   const config = readConfig(procfs);
   const swapsText = procfs.readOptionalText("swaps");
@@ -148,9 +181,11 @@ export function probeKernel(procfs: ProcFs): KernelInfo {
         ? { available: true }
         : { available: false, note: "no /sys/kernel/mm/page_idle/bitmap (CONFIG_IDLE_PAGE_TRACKING)" },
     anonVmaNames: cfg("CONFIG_ANON_VMA_NAME"),
-    pagemapScan: versionAtLeast(version, 6, 7)
-      ? { available: true, note: "PAGEMAP_SCAN ioctl (6.7+); pagelens reads pagemap directly" }
-      : { available: false, note: "needs Linux 6.7" },
+    pagemapScan: !versionAtLeast(version, 6, 7)
+      ? { available: false, note: "needs Linux 6.7: pagemap is read over every mapped page" }
+      : options.probePagemapScan
+        ? probePagemapScan(procfs)
+        : { available: true, note: PAGEMAP_SCAN_USE },
     smapsRollup: versionAtLeast(version, 4, 14) || version === undefined ? { available: true } : { available: false, note: "needs Linux 4.14" },
     guardRegions: versionAtLeast(version, 6, 15) ? { available: true } : { available: false, note: "pagemap bit 58 needs Linux 6.15" },
     config: config ? { available: true } : { available: false, note: `no ${procfs.path("config.gz")}: kernel options are guessed` },
@@ -164,5 +199,23 @@ export function probeKernel(procfs: ProcFs): KernelInfo {
     ksmActive: ksmShared + ksmSharing > 0,
     thpMode,
     features,
+  };
+}
+
+/**
+ * The kernel facts that change while a machine runs (swap areas, KSM's
+ * counters, the THP mode) read again; the rest kept from `prev`. For a
+ * scanner that scans again and again (scan/scanner.ts).
+ */
+export function refreshKernel(procfs: ProcFs, prev: KernelInfo): KernelInfo {
+  const swapsText = procfs.readOptionalText("swaps");
+  const ksmShared = Number(procfs.readSysText("kernel/mm/ksm/pages_shared") ?? "0");
+  const ksmSharing = Number(procfs.readSysText("kernel/mm/ksm/pages_sharing") ?? "0");
+  const thp = procfs.readSysText("kernel/mm/transparent_hugepage/enabled");
+  return {
+    ...prev,
+    swapAreas: swapsText === undefined ? [] : parseSwaps(swapsText, procfs.path("swaps")),
+    ksmActive: ksmShared + ksmSharing > 0,
+    thpMode: thp === undefined ? undefined : /\[([a-z]+)\]/.exec(thp)?.[1],
   };
 }

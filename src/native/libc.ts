@@ -69,19 +69,28 @@ const SUPPORTED_ARCHS = new Set(["x64", "arm64", "riscv64", "loong64", "ppc64"])
  * The part of koffi's API used here, declared locally so that pagelens still
  * type-checks and builds where the optional dependency is not installed.
  */
-interface KoffiLibrary {
+export interface KoffiLibrary {
   func(definition: string): (...args: unknown[]) => unknown;
 }
-interface Koffi {
+export interface Koffi {
   load(path: string | null): KoffiLibrary;
   errno(): number;
   readonly os: { readonly errno: Readonly<Record<string, number>> };
+  /** Native memory of `length` elements of `type`, freed with `free`. */
+  alloc(type: string, length: number): unknown;
+  free(ptr: unknown): void;
+  /** The address a native pointer holds. */
+  address(ptr: unknown): bigint;
+  /** An ArrayBuffer over `length` bytes of native memory at `ptr` (no copy). */
+  view(ptr: unknown, length: number): ArrayBuffer;
 }
 
 let loaded: Libc | undefined;
 let failure: NativeUnavailableError | undefined;
+let koffiLoaded: { koffi: Koffi; lib: KoffiLibrary } | undefined;
+let koffiFailure: NativeUnavailableError | undefined;
 
-function bind(): Libc {
+function loadKoffi(): { koffi: Koffi; lib: KoffiLibrary } {
   if (process.platform !== "linux") throw new NativeUnavailableError(`pagelens file needs Linux (this is ${process.platform})`);
   if (!SUPPORTED_ARCHS.has(process.arch)) throw new NativeUnavailableError(`no support for ${process.arch}: only 64-bit Linux (${[...SUPPORTED_ARCHS].join(", ")})`);
   let koffi: Koffi;
@@ -105,6 +114,24 @@ function bind(): Libc {
       throw new NativeUnavailableError(`cannot open the C library (${err instanceof Error ? err.message : String(err)})`);
     }
   }
+  return { koffi, lib };
+}
+
+/** koffi and the C library, loaded once; throws NativeUnavailableError (the same one every time) when they cannot be had. */
+export function koffiAndLibc(): { koffi: Koffi; lib: KoffiLibrary } {
+  if (koffiLoaded) return koffiLoaded;
+  if (koffiFailure) throw koffiFailure;
+  try {
+    koffiLoaded = loadKoffi();
+    return koffiLoaded;
+  } catch (err) {
+    if (err instanceof NativeUnavailableError) koffiFailure = err;
+    throw err;
+  }
+}
+
+function bind(): Libc {
+  const { koffi, lib } = koffiAndLibc();
   const names = new Map<number, string>();
   for (const [name, n] of Object.entries(koffi.os.errno)) if (!names.has(n)) names.set(n, name);
   try {

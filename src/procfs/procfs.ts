@@ -118,6 +118,11 @@ export class U64File {
     return Math.floor(done / 8);
   }
 
+  /** The open file descriptor, for an ioctl on it (PAGEMAP_SCAN: src/native/pagemap-scan.ts). */
+  get descriptor(): number {
+    return this.fd;
+  }
+
   close(): void {
     fs.closeSync(this.fd);
   }

@@ -8,11 +8,23 @@ import { parseMaps, type Vma } from "../parse/maps.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import type { UserNames } from "../procfs/users.js";
 import { readProcessInfo, type ProcessInfo } from "./process-info.js";
+import { mayMapKsmPages, parseKsmStat } from "../parse/ksm-stat.js";
+
+/** ksm_stat's verdict; true (assume KSM pages) when it cannot be read: a missing file (no CONFIG_KSM, old kernel) proves nothing. */
+function mayMapKsmOf(procfs: ProcFs, pid: number): boolean {
+  try {
+    return mayMapKsmPages(parseKsmStat(procfs.readText(`${pid}/ksm_stat`, pid)));
+  } catch {
+    return true;
+  }
+}
 
 /** A process whose page tables are to be read. */
 export interface Candidate {
   readonly info: ProcessInfo;
   readonly vmas: Vma[];
+  /** From /proc/PID/ksm_stat when asked for: may the process map KSM pages? (undefined: not asked) */
+  readonly mayMapKsm?: boolean;
 }
 
 export type Skipped =
@@ -29,11 +41,37 @@ export interface Discovery {
   readonly missing: number[];
 }
 
+/**
+ * Parsed maps kept from one scan to the next (scanner.ts): a process whose
+ * maps text is unchanged gets the same (read-only) Vma objects again, so a
+ * repeated scan of a steady machine parses nothing and makes no new ones.
+ */
+export class MapsCache {
+  private entries = new Map<number, { text: string; vmas: Vma[] }>();
+  private seen = new Map<number, { text: string; vmas: Vma[] }>();
+
+  vmasOf(procfs: ProcFs, pid: number, text: string): Vma[] {
+    const old = this.entries.get(pid);
+    const vmas = old && old.text === text ? old.vmas : parseMaps(text, procfs.path(pid, "maps"));
+    this.seen.set(pid, { text, vmas });
+    return vmas;
+  }
+
+  /** Forget the processes not seen since the last call (those that exited, or were not asked for). */
+  endScan(): void {
+    this.entries = this.seen;
+    this.seen = new Map();
+  }
+}
+
 export function discoverProcesses(
   procfs: ProcFs,
   pids: readonly number[],
   users: UserNames,
   select?: (info: ProcessInfo) => boolean,
+  /** Read each candidate's ksm_stat (only worth it once KSM has merged something). */
+  ksm = false,
+  mapsCache?: MapsCache,
 ): Discovery {
   const candidates: Candidate[] = [];
   const skipped: Skipped[] = [];
@@ -59,7 +97,8 @@ export function discoverProcesses(
     if (select && !select(info)) continue;
     let vmas: Vma[];
     try {
-      vmas = parseMaps(procfs.readText(`${pid}/maps`, pid), procfs.path(pid, "maps"));
+      const text = procfs.readText(`${pid}/maps`, pid);
+      vmas = mapsCache ? mapsCache.vmasOf(procfs, pid, text) : parseMaps(text, procfs.path(pid, "maps"));
     } catch (err) {
       if (err instanceof ProcessGoneError) vanished.push(pid);
       else if (err instanceof PermissionError) skipped.push({ info, why: "unreadable", reason: err.message });
@@ -72,7 +111,8 @@ export function discoverProcesses(
       skipped.push({ info, why: "no-mm", reason: info.cmdline.length === 0 ? "kernel thread or zombie: no user memory" : "no mappings" });
       continue;
     }
-    candidates.push({ info, vmas });
+    candidates.push(ksm ? { info, vmas, mayMapKsm: mayMapKsmOf(procfs, pid) } : { info, vmas });
   }
+  mapsCache?.endScan();
   return { candidates, skipped, vanished, missing };
 }

@@ -96,6 +96,12 @@ export class EntryStore {
     this.pages += pages;
   }
 
+  /** Empty the store, keeping its chunks for the next scan (scanner.ts). */
+  reset(): void {
+    this.n = 0;
+    this.pages = 0;
+  }
+
   /** Drop records from `length` on (a process that vanished mid-read is rolled back). */
   truncate(length: number): void {
     while (this.n > length) {
@@ -128,6 +134,11 @@ export class SwapStore {
 
   get length(): number {
     return this.slots.length;
+  }
+
+  reset(): void {
+    this.slots = [];
+    this.vmas = [];
   }
 
   truncate(length: number): void {

@@ -84,6 +84,35 @@ function instantiate(): Exports {
   return new WebAssembly.Instance(wasmModule("kpages.wasm"), {}).exports as unknown as Exports;
 }
 
+/**
+ * One kpages WebAssembly instance kept for scan after scan (src/scan/scanner.ts):
+ * its memory, grown to the largest scan so far, is cleared and laid out
+ * again instead of a new instance (and a new memory) per scan. An index
+ * built on it is valid until the next index is built on it.
+ */
+export class KpageWasm {
+  private x: Exports | undefined;
+  /** End of the areas the last index used: what must be zeroed before the next. */
+  private used = 0;
+
+  /** The instance, its used memory zeroed (the set-building loops OR bits into zeroed bitmaps). */
+  take(): Exports {
+    if (!this.x) this.x = instantiate();
+    else if (this.used > this.x.heapBase()) new Uint8Array(this.x.memory.buffer, this.x.heapBase(), this.used - this.x.heapBase()).fill(0);
+    return this.x;
+  }
+
+  /** Record how far the index just built reaches. */
+  usedTo(at: number): void {
+    this.used = Math.max(this.used, at);
+  }
+
+  /** Bytes of WebAssembly memory held. */
+  get bytes(): number {
+    return this.x?.memory.buffer.byteLength ?? 0;
+  }
+}
+
 export class KpageIndex {
   readonly count: Uint32Array;
   readonly flagsLo: Uint32Array;
@@ -127,8 +156,8 @@ export class KpageIndex {
    * `subset`, a second bitmap of the PFNs of records without E_SHMEM_VMA,
    * whose flags are needed.
    */
-  static fromStore(store: StoreColumns, withCgroup: boolean, subset: boolean): KpageIndex {
-    const x = instantiate();
+  static fromStore(store: StoreColumns, withCgroup: boolean, subset: boolean, reuse?: KpageWasm): KpageIndex {
+    const x = reuse ? reuse.take() : instantiate();
     const areas = new Areas(x, x.heapBase());
     const n = store.length;
     const pfnAt = areas.take(n * 8);
@@ -157,7 +186,9 @@ export class KpageIndex {
     x.buildSets(pfnAt, lenAt, bitsAt, n, subsetAt, E_SHMEM_VMA);
     const size = x.rankBases(slots);
     const subsetSize = x.subsetSize(slots);
-    return new KpageIndex(x, areas, { dirAt, blocks, bitmapAt, baseAt }, size, withCgroup, subsetSize);
+    const index = new KpageIndex(x, areas, { dirAt, blocks, bitmapAt, baseAt }, size, withCgroup, subsetSize);
+    reuse?.usedTo(areas.at);
+    return index;
   }
 
   private constructor(x: Exports, areas: Areas, rank: { dirAt: number; blocks: number; bitmapAt: number; baseAt: number }, size: number, withCgroup: boolean, subsetSize: number | undefined) {

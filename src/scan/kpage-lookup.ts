@@ -13,7 +13,7 @@
  * value arrays directly from `rankOf(first PFN)`.
  */
 import type { ProcFs } from "../procfs/procfs.js";
-import { KpageIndex, type StoreColumns } from "./kpage-index.js";
+import { KpageIndex, type KpageWasm, type StoreColumns } from "./kpage-index.js";
 import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS } from "./wasm-abi.js";
 
 const PAGE_SHIFT = 16;
@@ -147,8 +147,8 @@ export class KpageTable {
    * built in WebAssembly; with `subset`, it also knows which PFNs need flags
    * (records without E_SHMEM_VMA). Returns the table and that subset's size.
    */
-  static fromStore(store: StoreColumns, withCgroup: boolean, subset: boolean): { table: KpageTable; subsetSize: number } {
-    const index = KpageIndex.fromStore(store, withCgroup, subset);
+  static fromStore(store: StoreColumns, withCgroup: boolean, subset: boolean, reuse?: KpageWasm): { table: KpageTable; subsetSize: number } {
+    const index = KpageIndex.fromStore(store, withCgroup, subset, reuse);
     const v = index.views!;
     const set = new PfnSet();
     v.pages.forEach((words, p) => (set.pages[p] = words));
@@ -316,9 +316,13 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
  * (for reports that take a page's class from its mapping where that is
  * certain: see entry-store.ts E_SHMEM_VMA).
  */
-export async function lookupStoreAsync(procfs: ProcFs, store: StoreColumns, options: LookupOptions & { flagsWhereNeeded?: boolean } = {}): Promise<{ table: KpageTable; stats: LookupStats }> {
+export async function lookupStoreAsync(
+  procfs: ProcFs,
+  store: StoreColumns,
+  options: LookupOptions & { flagsWhereNeeded?: boolean; reuse?: KpageWasm } = {},
+): Promise<{ table: KpageTable; stats: LookupStats }> {
   const subset = options.flagsWhereNeeded === true;
-  const { table, subsetSize } = KpageTable.fromStore(store, options.cgroups === true, subset);
+  const { table, subsetSize } = KpageTable.fromStore(store, options.cgroups === true, subset, options.reuse);
   const { reads, wordsRead } = await readPasses(procfs, table, passesFor(options.cgroups === true, subset));
   table.partialFlags = subsetSize < table.size;
   return { table, stats: { pfns: table.size, reads, wordsRead } };

@@ -17,6 +17,8 @@ export interface ProcessInfo {
   readonly cgroup: string | undefined;
   /** Resident set size from status (VmRSS), a cheap estimate; undefined for kernel threads. */
   readonly vmRssBytes: number | undefined;
+  /** Swapped-out memory from status (VmSwap); undefined for kernel threads. */
+  readonly vmSwapBytes?: number;
 }
 
 /** A display command: the command line, else the name in brackets (as ps does for kernel threads). */
@@ -42,5 +44,7 @@ export function readProcessInfo(procfs: ProcFs, pid: number, users: UserNames): 
     cgroup = undefined;
   }
   const uid = status.uids[0];
-  return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup, vmRssBytes: status.vmRssBytes };
+  const swap = status.raw["VmSwap"];
+  const vmSwapBytes = swap === undefined ? undefined : Number(swap.replace(/\s*kB$/, "")) * 1024;
+  return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup, vmRssBytes: status.vmRssBytes, vmSwapBytes };
 }

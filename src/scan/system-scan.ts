@@ -7,16 +7,17 @@
 import { NF, usageFromSmaps } from "../accounting/usage.js";
 import { Accounting, accountSwap, countSwapRefs } from "../accounting/account.js";
 import { ParseError, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
-import { probeKernel, type KernelInfo } from "../kernel/features.js";
+import { probeKernel, refreshKernel, type KernelInfo } from "../kernel/features.js";
 import type { Vma } from "../parse/maps.js";
 import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
 import { parseSmapsRollup } from "../parse/smaps.js";
 import { runningAsRoot, type ProcFs } from "../procfs/procfs.js";
 import { UserNames } from "../procfs/users.js";
-import { discoverProcesses, type Candidate } from "./collect.js";
+import { discoverProcesses, type Candidate, type MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageTable, lookupStoreAsync, type LookupStats } from "./kpage-lookup.js";
-import { runPagemapPass, type PagemapParams } from "./pagemap-pass.js";
+import type { KpageWasm } from "./kpage-index.js";
+import { newPassStats, runPagemapPass, type PagemapParams, type PagemapScanMode } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
 import { stateNotes } from "./scan-notes.js";
 import { swapPssFromSmaps } from "./swap-pss.js";
@@ -74,6 +75,14 @@ export interface ScanOptions {
    * machine with much shared memory.
    */
   readonly pageFlags?: "all" | "accounting";
+  /**
+   * Narrow pagemap reads to the ranges that hold something with the
+   * PAGEMAP_SCAN ioctl (Linux 6.7+, live /proc, koffi): "auto" (default) for
+   * large, mostly empty stretches of mappings; "always" for every stretch;
+   * "off" to read every mapped page's entry. The numbers are the same either
+   * way. The environment variable PAGELENS_PAGEMAP_SCAN sets the default.
+   */
+  readonly pagemapScan?: PagemapScanMode;
   /** Receives timings of the scan's phases (for `PAGELENS_TRACE=1`). */
   readonly trace?: (phase: string, ms: number, detail?: string) => void;
   /** Called as processes are read with (done, total). */
@@ -97,8 +106,10 @@ export interface Scan {
   readonly notes: readonly string[];
   readonly kpage: KpageTable;
   readonly lookup: LookupStats | undefined;
-  /** Whether pagemap exclusivity was trusted for private anonymous pages (see pagemap-walk.ts). */
+  /** Whether pagemap exclusivity was trusted for private anonymous pages of at least one process (see pagemap-walk.ts). */
   readonly trustedExclusive: boolean;
+  /** Processes whose exclusive pages were settled from pagemap alone (see pagemap-walk.ts); the others were looked up page by page. */
+  readonly trustedPids: ReadonlySet<number>;
 }
 
 const EMPTY_RUNS: StoreSlice<EntryStore> = { store: new EntryStore(), start: 0, end: 0 };
@@ -125,7 +136,34 @@ function fromRollup(procfs: ProcFs, c: Candidate, reason: string): ScannedProces
   }
 }
 
-export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Promise<Scan> {
+/** The PAGEMAP_SCAN mode: the option, else PAGELENS_PAGEMAP_SCAN (auto, always, off), else auto. */
+function pagemapScanMode(options: ScanOptions): PagemapScanMode {
+  if (options.pagemapScan) return options.pagemapScan;
+  const env = process.env["PAGELENS_PAGEMAP_SCAN"];
+  return env === "off" || env === "always" || env === "auto" ? env : "auto";
+}
+
+/** VmRSS + VmSwap in pages, when status had them. */
+function residentPagesOf(info: ProcessInfo, pageSize: number): number | undefined {
+  if (info.vmRssBytes === undefined) return undefined;
+  return Math.ceil((info.vmRssBytes + (info.vmSwapBytes ?? 0)) / pageSize);
+}
+
+/**
+ * What a scanner keeps from one scan to the next (scanner.ts): the kernel's
+ * fixed facts, the user names, the run and swap stores and the kpage
+ * WebAssembly instance, reused instead of made again.
+ */
+export interface ScanState {
+  kernel: KernelInfo | undefined;
+  users: UserNames | undefined;
+  readonly store: EntryStore;
+  readonly swaps: SwapStore;
+  readonly kpage: KpageWasm;
+  readonly maps: MapsCache;
+}
+
+export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, state?: ScanState): Promise<Scan> {
   const t0 = performance.now();
   const pids = options.pids ?? procfs.listPids();
   let mark = performance.now();
@@ -134,8 +172,12 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
     options.trace?.(name, now - mark, detail);
     mark = now;
   };
-  const kernel = probeKernel(procfs);
-  const users = new UserNames(options.passwdFile);
+  const kernel = state?.kernel ? refreshKernel(procfs, state.kernel) : probeKernel(procfs);
+  const users = state?.users ?? new UserNames(options.passwdFile);
+  if (state) {
+    state.kernel = kernel;
+    state.users = users;
+  }
   const notes: string[] = [];
   const f = kernel.features;
   const canLookup = f.kpagecount.available && f.kpageflags.available;
@@ -145,9 +187,12 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
       `${f.kpagecount.note ?? f.kpageflags.note}: USS is taken from smaps_rollup (Private_Clean + Private_Dirty), ` +
         `and page flags, hugetlb sharing, distinct-page totals and cgroup charges cannot be known. Run as root for page-level numbers.`,
     );
-  const trustedExclusive = !options.exact && kernel.mapcount === "precise" && !kernel.ksmActive;
+  // Exclusive anonymous pages may be settled from pagemap alone when map counts are per page, and per
+  // process unless it may map KSM pages (a KSM page mapped once looks exclusive): once KSM has merged
+  // anything, each candidate's ksm_stat says whether it can (parse/ksm-stat.ts).
+  const mayTrust = !options.exact && kernel.mapcount === "precise";
   phase("probe kernel");
-  const found = discoverProcesses(procfs, pids, users, options.select);
+  const found = discoverProcesses(procfs, pids, users, options.select, mayTrust && kernel.ksmActive, state?.maps);
   phase("discover processes", `${found.candidates.length} to read`);
   // A pid asked for by number that is not there at all was never seen to exit.
   const notFound = options.pids !== undefined ? [...found.missing] : [];
@@ -156,6 +201,8 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
   const candidates = found.candidates;
   let kpage = new KpageTable();
   let lookup: LookupStats | undefined;
+  let trustedExclusive = false;
+  const trustedPids = new Set<number>();
 
   if (mode === "smaps_rollup") {
     candidates.forEach((c, n) => {
@@ -165,12 +212,27 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
       else vanished.push(c.info.pid);
     });
   } else {
-    const params: PagemapParams = { pageSize: kernel.pageSize, maxSwapfiles: kernel.maxSwapfiles, trustExclusive: trustedExclusive };
-    const targets = candidates.map((c) => ({ pid: c.info.pid, vmas: c.vmas }));
-    const store = new EntryStore();
-    const swaps = new SwapStore();
-    const outcomes = await runPagemapPass(procfs, targets, params, store, swaps, options.onProgress);
-    phase("pagemap", `${outcomes.length} processes, ${store.pages} pages in ${store.length} runs kept for lookup`);
+    const params: PagemapParams = { pageSize: kernel.pageSize, maxSwapfiles: kernel.maxSwapfiles, trustExclusive: mayTrust, pagemapScan: pagemapScanMode(options) };
+    const targets = candidates.map((c) => ({
+      pid: c.info.pid,
+      vmas: c.vmas,
+      residentPages: residentPagesOf(c.info, kernel.pageSize),
+      trustExclusive: mayTrust && c.mayMapKsm !== true,
+    }));
+    for (const t of targets) if (t.trustExclusive) trustedPids.add(t.pid);
+    trustedExclusive = trustedPids.size > 0;
+    const store = state?.store ?? new EntryStore();
+    const swaps = state?.swaps ?? new SwapStore();
+    store.reset();
+    swaps.reset();
+    const stats = newPassStats();
+    const outcomes = await runPagemapPass(procfs, targets, params, store, swaps, options.onProgress, stats);
+    phase(
+      "pagemap",
+      `${outcomes.length} processes, ${store.pages} pages in ${store.length} runs kept for lookup; ` +
+        `${stats.entriesRead} of ${stats.entriesMapped} mapped entries read, PAGEMAP_SCAN ${stats.scanCalls} calls, ${stats.scanRegions} regions` +
+        (stats.scanUnavailable ? ` (${stats.scanUnavailable})` : ""),
+    );
 
     let hidden = 0;
     for (const o of outcomes) {
@@ -202,7 +264,7 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
 
     if (store.length > 0) {
       const cgroups = options.cgroups === true && f.kpagecgroup.available;
-      const res = await lookupStoreAsync(procfs, store, { cgroups, flagsWhereNeeded: options.pageFlags === "accounting" });
+      const res = await lookupStoreAsync(procfs, store, { cgroups, flagsWhereNeeded: options.pageFlags === "accounting", reuse: state?.kpage });
       kpage = res.table;
       lookup = res.stats;
       phase("kpagecount/kpageflags", `${lookup.pfns} PFNs, ${lookup.reads} reads, ${lookup.wordsRead} words`);
@@ -246,5 +308,6 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
     kpage,
     lookup,
     trustedExclusive,
+    trustedPids,
   };
 }

@@ -4,5 +4,6 @@ import { buildKernelReport, type KernelReport } from "../report/kernel-report.js
 import type { ViewSource } from "./source.js";
 
 export function kernelView(src: ViewSource): KernelReport {
-  return buildKernelReport(probeKernel(src.procfs));
+  // `pagelens kernel` tries the PAGEMAP_SCAN ioctl on our own pagemap, so it can say whether it works here.
+  return buildKernelReport(probeKernel(src.procfs, { probePagemapScan: true }));
 }

@@ -369,7 +369,85 @@ test("ksm: N identical MADV_MERGEABLE pages merged into one KSM page: RSS N, PSS
   assert.equal(k?.["Pss"], 4, "scenario check: smaps Pss of the merged VMA is one page");
   const want: Expect = { rss: N * PAGE, pss: PAGE, uss: 0, shared: N * PAGE, ksm: N * PAGE, anon: N * PAGE };
   for (const { name, scan } of await scans(s)) {
-    assert.equal(scan.trustedExclusive, false, `${name}: pagemap exclusivity must not be trusted while KSM has merged pages`);
+    assert.equal(scan.trustedPids.has(s.pid), false, `${name}: pagemap exclusivity must not be trusted for a process with KSM pages`);
     checkVma(scan, `ksm ${N} (${name})`, s.pid, addr, want, addr + N * PAGE);
   }
+});
+
+test("ksm per process: with KSM merged, a KSM page mapped once is still counted as KSM, and a process without KSM keeps the exclusive-page shortcut", { skip }, async (t) => {
+  const ksm = "/sys/kernel/mm/ksm";
+  if (!fs.existsSync(`${ksm}/run`)) {
+    t.skip("no /sys/kernel/mm/ksm (kernel built without CONFIG_KSM)");
+    return;
+  }
+  if (!fs.existsSync("/proc/self/ksm_stat") || !/ksm_mergeable/.test(fs.readFileSync("/proc/self/ksm_stat", "utf8"))) {
+    t.skip("no ksm_mergeable line in /proc/PID/ksm_stat: the shortcut stays off for every process once KSM has merged");
+    return;
+  }
+  const knobs = ["run", "pages_to_scan", "sleep_millisecs"] as const;
+  const saved = Object.fromEntries(knobs.map((k) => [k, fs.readFileSync(`${ksm}/${k}`, "utf8").trim()]));
+  const counters = (): number => Number(fs.readFileSync(`${ksm}/pages_shared`, "utf8")) + Number(fs.readFileSync(`${ksm}/pages_sharing`, "utf8"));
+  const before = counters();
+  let restored = false;
+  const restoreKnobs = (): void => {
+    if (restored) return;
+    restored = true;
+    for (const k of ["run", "sleep_millisecs", "pages_to_scan"] as const) fs.writeFileSync(`${ksm}/${k}`, `${saved[k]}\n`);
+  };
+  onExit(restoreKnobs);
+  const N = 64;
+  const merged = await startScenario("ksm", [N]);
+  const plain = await startScenario("private", [256]);
+  t.after(async () => {
+    try {
+      await merged.stop();
+      await plain.stop();
+      fs.writeFileSync(`${ksm}/run`, "1\n");
+      const until = Date.now() + 5000;
+      while (counters() > before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      restoreKnobs();
+    }
+  });
+  fs.writeFileSync(`${ksm}/pages_to_scan`, "5000\n");
+  fs.writeFileSync(`${ksm}/sleep_millisecs`, "10\n");
+  fs.writeFileSync(`${ksm}/run`, "1\n");
+  const addr = merged.addr("addr");
+  const until = Date.now() + 15_000;
+  let k = readSmapsVmaKb(merged.pid, addr);
+  while ((k?.["KSM"] ?? 0) < (N * PAGE) / 1024 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    k = readSmapsVmaKb(merged.pid, addr);
+  }
+  if ((k?.["KSM"] ?? 0) < (N * PAGE) / 1024) {
+    t.skip(`KSM merged only ${k?.["KSM"]} kB of ${(N * PAGE) / 1024} kB within 15 s`);
+    return;
+  }
+  // Stop ksmd (merged pages stay merged), then write a different byte into all pages but the last through
+  // /proc/PID/mem: each write breaks that mapping of the KSM page (copy on write), so the last page is left
+  // a KSM page mapped once, which pagemap shows as PM_MMAP_EXCLUSIVE exactly like a private page.
+  fs.writeFileSync(`${ksm}/run`, "0\n");
+  const mem = fs.openSync(`/proc/${merged.pid}/mem`, "r+");
+  try {
+    for (let i = 0; i < N - 1; i++) fs.writeSync(mem, Buffer.from([0x10 + (i % 200)]), 0, 1, addr + i * PAGE + 100);
+  } finally {
+    fs.closeSync(mem);
+  }
+  merged.freeze();
+  plain.freeze();
+  k = readSmapsVmaKb(merged.pid, addr);
+  assert.equal(k?.["KSM"], PAGE / 1024, "scenario check: one KSM page left, mapped once");
+  assert.ok(counters() > 0, "scenario check: KSM's counters say it has merged pages");
+  const pids = [merged.pid, plain.pid];
+  const def = await scanSystem(procfs, { pids });
+  const exact = await scanSystem(procfs, { pids, exact: true });
+  assert.equal(def.kernel.ksmActive, true, "the kernel's KSM counters are non-zero");
+  if (def.kernel.mapcount === "precise") assert.equal(def.trustedPids.has(plain.pid), true, "the process without KSM keeps the shortcut");
+  assert.equal(def.trustedPids.has(merged.pid), false, "the process with a KSM mapping is looked up page by page");
+  const want: Expect = { rss: N * PAGE, uss: N * PAGE, ksm: PAGE, anon: N * PAGE };
+  for (const [name, scan] of [["default", def], ["exact", exact]] as const) {
+    checkVma(scan, `ksm mapped once (${name})`, merged.pid, addr, want, addr + N * PAGE);
+    checkVma(scan, `private 256 (${name})`, plain.pid, plain.addr("addr"), { rss: 256 * PAGE, uss: 256 * PAGE, pss: 256 * PAGE, ksm: 0 });
+  }
+  for (const pid of pids) assert.deepEqual(Array.from(processIn(def, pid).usage), Array.from(processIn(exact, pid).usage), `pid ${pid}: default equals --exact`);
 });

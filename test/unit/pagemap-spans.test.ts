@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { pagemapSpans, PAGEMAP_BATCH, type PagemapSpan } from "../../src/scan/pagemap-spans.js";
+import { pagemapSpans, PAGEMAP_BATCH, SKIP_MIN, type PagemapSpan } from "../../src/scan/pagemap-spans.js";
 import type { VmaRange } from "../../src/scan/pagemap-pass.js";
 
 const PS = 4096;
@@ -70,4 +70,38 @@ test("[vsyscall] (above the end of the address space) and empty mappings are nev
   assert.deepEqual(pagemapSpans(vmas, PS), [{ vpn: 10, count: 2, firstVma: 0, lastVma: 0 }]);
   assert.deepEqual(pagemapSpans([vma(10, 0)], PS), []);
   assert.deepEqual(pagemapSpans([], PS), []);
+});
+
+test("narrowed: parts are widened to whole 2 MiB blocks inside the stretch, near parts merged, far ones apart", () => {
+  const B = PAGEMAP_BATCH;
+  // One stretch of three mappings over 8 batches; parts: one page at the very start, one across a batch
+  // boundary, two close together, one at the very end.
+  const vmas = [vma(0, 3 * B), vma(3 * B, 2 * B), vma(5 * B, 3 * B)];
+  const parts = [0, 1, B - 3, B + 2, 4 * B + 700, 4 * B + 701, 4 * B + 1500, 4 * B + 1501, 8 * B - 1, 8 * B];
+  const spans = pagemapSpans(vmas, PS, () => parts);
+  assert.deepEqual(spans, [
+    { vpn: 0, count: 512, firstVma: 0, lastVma: 0 },
+    { vpn: B - 512, count: 512, firstVma: 0, lastVma: 0 },
+    { vpn: B, count: 512, firstVma: 0, lastVma: 0 },
+    { vpn: 4 * B + 512, count: 1024, firstVma: 1, lastVma: 1 },
+    { vpn: 8 * B - 512, count: 512, firstVma: 2, lastVma: 2 },
+  ]);
+  // Every page of every part is read, each once.
+  const read = new Set<number>();
+  for (const s of spans) for (let p = s.vpn; p < s.vpn + s.count; p++) {
+    assert.ok(!read.has(p), `page ${p} read twice`);
+    read.add(p);
+  }
+  for (let i = 0; i < parts.length; i += 2) for (let p = parts[i]!; p < parts[i + 1]!; p++) assert.ok(read.has(p), `page ${p} of a part is read`);
+});
+
+test("narrowed: widening never leaves the stretch, a part spanning mappings names them all, no parts reads nothing", () => {
+  const vmas = [vma(100, 10), vma(110, 2000), vma(5000, 10)];
+  const spans = pagemapSpans(vmas, PS, (s) => (s.first === 0 ? [105, 1000] : undefined));
+  assert.deepEqual(spans, [
+    { vpn: 100, count: 924, firstVma: 0, lastVma: 1 },
+    { vpn: 5000, count: 10, firstVma: 2, lastVma: 2 },
+  ]);
+  assert.deepEqual(pagemapSpans(vmas, PS, () => []), []);
+  assert.equal(SKIP_MIN % 512, 0);
 });

@@ -281,12 +281,15 @@ test("present with PFN 0 (no CAP_SYS_ADMIN) sets pfnHidden and is neither stored
   assert.deepEqual(nonZero(usageRow(t.usage, 0)), {});
 });
 
-test("pte_none entries are skipped; a soft-dirty hole counts only as soft-dirty", () => {
+test("pte_none entries are skipped, soft-dirty holes too: a hole of a VM_SOFTDIRTY mapping is no page", () => {
+  // pagemap_pte_hole reports PM_SOFT_DIRTY alone for every hole of such a
+  // mapping; PAGEMAP_SCAN may leave those holes unread, so counting them would
+  // make the numbers depend on how the pagemap was read.
   const t = target();
-  walkPagemap(raw([0n, 0n, 1n << 55n]), 3, 0x100, 0, t);
+  walkPagemap(raw([0n, 0n, 1n << 55n, (1n << 55n) | (1n << 62n) | 0x20n]), 4, 0x100, 0, t);
   assert.equal(t.store.length, 0);
-  assert.equal(t.swaps.length, 0);
-  assert.deepEqual(nonZero(usageRow(t.usage, 0)), { softDirty: PS });
+  assert.equal(t.swaps.length, 1);
+  assert.deepEqual(nonZero(usageRow(t.usage, 0)), { softDirty: PS, swap: PS });
   assert.equal(t.pfnHidden, false);
 });
 

@@ -286,3 +286,16 @@ test("parsePasswd: uid -> name; comments, short and NIS lines skipped", () => {
   assert.equal(m.get(65534), "nobody");
   assert.equal(m.size, 4);
 });
+
+test("ksm_stat: fields read; ksm_mergeable: no proves no KSM page, anything else does not", async () => {
+  const { parseKsmStat, mayMapKsmPages } = await import("../../src/parse/ksm-stat.js");
+  const none = "ksm_rmap_items 0\nksm_zero_pages 0\nksm_merging_pages 0\nksm_process_profit 0\nksm_merge_any: no\nksm_mergeable: no\n";
+  assert.deepEqual(parseKsmStat(none), { rmapItems: 0, mergingPages: 0, zeroPages: 0, mergeAny: false, mergeable: false });
+  assert.equal(mayMapKsmPages(parseKsmStat(none)), false);
+  assert.equal(mayMapKsmPages(parseKsmStat(none.replace("ksm_mergeable: no", "ksm_mergeable: yes"))), true);
+  assert.equal(mayMapKsmPages(parseKsmStat(none.replace("ksm_merge_any: no", "ksm_merge_any: yes"))), true);
+  assert.equal(mayMapKsmPages(parseKsmStat(none.replace("ksm_merging_pages 0", "ksm_merging_pages 3"))), true);
+  // An older kernel without ksm_mergeable: a forked child can map KSM pages with no rmap item of its own.
+  assert.equal(mayMapKsmPages(parseKsmStat("ksm_rmap_items 0\nksm_merging_pages 0\n")), true);
+  assert.equal(mayMapKsmPages(parseKsmStat("")), true);
+});

@@ -44,6 +44,19 @@
  *                  PROT_NONE pages (first=ADDR, stride=BYTES).
  *   ksm N          N identical pages, MADV_MERGEABLE (KSM merges them once
  *                  /sys/kernel/mm/ksm/run is 1).
+ *   sparse GIB     built to break a reader that skips what looks empty
+ *                  (PAGEMAP_SCAN): a GIB GiB MAP_NORESERVE reservation,
+ *                  2 MiB aligned, holding its first and last pages, pages on
+ *                  either side of 2 MiB and 1 GiB boundaries, 6000 pages two
+ *                  apart (more regions than one ioctl call returns), 200
+ *                  pages spread over all of it, a PMD-mapped THP, 16 read-only
+ *                  zero pages and 8 guard pages; all locked on fault
+ *                  (MLOCK_ONFAULT) so nothing moves between two reads. Also
+ *                  64 pages paged out (if swap is on) in a mapping of their
+ *                  own (out=ADDR), and an 8 GiB reservation with 5 pages
+ *                  written before it was made PROT_NONE (none=ADDR, a
+ *                  V8-style cage). Prints addr=, bytes=, pages= (pages
+ *                  written in the reservation, the THP counted 512), thp=.
  *   churn          forks short-lived children without end (each touches a
  *                  few pages, unmaps them and exits within 0.25 s; half
  *                  of them exec /bin/sleep 0.02 or 0.7; about 200 forks a second)
@@ -486,6 +499,60 @@ static void mode_guard(int argc, char **argv) {
   if (!ok) printf("guard_error=%s\n", strerror(errno));
 }
 
+/* ---- sparse ---- */
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+static void mode_sparse(int argc, char **argv) {
+  size_t gib = (size_t)arg_long(argc, argv, 2, "GIB");
+  if (gib < 4) gib = 4;
+  size_t len = gib << 30;
+  char *raw = mmap(NULL, len + HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) die("mmap(sparse)");
+  char *p = (char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
+  /* Keep exactly [p, p + len): the rest is unmapped, so the VMA is the reservation. */
+  if (p > raw) munmap(raw, (size_t)(p - raw));
+  if (raw + len + HPAGE > p + len) munmap(p + len, (size_t)(raw + len + HPAGE - (p + len)));
+  size_t ps = (size_t)psz, pages = 0;
+  madvise(p, len, MADV_NOHUGEPAGE);
+  /* A THP: its own 2 MiB-aligned VMA piece with MADV_HUGEPAGE, written whole first
+   * (a page faulted in before would keep its block from being PMD-mapped); TOUCH skips its pages. */
+  char *thp = p + (2UL << 30);
+  madvise(thp, HPAGE, MADV_HUGEPAGE);
+  memset(thp, 0x33, HPAGE);
+  pages += HPAGE / ps;
+#define TOUCH(off) do { size_t o_ = (off); if (o_ < len && p[o_] == 0) { p[o_] = 1; *(uint64_t *)(p + o_ + 8) = o_ * 2654435761u + 7; pages++; } } while (0)
+  TOUCH(0);
+  TOUCH(len - ps);
+  for (size_t b = 1; b < 8; b++) { TOUCH(b * HPAGE - ps); TOUCH(b * HPAGE); }
+  for (size_t g = 1; g < gib; g++) { TOUCH((g << 30) - ps); TOUCH(g << 30); TOUCH((g << 30) + ps); }
+  char *dense = p + (1UL << 30) + 64 * HPAGE;
+  for (size_t i = 0; i < 6000; i++) TOUCH((size_t)(dense - p) + 2 * i * ps);
+  for (size_t i = 0; i < 200; i++) TOUCH((len / 200) * i + 5 * ps);
+  volatile char sink = 0;
+  char *zero = p + (3UL << 30) + 7 * ps;
+  for (size_t i = 0; i < 16; i++) sink += zero[i * ps];
+  (void)sink;
+  char *guard = p + (3UL << 30) + HPAGE;
+  int guarded_ok = madvise(guard, 8 * ps, MADV_GUARD_INSTALL) == 0;
+  int locked = mlock2(p, len, MLOCK_ONFAULT) == 0;
+  /* Paged out (needs swap): a mapping of its own, not locked. */
+  char *out = mmap(NULL, 64 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (out == MAP_FAILED) die("mmap(pageout)");
+  madvise(out, 64 * ps, MADV_NOHUGEPAGE);
+  write_pages(out, 64, 21);
+  madvise(out, 64 * ps, MADV_PAGEOUT);
+  /* A V8-style cage: written, then PROT_NONE (its pages stay present). */
+  size_t nlen = 8UL << 30;
+  char *none = mmap(NULL, nlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (none == MAP_FAILED) die("mmap(none)");
+  madvise(none, nlen, MADV_NOHUGEPAGE);
+  for (size_t i = 0; i < 5; i++) none[(nlen / 5) * i + 3 * ps] = 9;
+  mlock2(none, nlen, MLOCK_ONFAULT);
+  if (mprotect(none, nlen, PROT_NONE) != 0) die("mprotect(none)");
+  printf("addr=%p\nbytes=%zu\npages=%zu\nthp=%p\nguard_supported=%d\nlocked=%d\nout=%p\nnone=%p\n", (void *)p, len, pages, (void *)thp, guarded_ok, locked, (void *)out, (void *)none);
+}
+
 /* ---- churn ---- */
 static unsigned long forked;
 
@@ -547,7 +614,7 @@ int main(int argc, char **argv) {
   const char *t = getenv("MEMSCENARIO_TIMEOUT");
   if (t && atoi(t) > 0) alarm((unsigned)atoi(t));
   if (argc < 2) {
-    fprintf(stderr, "usage: %s workload|private|cow|shared3|thp|zero|hugezero|pageout|hugetlb|file|guard|ksm|vmas|churn ARGS...\n", argv[0]);
+    fprintf(stderr, "usage: %s workload|private|cow|shared3|thp|zero|hugezero|pageout|hugetlb|file|guard|ksm|vmas|sparse|churn ARGS...\n", argv[0]);
     return 2;
   }
   const char *mode = argv[1];
@@ -562,6 +629,7 @@ int main(int argc, char **argv) {
   else if (strcmp(mode, "pageout") == 0) mode_pageout(argc, argv);
   else if (strcmp(mode, "hugetlb") == 0) mode_hugetlb(argc, argv);
   else if (strcmp(mode, "file") == 0) mode_file(argc, argv);
+  else if (strcmp(mode, "sparse") == 0) mode_sparse(argc, argv);
   else if (strcmp(mode, "guard") == 0) mode_guard(argc, argv);
   else if (strcmp(mode, "ksm") == 0) mode_ksm(argc, argv);
   else if (strcmp(mode, "vmas") == 0) mode_vmas(argc, argv);

@@ -1,0 +1,76 @@
+/**
+ * Repeated scans in one long-running process (a `top`, a `serve`, a
+ * monitoring agent): a Scanner keeps what one scan builds and the next can
+ * use again, so that a repeated scan pays no start-up and no re-allocation,
+ * and the process's memory stays flat scan after scan:
+ *  - the kernel's fixed facts (version, config, page size, map count mode,
+ *    the PFN probe); swap areas, KSM's counters and the THP mode are read
+ *    again every scan (kernel/features.ts refreshKernel);
+ *  - the user names (/etc/passwd read once);
+ *  - each process's parsed maps, while its maps text is unchanged
+ *    (collect.ts MapsCache; processes not seen again are forgotten);
+ *  - the run and swap stores (their chunks are kept and overwritten);
+ *  - the kpage WebAssembly instance and its memory, grown to the largest
+ *    scan so far and cleared, not made anew (kpage-index.ts KpageWasm);
+ *  - the pagemap walk's WebAssembly instance, the WebAssembly modules and
+ *    the PAGEMAP_SCAN buffer, which every scan in the process shares anyway.
+ *
+ * The price: a Scan returned by `scan()` shares the stores and the kpage
+ * memory with the scanner, so it is valid until the next `scan()` call of
+ * the same scanner. Build reports from it (they are plain data) before
+ * scanning again, or use scanSystem() for scans that must outlive the next.
+ * Calls are queued: a scan starts when the previous one has finished.
+ */
+import { ProcFs } from "../procfs/procfs.js";
+import { MapsCache } from "./collect.js";
+import { EntryStore, SwapStore } from "./entry-store.js";
+import { KpageWasm } from "./kpage-index.js";
+import { scanSystem, type Scan, type ScanOptions, type ScanState } from "./system-scan.js";
+
+/** Options fixed for a scanner's life (the user names are read once). */
+export interface ScannerOptions {
+  readonly passwdFile?: string;
+}
+
+export class Scanner {
+  private readonly state: ScanState = {
+    kernel: undefined,
+    users: undefined,
+    store: new EntryStore(),
+    swaps: new SwapStore(),
+    kpage: new KpageWasm(),
+    maps: new MapsCache(),
+  };
+  private queue: Promise<unknown> = Promise.resolve();
+  private count = 0;
+
+  constructor(
+    readonly procfs: ProcFs = new ProcFs(),
+    private readonly options: ScannerOptions = {},
+  ) {}
+
+  /**
+   * Scan as scanSystem() does (same options, same result), reusing this
+   * scanner's state. The previous Scan of this scanner is invalid from the
+   * moment this one starts.
+   */
+  scan(options: Omit<ScanOptions, "passwdFile"> = {}): Promise<Scan> {
+    const run = this.queue.then(() => {
+      this.count++;
+      return scanSystem(this.procfs, { ...options, passwdFile: this.options.passwdFile }, this.state);
+    });
+    // A failed scan must not stop the next one.
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Scans started so far. */
+  get scans(): number {
+    return this.count;
+  }
+
+  /** Bytes of WebAssembly memory the kpage index holds (grown to the largest scan so far). */
+  get kpageBytes(): number {
+    return this.state.kpage.bytes;
+  }
+}
