@@ -6,17 +6,12 @@
 import { NoSuchProcessError, ProcReadError, ProcessGoneError, UsageError } from "../errors.js";
 import { MemoryCgroups } from "../kernel/cgroups.js";
 import { parseCgroupFile } from "../parse/kernel-config.js";
-import { buildGroupsReport, type GroupBy, type GroupSortKey, type GroupsReport } from "../report/groups-report.js";
+import { buildGroupsReport, type GroupBy, type GroupsOptions, type GroupsReport } from "../report/groups-report.js";
 import { scanSystem, type Scan } from "../scan/system-scan.js";
 import type { ViewHooks, ViewSource } from "./source.js";
 
-export interface GroupsViewOptions {
-  readonly by?: GroupBy;
-  readonly pids?: readonly number[];
-  readonly rootPids?: readonly number[];
-  readonly charges?: boolean;
-  readonly sort?: GroupSortKey;
-  readonly reverse?: boolean;
+/** The report's options, less what the view reads itself (the cgroup paths and hierarchy). */
+export interface GroupsViewOptions extends Omit<GroupsOptions, "cgroupPaths" | "cgroups"> {
   readonly exact?: boolean;
 }
 

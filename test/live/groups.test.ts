@@ -22,13 +22,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { scanSystem } from "../../src/scan/system-scan.js";
 import { buildGroupsReport, type GroupRow, type GroupsReport } from "../../src/report/groups-report.js";
-import { liveSkipReason, makeTempDir, MiB, onExit, PAGE, runCli, Scenario, sleepSync, vmaUsage } from "../support/scenario.js";
+import { compileC, liveSkipReason, makeTempDir, MiB, onExit, PAGE, runCli, Scenario, sleepSync, startProgram, vmaUsage } from "../support/scenario.js";
 
 const skip = liveSkipReason();
 const procfs = new ProcFs();
@@ -132,35 +131,20 @@ int main(int argc, char **argv) {
 }
 `;
 
-let binary: string | undefined;
+let sourceFile: string | undefined;
 
 function groupscenario(): string {
-  if (binary) return binary;
-  const dir = makeTempDir("pagelens-groups-");
-  fs.writeFileSync(path.join(dir, "groupscenario.c"), SOURCE);
-  const out = path.join(dir, "groupscenario");
-  const r = spawnSync("cc", ["-O2", "-Wall", "-o", out, path.join(dir, "groupscenario.c")], { encoding: "utf8" });
-  if (r.error || r.status !== 0) throw new Error(`cc failed: ${r.error?.message ?? r.stderr}`);
-  binary = out;
-  return out;
+  if (!sourceFile) {
+    sourceFile = path.join(makeTempDir("pagelens-groups-"), "groupscenario.c");
+    fs.writeFileSync(sourceFile, SOURCE);
+  }
+  return compileC(sourceFile);
 }
 
 /** Start the program (through `sh -c PREFIX; exec ...` when a prefix is given) and wait for READY. */
 async function start(t: { after: (fn: () => Promise<void> | void) => void }, args: readonly string[], shellPrefix?: string): Promise<Scenario> {
-  const bin = groupscenario();
-  const proc =
-    shellPrefix === undefined
-      ? spawn(bin, args, { stdio: ["pipe", "pipe", "pipe"] })
-      : spawn("sh", ["-c", `${shellPrefix} && exec "$0" "$@"`, bin, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-  const s = new Scenario(args[0]!, args.slice(1), proc);
-  s.binaryPath = bin;
-  onExit(() => s.killNow());
+  const s = await startProgram(groupscenario(), args, { prefix: shellPrefix });
   t.after(() => s.stop());
-  await new Promise<void>((resolve, reject) => {
-    proc.once("spawn", () => resolve());
-    proc.once("error", reject);
-  });
-  await s.ready(60_000);
   return s;
 }
 

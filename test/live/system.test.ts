@@ -16,14 +16,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { buildPsReport } from "../../src/report/process-report.js";
 import type { SystemLine, SystemReport } from "../../src/report/system-report.js";
 import { gatherSystem, systemReportOf } from "../../src/views/system.js";
-import { liveSkipReason, makeTempDir, MiB, onExit, REPO_ROOT, runCli, Scenario } from "../support/scenario.js";
+import { compileC, liveSkipReason, MiB, REPO_ROOT, runCli, Scenario, startProgram } from "../support/scenario.js";
 
 const skip = liveSkipReason();
 const procfs = new ProcFs();
@@ -106,35 +105,8 @@ test("the CLI: --json adds up to MemTotal; the table shows every line and the re
 // A process that maps N MiB.
 
 const ALLOC_SOURCE = path.join(REPO_ROOT, "test", "support", "c", "alloc.c");
-let allocBinary: string | undefined;
-
-function allocProgram(): string {
-  if (allocBinary) return allocBinary;
-  const dir = makeTempDir("pagelens-alloc-");
-  const out = path.join(dir, "alloc");
-  const r = spawnSync("cc", ["-O2", "-Wall", "-o", out, ALLOC_SOURCE], { encoding: "utf8" });
-  if (r.error || r.status !== 0) throw new Error(`cc failed to build ${ALLOC_SOURCE}: ${r.error?.message ?? r.stderr}`);
-  allocBinary = out;
-  return out;
-}
-
-async function startAlloc(mib: number): Promise<Scenario> {
-  const bin = allocProgram();
-  const proc = spawn(bin, [String(mib)], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ALLOC_TIMEOUT: "120" } });
-  const s = new Scenario("alloc", [String(mib)], proc);
-  s.binaryPath = bin;
-  onExit(() => s.killNow());
-  await new Promise<void>((resolve, reject) => {
-    proc.once("spawn", () => resolve());
-    proc.once("error", reject);
-  });
-  try {
-    await s.ready(60_000);
-  } catch (err) {
-    await s.stop();
-    throw err;
-  }
-  return s;
+function startAlloc(mib: number): Promise<Scenario> {
+  return startProgram(compileC(ALLOC_SOURCE), [mib], { label: "alloc", env: { ALLOC_TIMEOUT: "120" } });
 }
 
 interface Round {

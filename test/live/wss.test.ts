@@ -10,39 +10,19 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { liveSkipReason, makeTempDir, onExit, readSmapsVmaKb, REPO_ROOT, runCli, Scenario } from "../support/scenario.js";
+import { compileC, liveSkipReason, readSmapsVmaKb, REPO_ROOT, runCli, Scenario, startProgram } from "../support/scenario.js";
 
 const skip = liveSkipReason();
 const TOTAL = 25_600; // 100 MiB
 const HOT = 2_560; // 10 MiB
 const PAGE = 4096;
 const SOURCE = path.join(REPO_ROOT, "test", "support", "c", "toucher.c");
-let binary: string | undefined;
-
-function toucherBinary(): string {
-  if (binary) return binary;
-  const out = path.join(makeTempDir("pagelens-toucher-"), "toucher");
-  const r = spawnSync("cc", ["-O2", "-Wall", "-o", out, SOURCE], { encoding: "utf8" });
-  if (r.error || r.status !== 0) throw new Error(`cc failed to build ${SOURCE}: ${r.error?.message ?? r.stderr}`);
-  binary = out;
-  return out;
-}
-
 async function startToucher(t: { after: (fn: () => Promise<void> | void) => void }): Promise<Scenario> {
-  const bin = toucherBinary();
-  const proc = spawn(bin, [String(TOTAL), String(HOT), "50"], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, TOUCHER_TIMEOUT: "120" } });
-  const s = new Scenario("toucher", [], proc);
-  s.binaryPath = bin;
-  onExit(() => s.killNow());
+  const s = await startProgram(compileC(SOURCE), [TOTAL, HOT, 50], { label: "toucher", env: { TOUCHER_TIMEOUT: "120" } });
   t.after(() => s.stop());
-  await new Promise<void>((resolve, reject) => {
-    proc.once("spawn", () => resolve());
-    proc.once("error", reject);
-  });
-  await s.ready(60_000);
   return s;
 }
 

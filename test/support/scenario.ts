@@ -80,19 +80,25 @@ export function removeTempDir(dir: string): void {
   tempDirs.delete(dir);
 }
 
-let binary: string | undefined;
+const binaries = new Map<string, string>();
+
+/** Compile a C program of the tests (once per test process) and return the executable's path. */
+export function compileC(source: string): string {
+  const known = binaries.get(source);
+  if (known) return known;
+  const name = path.basename(source, ".c");
+  const out = path.join(makeTempDir(`pagelens-${name}-`), name);
+  const r = spawnSync("cc", ["-O2", "-Wall", "-o", out, source], { encoding: "utf8" });
+  if (r.error) throw new Error(`cannot run cc: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`cc failed to build ${source}:\n${r.stderr}`);
+  fs.chmodSync(out, 0o755);
+  binaries.set(source, out);
+  return out;
+}
 
 /** Compile memscenario.c (once per test process) and return the executable's path. */
 export function memscenarioBinary(): string {
-  if (binary) return binary;
-  const dir = makeTempDir("pagelens-memscenario-");
-  const out = path.join(dir, "memscenario");
-  const r = spawnSync("cc", ["-O2", "-Wall", "-o", out, MEMSCENARIO_SOURCE], { encoding: "utf8" });
-  if (r.error) throw new Error(`cannot run cc: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`cc failed to build ${MEMSCENARIO_SOURCE}:\n${r.stderr}`);
-  fs.chmodSync(out, 0o755);
-  binary = out;
-  return out;
+  return compileC(MEMSCENARIO_SOURCE);
 }
 
 // ---------------------------------------------------------------------------
@@ -300,17 +306,20 @@ function signalIfOurs(pid: number, sig: NodeJS.Signals, bin: string): void {
   }
 }
 
-/** Start `memscenario MODE ARGS...` and wait for READY. */
-export async function startScenario(mode: string, args: readonly (string | number)[] = [], opts: StartOptions = {}): Promise<Scenario> {
-  const bin = memscenarioBinary();
-  const argv = [mode, ...args.map(String)];
-  const proc = spawn(bin, argv, {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, MEMSCENARIO_TIMEOUT: String(opts.selfTimeoutSec ?? 300) },
-    uid: opts.uid,
-    gid: opts.gid,
-  });
-  const s = new Scenario(mode, argv.slice(1), proc);
+/**
+ * Start a program of the tests that prints key=value lines and READY (memscenario, alloc,
+ * toucher ...), and wait for READY. It is killed when the test process exits, whatever happens.
+ * `env` adds variables (each program's self-timeout); a shell `prefix` runs first (`sh -c`).
+ */
+export async function startProgram(
+  bin: string,
+  args: readonly (string | number)[],
+  opts: StartOptions & { readonly env?: Readonly<Record<string, string>>; readonly label?: string; readonly prefix?: string } = {},
+): Promise<Scenario> {
+  const argv = args.map(String);
+  const spawnOpts = { stdio: ["pipe", "pipe", "pipe"] as ["pipe", "pipe", "pipe"], env: { ...process.env, ...opts.env }, uid: opts.uid, gid: opts.gid };
+  const proc = opts.prefix === undefined ? spawn(bin, argv, spawnOpts) : spawn("sh", ["-c", `${opts.prefix} && exec "$0" "$@"`, bin, ...argv], spawnOpts);
+  const s = new Scenario(opts.label ?? argv[0] ?? path.basename(bin), opts.label === undefined ? argv.slice(1) : argv, proc);
   s.binaryPath = bin;
   live.add(s);
   await new Promise<void>((resolve, reject) => {
@@ -324,6 +333,11 @@ export async function startScenario(mode: string, args: readonly (string | numbe
     throw err;
   }
   return s;
+}
+
+/** Start `memscenario MODE ARGS...` and wait for READY. */
+export async function startScenario(mode: string, args: readonly (string | number)[] = [], opts: StartOptions = {}): Promise<Scenario> {
+  return startProgram(memscenarioBinary(), [mode, ...args], { ...opts, env: { MEMSCENARIO_TIMEOUT: String(opts.selfTimeoutSec ?? 300) } });
 }
 
 /** Start a scenario for the duration of a test: stopped in t.after even when the test fails. */
