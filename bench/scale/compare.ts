@@ -84,6 +84,8 @@ export interface CompareOptions {
   readonly useFloor?: boolean;
   /** Peak-RSS runs (default min(runs, 5); the max is held to the target). */
   readonly rssRuns?: number;
+  /** Timed runs of each command (default: the bench's BENCH_RUNS). */
+  readonly runs?: number;
 }
 
 const out = (line = ""): void => void process.stdout.write(line + "\n");
@@ -91,7 +93,8 @@ const out = (line = ""): void => void process.stdout.write(line + "\n");
 /** Time pagelens, the floor and smem in turn on the machine as it is now, and judge the results. */
 export function compareCase(tools: Tools, o: CompareOptions): CaseOutcome {
   const lines: string[] = [];
-  const data: Record<string, unknown> = { runs: tools.runs, timeoutMs: o.timeoutMs };
+  const runs = o.runs ?? tools.runs;
+  const data: Record<string, unknown> = { runs, timeoutMs: o.timeoutMs };
   const tmp = benchTmpDir();
   const pagelens = pagelensArgv(o.pagelensArgs, tools.root);
   const cmds: { label: string; argv: string[]; stdoutFile?: string }[] = [
@@ -104,13 +107,13 @@ export function compareCase(tools: Tools, o: CompareOptions): CaseOutcome {
   const iFloor = useFloor ? 1 : -1;
   const iSmem = tools.smem ? (useFloor ? 2 : 1) : -1;
 
-  note(`${o.name}: timing ${cmds.map((c) => c.label).join(", ")} in turn: 1 warm-up + ${tools.runs} runs each, limit ${fmtMs(o.timeoutMs)} a run`);
+  note(`${o.name}: timing ${cmds.map((c) => c.label).join(", ")} in turn: 1 warm-up + ${runs} runs each, limit ${fmtMs(o.timeoutMs)} a run`);
   const meter = startCpuMeter();
   const t = timeInTurn({
     commands: cmds,
-    runs: tools.runs,
+    runs,
     timeoutMs: o.timeoutMs,
-    onRun: (i, run, ms) => note(`run ${run + 1}/${tools.runs} ${cmds[i]!.label}: ${fmtMs(ms)}`),
+    onRun: (i, run, ms) => note(`run ${run + 1}/${runs} ${cmds[i]!.label}: ${fmtMs(ms)}`),
   });
   const cpu = meter();
   data["othersCpuPct"] = round(cpu.othersPct);
@@ -177,7 +180,7 @@ export function compareCase(tools: Tools, o: CompareOptions): CaseOutcome {
   // Peak RSS: it varies with garbage-collection timing, so the worst of several runs.
   let peakRssMiB: number | undefined;
   if (!pl.timedOut) {
-    const rssRuns = o.rssRuns ?? Math.min(tools.runs, 5);
+    const rssRuns = o.rssRuns ?? Math.min(runs, 5);
     note(`${o.name}: measuring pagelens peak RSS: ${rssRuns} runs`);
     try {
       const rss = peakRssRuns(pagelens, rssRuns, undefined, o.timeoutMs);
