@@ -6,8 +6,10 @@
  *
  * Everything here is synchronous where timing matters (spawnSync: no event
  * loop between spawn and exit) and asynchronous only where waiting is the
- * point (workload readiness). Suites import from this module only; they do
- * not import from src/ (pagelens is benchmarked as a command, like the floor).
+ * point (workload readiness). Suites import from this module (and the scale
+ * suite from its case helpers in bench/scale/); they do not import from src/
+ * (pagelens is benchmarked as a command, like the floor). The one exception is
+ * bench/scale/repeat-scan.ts, a child process that times the library itself.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
