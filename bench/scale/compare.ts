@@ -232,6 +232,16 @@ function readRollup(pid: number): Rollup | undefined {
 
 const sameRollup = (a: Rollup, b: Rollup): boolean => a.rss === b.rss && a.pss === b.pss && a.swap === b.swap && a.uss === b.uss;
 
+/** A process's command line for a report line, made printable (bytes from /proc are untrusted). */
+function whatIs(pid: number): string {
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0+$/, "").replace(/\0/g, " ");
+    return cmd.replace(/[^\x20-\x7e]/g, "?").slice(0, 80) || "?";
+  } catch {
+    return "exited";
+  }
+}
+
 type Check = { kind: "same"; pssDiff: number } | { kind: "changed" } | { kind: "wrong"; why: string };
 
 /**
@@ -269,7 +279,7 @@ function checkOnce(root: string, pids: readonly number[], label: string): Map<nu
     if (pssDiff >= 1 + 1e-6) wrong.push(`Pss ${kb(r.pss).toFixed(2)} vs ${b.pss}`);
     if (kb(r.swap) !== b.swap) wrong.push(`Swap ${kb(r.swap)} vs ${b.swap}`);
     if (kb(r.uss) !== b.uss) wrong.push(`USS ${kb(r.uss)} vs ${b.uss}`);
-    result.set(p, wrong.length > 0 ? { kind: "wrong", why: `${wrong.join(", ")} kB` } : { kind: "same", pssDiff });
+    result.set(p, wrong.length > 0 ? { kind: "wrong", why: `${wrong.join(", ")} kB (${whatIs(p)})` } : { kind: "same", pssDiff });
   }
   return result;
 }
