@@ -8,7 +8,9 @@
  *
  * Environment:
  *   BENCH_RUNS=N      timed runs per command (default 7; the issue asks for >= 5)
- *   BENCH_SUITES=a,b  run only these suites (by name)
+ *   BENCH_SUITES=a,b  run only these suites (by name: ps, census, scale)
+ *   BENCH_CASES=a,b   run only these cases of the scale suite (see suites/scale.ts for
+ *                     its cases and further settings), e.g. BENCH_SUITES=scale BENCH_CASES=sparse
  *   BENCH_PAGELENS=f  the pagelens entry point to time (default: package.json's bin if built,
  *                     else dist/src/cli/main.js), e.g. BENCH_PAGELENS=dist/src/cli/main.js
  *   BENCH_DEBUG=1     print stack traces of crashed suites
@@ -19,9 +21,10 @@ import * as os from "node:os";
 import { envInt, loadAverage, repoRoot, round, sharedBenchDir, type Suite, type SuiteContext } from "./lib.js";
 import { psSuite } from "./suites/ps.js";
 import { censusSuite } from "./suites/census.js";
+import { scaleSuite } from "./suites/scale.js";
 
 /** Every suite, in the order they run. Add new suites here. */
-const SUITES: readonly Suite[] = [psSuite, censusSuite];
+const SUITES: readonly Suite[] = [psSuite, censusSuite, scaleSuite];
 
 async function main(): Promise<number> {
   const root = repoRoot();

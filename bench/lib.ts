@@ -6,8 +6,10 @@
  *
  * Everything here is synchronous where timing matters (spawnSync: no event
  * loop between spawn and exit) and asynchronous only where waiting is the
- * point (workload readiness). Suites import from this module only; they do
- * not import from src/ (pagelens is benchmarked as a command, like the floor).
+ * point (workload readiness). Suites import from this module (and the scale
+ * suite from its case helpers in bench/scale/); they do not import from src/
+ * (pagelens is benchmarked as a command, like the floor). The one exception is
+ * bench/scale/repeat-scan.ts, a child process that times the library itself.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -37,12 +39,22 @@ export function repoRoot(): string {
 }
 
 /**
- * `<repo>/../shared/bench`, where the C floors and the reference workload
- * live (beside the repository, never copied into it); undefined when absent.
+ * The shared bench directory, where the C floors and the reference workload
+ * live (beside the repository, never copied into it): $BENCH_SHARED_DIR when
+ * set, else the first `shared/bench` found beside the repository or beside
+ * one of its parent directories (`<repo>/../shared/bench` for a main checkout,
+ * `<repo>/../../shared/bench` for a worktree under `wt/`); undefined when absent.
  */
 export function sharedBenchDir(root = repoRoot()): string | undefined {
-  const dir = path.resolve(root, "..", "shared", "bench");
-  return fs.existsSync(dir) ? dir : undefined;
+  const forced = process.env["BENCH_SHARED_DIR"];
+  if (forced) return fs.existsSync(forced) ? path.resolve(forced) : undefined;
+  for (let dir = path.resolve(root); ; ) {
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    const candidate = path.join(up, "shared", "bench");
+    if (fs.existsSync(candidate)) return candidate;
+    dir = up;
+  }
 }
 
 /** A file in the shared bench directory, or undefined when it (or the directory) is absent. */
@@ -185,17 +197,35 @@ export interface RunResult {
   readonly stdoutFile: string | undefined;
 }
 
+/** A command that ran past its time limit (and was killed with SIGKILL). */
+export class CommandTimeout extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    readonly timeoutMs: number,
+  ) {
+    super(`bench: ${argv.join(" ")} ran past its time limit of ${fmtMs(timeoutMs)} and was killed`);
+  }
+}
+
 /**
  * Run `argv` to completion and time it (wall clock, spawn to exit). stdout
  * goes to `stdoutFile` (truncated first) or /dev/null; stderr is captured.
- * Throws when the command cannot start, exits non-zero or dies of a signal.
+ * Throws when the command cannot start, exits non-zero or dies of a signal,
+ * and CommandTimeout when it runs longer than `timeoutMs` (it is then killed
+ * with SIGKILL; only the command itself, so time single processes this way).
  */
-export function runTimed(argv: readonly string[], stdoutFile?: string): RunResult {
+export function runTimed(argv: readonly string[], stdoutFile?: string, timeoutMs?: number): RunResult {
   const out = fs.openSync(stdoutFile ?? "/dev/null", "w");
   try {
     const t0 = performance.now();
-    const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ["ignore", out, "pipe"], encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(argv[0]!, argv.slice(1), {
+      stdio: ["ignore", out, "pipe"],
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+      ...(timeoutMs !== undefined ? { timeout: timeoutMs, killSignal: "SIGKILL" as const } : {}),
+    });
     const ms = performance.now() - t0;
+    if (timeoutMs !== undefined && (r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT") throw new CommandTimeout(argv, timeoutMs);
     if (r.error) throw new Error(`bench: cannot run ${argv.join(" ")}: ${r.error.message}`);
     if (r.status !== 0)
       throw new Error(`bench: ${argv.join(" ")} failed (${r.signal ? `signal ${r.signal}` : `exit ${r.status}`}):\n${r.stderr.slice(-4000)}`);
@@ -226,22 +256,71 @@ export interface AlternatingOptions {
  * discarded. Returns the wall times in milliseconds, in run order.
  */
 export function timeAlternating(o: AlternatingOptions): { aMs: number[]; bMs: number[] } {
-  const warmup = o.warmup ?? 1;
-  for (let i = 0; i < warmup; i++) {
-    runTimed(o.a, o.aStdout);
-    runTimed(o.b, o.bStdout);
+  const t = timeInTurn({
+    commands: [
+      { argv: o.a, stdoutFile: o.aStdout },
+      { argv: o.b, stdoutFile: o.bStdout },
+    ],
+    runs: o.runs,
+    warmup: o.warmup,
+    onRun: o.onRun ? (i, run, ms) => o.onRun!(i === 0 ? "a" : "b", run, ms) : undefined,
+  });
+  return { aMs: t.ms[0]!, bMs: t.ms[1]! };
+}
+
+export interface InTurnCommand {
+  readonly argv: readonly string[];
+  /** Keep the stdout of the last run here (default: /dev/null). */
+  readonly stdoutFile?: string;
+}
+
+export interface InTurnOptions {
+  /** Run in turn: c0, c1, c2, c0, c1, c2, ... */
+  readonly commands: readonly InTurnCommand[];
+  /** Timed runs of each (after the warm-up). */
+  readonly runs: number;
+  /** Untimed warm-up runs of each before timing (default 1). */
+  readonly warmup?: number;
+  /**
+   * Per-run time limit. A command that exceeds it (warm-up included) is
+   * killed, marked timed out and not run again, so a slow command cannot hold
+   * the bench up for runs x its time; the others carry on.
+   */
+  readonly timeoutMs?: number;
+  /** Called after every timed run with the command's index. */
+  readonly onRun?: (command: number, run: number, ms: number) => void;
+}
+
+/**
+ * Time several commands in turn (the generalisation of timeAlternating to
+ * more than two, with a per-run time limit). Returns each command's wall
+ * times in ms, in run order, and whether it timed out (then its list holds
+ * only the runs that finished in time, possibly none).
+ */
+export function timeInTurn(o: InTurnOptions): { ms: number[][]; timedOut: boolean[] } {
+  const ms = o.commands.map((): number[] => []);
+  const timedOut = o.commands.map(() => false);
+  const once = (i: number): number | undefined => {
+    if (timedOut[i]) return undefined;
+    const c = o.commands[i]!;
+    try {
+      return runTimed(c.argv, c.stdoutFile, o.timeoutMs).ms;
+    } catch (err) {
+      if (!(err instanceof CommandTimeout)) throw err;
+      timedOut[i] = true;
+      return undefined;
+    }
+  };
+  for (let w = 0; w < (o.warmup ?? 1); w++) for (let i = 0; i < o.commands.length; i++) once(i);
+  for (let run = 0; run < o.runs; run++) {
+    for (let i = 0; i < o.commands.length; i++) {
+      const t = once(i);
+      if (t === undefined) continue;
+      ms[i]!.push(t);
+      o.onRun?.(i, run, t);
+    }
   }
-  const aMs: number[] = [];
-  const bMs: number[] = [];
-  for (let i = 0; i < o.runs; i++) {
-    const a = runTimed(o.a, o.aStdout).ms;
-    aMs.push(a);
-    o.onRun?.("a", i, a);
-    const b = runTimed(o.b, o.bStdout).ms;
-    bMs.push(b);
-    o.onRun?.("b", i, b);
-  }
-  return { aMs, bMs };
+  return { ms, timedOut };
 }
 
 /**
@@ -312,13 +391,27 @@ export function defaultPeakRssMethod(): PeakRssMethod {
  * discarded). With GNU time that is `/usr/bin/time -f %M`; otherwise a tiny
  * wait4() wrapper built with cc, or python3's getrusage(RUSAGE_CHILDREN).
  */
-export function peakRssKiB(argv: readonly string[], method: PeakRssMethod = defaultPeakRssMethod()): { kib: number; method: PeakRssMethod } {
+export function peakRssKiB(
+  argv: readonly string[],
+  method: PeakRssMethod = defaultPeakRssMethod(),
+  timeoutMs?: number,
+): { kib: number; method: PeakRssMethod } {
   const outFile = path.join(benchTmpDir(), `maxrss-${process.pid}-${Date.now()}`);
+  // With a time limit, coreutils' timeout runs the command under the wrapper, so that
+  // the command itself (not only the wrapper) is killed; its peak RSS still reaches the
+  // wrapper through wait4 (ru_maxrss covers waited-for descendants).
+  const limited = timeoutMs === undefined ? argv : ["timeout", "-s", "KILL", `${Math.ceil(timeoutMs / 1000)}`, ...argv];
   let wrapped: string[];
-  if (method === "gnu-time") wrapped = ["/usr/bin/time", "-f", "%M", "-o", outFile, ...argv];
-  else if (method === "wait4") wrapped = [buildCSource("maxrss", WAIT4_WRAPPER), outFile, ...argv];
-  else wrapped = ["python3", "-c", PY_WRAPPER, outFile, ...argv];
-  runTimed(wrapped);
+  if (method === "gnu-time") wrapped = ["/usr/bin/time", "-f", "%M", "-o", outFile, ...limited];
+  else if (method === "wait4") wrapped = [buildCSource("maxrss", WAIT4_WRAPPER), outFile, ...limited];
+  else wrapped = ["python3", "-c", PY_WRAPPER, outFile, ...limited];
+  try {
+    runTimed(wrapped, undefined, timeoutMs === undefined ? undefined : timeoutMs + 10_000);
+  } catch (err) {
+    // timeout(1) kills with SIGKILL: the wrappers report that as exit 137 (or a signal).
+    if (timeoutMs !== undefined && err instanceof Error && /exit 137|signal SIGKILL|exit 124/.test(err.message)) throw new CommandTimeout(argv, timeoutMs);
+    throw err;
+  }
   const text = fs.readFileSync(outFile, "utf8").trim();
   fs.rmSync(outFile, { force: true });
   const kib = Number(text.split(/\s+/).pop());
@@ -330,9 +423,14 @@ export function peakRssKiB(argv: readonly string[], method: PeakRssMethod = defa
  * Peak RSS over several runs (it varies with garbage-collection timing):
  * every run's KiB, and the max, which is what a target should be held to.
  */
-export function peakRssRuns(argv: readonly string[], runs: number, method: PeakRssMethod = defaultPeakRssMethod()): { kib: number[]; max: number; method: PeakRssMethod } {
+export function peakRssRuns(
+  argv: readonly string[],
+  runs: number,
+  method: PeakRssMethod = defaultPeakRssMethod(),
+  timeoutMs?: number,
+): { kib: number[]; max: number; method: PeakRssMethod } {
   const kib: number[] = [];
-  for (let i = 0; i < runs; i++) kib.push(peakRssKiB(argv, method).kib);
+  for (let i = 0; i < runs; i++) kib.push(peakRssKiB(argv, method, timeoutMs).kib);
   return { kib, max: Math.max(...kib), method };
 }
 
@@ -423,8 +521,134 @@ export function isAlive(pid: number, startTime?: number): boolean {
   return startTime === undefined || Number(f[19]) === startTime;
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Block the whole process for `ms` (for cleanup paths that must stay synchronous, e.g. on exit). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Every live descendant of `pid` (children, grandchildren, ...), from the ppid field of /proc/PID/stat. */
+export function descendantsOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = statFields(Number(name));
+    if (f === undefined) continue;
+    const ppid = Number(f[1]);
+    let list = children.get(ppid);
+    if (list === undefined) children.set(ppid, (list = []));
+    list.push(Number(name));
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    for (const c of children.get(todo.pop()!) ?? []) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * A group of processes the bench started (a server and what it forked),
+ * remembered by pid and start time so that a signal never reaches a process
+ * that merely reused one of their pids.
+ */
+export class ProcessGroup {
+  private readonly known = new Map<number, number | undefined>();
+
+  constructor(readonly leader: number) {
+    this.known.set(leader, startTimeOf(leader));
+  }
+
+  /** Remember the leader's current descendants (call it whenever they may have changed). */
+  refresh(): void {
+    if (!isAlive(this.leader, this.known.get(this.leader))) return;
+    for (const p of descendantsOf(this.leader)) if (!this.known.has(p)) this.known.set(p, startTimeOf(p));
+  }
+
+  /** The live members: the leader and every descendant seen so far. */
+  alive(): number[] {
+    return [...this.known].filter(([p, st]) => isAlive(p, st)).map(([p]) => p);
+  }
+
+  signalLeader(sig: NodeJS.Signals): void {
+    if (isAlive(this.leader, this.known.get(this.leader))) safeKill(this.leader, sig);
+  }
+
+  /** SIGKILL every live member. */
+  killAll(): void {
+    this.refresh();
+    for (const p of this.alive()) safeKill(p, "SIGKILL");
+  }
+
+  /** Wait up to `ms` for every member to be gone; true if they are. */
+  async waitGone(ms: number): Promise<boolean> {
+    const deadline = performance.now() + ms;
+    while (performance.now() < deadline) {
+      if (this.alive().length === 0) return true;
+      await sleep(50);
+    }
+    return this.alive().length === 0;
+  }
+
+  /** Synchronous twin of waitGone, for exit handlers. */
+  waitGoneSync(ms: number): boolean {
+    const deadline = performance.now() + ms;
+    while (performance.now() < deadline) {
+      if (this.alive().length === 0) return true;
+      sleepSync(50);
+    }
+    return this.alive().length === 0;
+  }
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). */
+export async function freeLoopbackPort(): Promise<number> {
+  const net = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => (port > 0 ? resolve(port) : reject(new Error("bench: no free loopback port"))));
+    });
+  });
+}
+
+/**
+ * Make sure a Debian package is installed: `present()` says whether what the
+ * bench needs is there; if not, `apt-get install` it (after `apt-get update`
+ * when the first attempt fails). Returns undefined when it is usable, else
+ * a plain sentence saying why not (the case is then skipped with it).
+ * BENCH_NO_INSTALL=1 forbids installing.
+ */
+export function ensureDebianPackage(pkg: string, present: () => boolean, log: (line: string) => void = note): string | undefined {
+  if (present()) return undefined;
+  if (process.env["BENCH_NO_INSTALL"]) return `Debian package ${pkg} is not installed and BENCH_NO_INSTALL is set`;
+  if (typeof process.getuid === "function" && process.getuid() !== 0) return `Debian package ${pkg} is not installed and installing it needs root`;
+  if (!onPath("apt-get")) return `Debian package ${pkg} is not installed and there is no apt-get on this machine`;
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  // Wait for another apt/dpkg (other helpers share the machine) instead of failing at once.
+  const install = (): ReturnType<typeof spawnSync> =>
+    spawnSync("apt-get", ["-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends", pkg], { env, encoding: "utf8", maxBuffer: 64 << 20 });
+  log(`installing Debian package ${pkg} (apt-get install)`);
+  let r = install();
+  if (r.status !== 0) {
+    log(`apt-get install ${pkg} failed; running apt-get update and trying again`);
+    spawnSync("apt-get", ["-o", "DPkg::Lock::Timeout=300", "update"], { env, stdio: "ignore" });
+    r = install();
+  }
+  if (r.status !== 0) {
+    const why = String(r.stderr ?? "").trim().split("\n").slice(-3).join(" / ");
+    return `Debian package ${pkg} is not installed and apt-get install failed (exit ${r.status}): ${why}`;
+  }
+  return present() ? undefined : `apt-get installed ${pkg} but what the bench needs from it is still missing`;
 }
 
 // ---------------------------------------------------------------------------
@@ -627,17 +851,28 @@ export function statsJson(s: Stats): Record<string, number> {
 /**
  * The verdict on a pagelens/floor timing: records the medians' ratio, the
  * median of per-pair ratios and the target in `data`, and returns the line
- * to print and put in the summary.
+ * to print and put in the summary. `against` names what pagelens is compared
+ * with (default "floor"; other names prefix the data keys, e.g. "smemRatio");
+ * without a target the ratio is reported for information only.
  */
-export function ratioVerdict(pl: Stats, fl: Stats, pairRatio: number, target: number, data: Record<string, unknown>): string {
+export function ratioVerdict(
+  pl: Stats,
+  fl: Stats,
+  pairRatio: number,
+  target: number | undefined,
+  data: Record<string, unknown>,
+  against = "floor",
+): string {
   const ratio = pl.median / fl.median;
-  const verdict = ratio <= target ? "PASS" : "OVER";
-  data["floorMs"] = statsJson(fl);
-  data["ratio"] = round(ratio, 3);
-  data["ratioOfPairs"] = round(pairRatio, 3);
-  data["ratioTarget"] = target;
-  data["ratioVerdict"] = verdict;
-  return `ratio pagelens/floor (medians): ${ratio.toFixed(2)}  (median of per-pair ratios ${pairRatio.toFixed(2)}; target <= ${target}) ${verdict}`;
+  const verdict = target === undefined ? "INFO" : ratio <= target ? "PASS" : "OVER";
+  const key = (k: string): string => (against === "floor" ? k : against + k[0]!.toUpperCase() + k.slice(1));
+  data[`${against}Ms`] = statsJson(fl);
+  data[key("ratio")] = round(ratio, 3);
+  data[key("ratioOfPairs")] = round(pairRatio, 3);
+  data[key("ratioTarget")] = target ?? null;
+  data[key("ratioVerdict")] = verdict;
+  const goal = target === undefined ? "no target" : `target <= ${target}`;
+  return `ratio pagelens/${against} (medians): ${ratio.toFixed(2)}  (median of per-pair ratios ${pairRatio.toFixed(2)}; ${goal}) ${verdict}`;
 }
 
 export function fmtMs(ms: number): string {
