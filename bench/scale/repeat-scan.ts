@@ -7,15 +7,15 @@
  * its own, so that its RSS is the scans' and nothing of the bench's.
  */
 import * as fs from "node:fs";
-import { buildPsReport, ProcFs, scanSystem } from "../../src/index.js";
+import { buildPsReport, ProcFs, Scanner } from "../../src/index.js";
 
 /**
- * One scan as the CLI's `pagelens ps` does it (scan + report). The one place
- * to change when the library gains an entry point that keeps its state
- * between scans: create that state once above the loop and use it here.
+ * One scan as the CLI's `pagelens ps` does it (scan + report), through the
+ * library's Scanner, which keeps its buffers, WebAssembly instances and
+ * indexes from one scan to the next: what a long-running caller would use.
  */
-async function scanOnce(procfs: ProcFs): Promise<number> {
-  const scan = await scanSystem(procfs, { pageFlags: "accounting" });
+async function scanOnce(scanner: Scanner): Promise<number> {
+  const scan = await scanner.scan({ pageFlags: "accounting" });
   return buildPsReport(scan, { sort: "pss", reverse: false, all: false }).processes.length;
 }
 
@@ -28,10 +28,10 @@ if (!Number.isInteger(n) || n < 1) {
   process.stderr.write("usage: repeat-scan.js SCANS\n");
   process.exit(2);
 }
-const procfs = new ProcFs({ root: "/proc" });
+const scanner = new Scanner(new ProcFs({ root: "/proc" }));
 for (let i = 1; i <= n; i++) {
   const t0 = performance.now();
-  const processes = await scanOnce(procfs);
+  const processes = await scanOnce(scanner);
   const ms = performance.now() - t0;
   process.stdout.write(JSON.stringify({ scan: i, ms: Math.round(ms * 10) / 10, rssKiB: vmRssKiB(), processes }) + "\n");
 }
