@@ -145,8 +145,6 @@ export function compareCase(tools: Tools, o: CompareOptions): CaseOutcome {
     lines.push(l);
   }
   // Ratios against the floor and smem (per-pair ratios only over the turns where both finished).
-  let ratioFloor: number | undefined;
-  let ratioSmem: number | undefined;
   const judge = (i: number, against: string, target: number | undefined): number | undefined => {
     if (i < 0) return undefined;
     const other = timings[i]!;
@@ -165,8 +163,8 @@ export function compareCase(tools: Tools, o: CompareOptions): CaseOutcome {
     if (target !== undefined) verdicts.push(pl.stats.median / other.stats.median <= target ? "PASS" : "OVER");
     return pl.stats.median / other.stats.median;
   };
-  ratioFloor = judge(iFloor, "floor", o.targets.floor);
-  ratioSmem = judge(iSmem, "smem", o.targets.smem);
+  const ratioFloor = judge(iFloor, "floor", o.targets.floor);
+  const ratioSmem = judge(iSmem, "smem", o.targets.smem);
   for (let i = 0; i < cmds.length; i++) {
     if (i === 0 || i === iFloor || i === iSmem) continue;
     const e = timings[i]!;

@@ -79,7 +79,7 @@ export async function startPostgres(o: PgOptions): Promise<PgServer | string> {
   // The directory: owned by that user, removed at the end whatever happens.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pagelens-bench-pg-"));
   const removeDir = (): void => fs.rmSync(dir, { recursive: true, force: true });
-  let unregisterDir = onCleanup(removeDir);
+  const unregisterDir = onCleanup(removeDir);
   fs.chownSync(dir, who.uid, who.gid);
   const data = path.join(dir, "data");
   const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", LANG: "C", LC_ALL: "C", HOME: dir };
