@@ -1,0 +1,34 @@
+/**
+ * One refresh of `serve`: one scan, and every report it shows built from
+ * that scan (ps, groups by user, memory cgroup and unit, the system
+ * reconciliation), so the numbers on /metrics agree with each other as the
+ * CLI's do. The scan is dropped once the reports are built: only plain report
+ * data (a few hundred KiB) outlives a refresh.
+ */
+import { buildPsReport } from "../../report/process-report.js";
+import { scanSystem, type Scan } from "../../scan/system-scan.js";
+import { groupsReportFrom } from "../../views/groups.js";
+import type { ViewSource } from "../../views/source.js";
+import { gatherSystemFrom, systemReportOf } from "../../views/system.js";
+import type { ScanReports } from "./metrics.js";
+
+/**
+ * The scan call, kept to this one function so that it can become a
+ * long-lived Scanner (src/scan/scanner.ts, which keeps its buffers between
+ * scans) without touching the rest of serve.
+ */
+export function takeScan(src: ViewSource): Promise<Scan> {
+  return scanSystem(src.procfs, { passwdFile: src.passwdFile });
+}
+
+export async function scanReports(src: ViewSource): Promise<ScanReports> {
+  const t0 = performance.now();
+  const scan = await takeScan(src);
+  const gathered = gatherSystemFrom(src, scan, t0);
+  const system = systemReportOf(gathered, src.procfs.isLive);
+  const ps = buildPsReport(scan);
+  const user = groupsReportFrom(src, scan, { by: "user" });
+  const cgroup = groupsReportFrom(src, scan, { by: "cgroup" });
+  const unit = groupsReportFrom(src, scan, { by: "unit" });
+  return { ps, groups: { user, cgroup, unit }, system };
+}
