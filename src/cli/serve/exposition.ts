@@ -23,6 +23,8 @@ export class Exposition {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Gauges that prom-client names with "_total", which promtool rightly refuses (a counter suffix on a gauge).
+    for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) this.registry.removeSingleMetric(name);
     this.scanDuration = new Histogram({
       name: "pagelens_scan_duration_seconds",
       help: "How long each refresh took: the page-table scan, the kpageflags census and the reports (scans given up on are not observed).",

@@ -177,6 +177,8 @@ export function startServer(d: ServerDeps, host: string, port: number): Promise<
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     maxHeaderSize: 16 * 1024,
+    // How often the two timeouts above are checked (Node's default, 30 s, would let a silent client stay three times longer).
+    connectionsCheckingInterval: 1000,
   };
   const server: http.Server | https.Server = d.tls ? https.createServer({ ...options, cert: d.tls.cert, key: d.tls.key }, onRequest) : http.createServer(options, onRequest);
   server.maxConnections = limits.maxConnections;
