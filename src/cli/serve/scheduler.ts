@@ -76,6 +76,8 @@ export class ScanScheduler<T> {
   private running: Running | undefined;
   private readonly now: () => number;
   private counts = { scans: 0, succeeded: 0, failed: 0, timedOut: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly scan: () => Promise<T>,
@@ -90,7 +92,7 @@ export class ScanScheduler<T> {
     if (r) {
       // Past its deadline: neither wait for it nor start another beside it.
       if (!r.timedOut) await r.done;
-    } else if (this.now() - this.lastAttemptEnd >= this.o.freshMs) await this.start().done;
+    } else if (!this.closed && this.now() - this.lastAttemptEnd >= this.o.freshMs) await this.start().done;
     return this.snapshot();
   }
 
@@ -102,6 +104,12 @@ export class ScanScheduler<T> {
     return { ...this.counts, running: this.running !== undefined };
   }
 
+  /** Start no more scans, and stop the clock of the running one (so it does not keep the process alive). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
   private start(): Running {
     const started = this.now();
     this.counts.scans++;
@@ -111,14 +119,14 @@ export class ScanScheduler<T> {
     });
     const running: Running = { started, done, timedOut: false };
     this.running = running;
-    const timer = setTimeout(() => {
+    const timer = (this.timer = setTimeout(() => {
       running.timedOut = true;
       this.counts.timedOut++;
       this.lastAttemptEnd = this.now();
       this.error = `scan timed out after ${(this.o.timeoutMs / 1000).toFixed(1)} s`;
       this.o.onScanEnd?.({ outcome: "timeout", ms: this.now() - started, error: this.error });
       release();
-    }, this.o.timeoutMs);
+    }, this.o.timeoutMs));
     const settle = (ok: boolean, value: T | undefined, err: unknown): void => {
       clearTimeout(timer);
       const end = this.now();

@@ -62,7 +62,7 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Started
 
 /** Run until SIGINT or SIGTERM; the exit code. */
 export async function runServe(ctx: Context, o: ServeOptions): Promise<number> {
-  const { server } = await startServe(ctx, o);
+  const { server, scheduler } = await startServe(ctx, o);
   ctx.io.stderr(`pagelens: serving ${server.url}/metrics (at most one scan per ${o.interval} s; Ctrl-C stops)\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -73,6 +73,9 @@ export async function runServe(ctx: Context, o: ServeOptions): Promise<number> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+  scheduler.close();
   await server.close();
+  // A scan still running cannot be interrupted; the process ends when it does (at most one scan's time).
+  if (scheduler.stats.running) ctx.io.stderr("pagelens: stopping after the scan that is running\n");
   return 0;
 }
