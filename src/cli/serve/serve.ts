@@ -4,6 +4,7 @@
  * SIGTERM. Loaded by the command only when `serve` runs (commands/serve.ts),
  * so the other commands never load prom-client, yaml or bcryptjs.
  */
+import { UsageError } from "../../errors.js";
 import type { Context } from "../context.js";
 import { BasicAuth } from "./auth.js";
 import { loadWebConfig, parseListen, readTlsFiles, type WebConfig } from "./config.js";
@@ -12,6 +13,15 @@ import { Exposition } from "./exposition.js";
 import { metricFamilies } from "./metrics.js";
 import { ScanScheduler } from "./scheduler.js";
 import { startServer, type Refresh, type RunningServer } from "./server.js";
+
+/** Why the address cannot be listened on, in words. */
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: "the port is in use by another program",
+  EACCES: "ports below 1024 need root (or CAP_NET_BIND_SERVICE)",
+  EADDRNOTAVAIL: "no interface of this machine has that address",
+  ENOTFOUND: "no such host name",
+  EAI_AGAIN: "the host name could not be resolved",
+};
 
 export interface ServeOptions {
   readonly listen: string;
@@ -47,7 +57,10 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Started
     { scheduler, exposition, auth, tls, onError: (err) => ctx.io.stderr(`pagelens: serve: ${err instanceof Error ? err.message : String(err)}\n`) },
     listen.host,
     listen.port,
-  );
+  ).catch((err: NodeJS.ErrnoException) => {
+    const why = LISTEN_ERRORS[err.code ?? ""];
+    throw why ? new UsageError(`--listen ${o.listen}: ${why} (${err.code})`) : err;
+  });
   if (!listen.loopback) {
     const missing = [tls ? "" : "TLS", auth ? "" : "basic authentication"].filter((x) => x !== "");
     if (missing.length > 0)
