@@ -10,7 +10,7 @@ import { parseBasic } from "../../src/cli/serve/auth.js";
 import { isLoopback, parseListen, webConfigOf } from "../../src/cli/serve/config.js";
 import { Exposition } from "../../src/cli/serve/exposition.js";
 import { LABEL_MAX, safeLabel } from "../../src/cli/serve/labels.js";
-import { topByPss, type Family } from "../../src/cli/serve/metrics.js";
+import { metricFamilies, topByPss, type Family, type ScanReports } from "../../src/cli/serve/metrics.js";
 import { ScanScheduler, type ScanEnd } from "../../src/cli/serve/scheduler.js";
 import { UsageError } from "../../src/errors.js";
 
@@ -66,6 +66,35 @@ describe("topByPss", () => {
       assert.equal(t.top.reduce((a, r) => a + r.pss, 0) + t.rest.pss, 67);
       assert.equal(t.top.reduce((a, r) => a + r.rss, 0) + t.rest.rss, 100);
     }
+  });
+});
+
+describe("metricFamilies", () => {
+  /** Just the fields the mapping reads; the fixture test builds real reports. */
+  function reportsWith(groups: { label: string; pss: number }[]): ScanReports {
+    const row = (g: { label: string; pss: number }) => ({ key: g.label, label: g.label, rest: false, rss: g.pss, pss: g.pss, uss: 0, swap: 0, groupUss: null, sharedOutside: null, processes: 1 });
+    const groupsReport = { groups: groups.map(row) };
+    return {
+      ps: { processes: [], totals: { unreadable: 0, noMemory: 0 }, machine: { distinctMapped: null, distinctHugetlb: null, memTotal: 100 }, mode: "smaps_rollup", kernel: { release: "6.18.0" } },
+      groups: { user: groupsReport, cgroup: groupsReport, unit: groupsReport },
+      system: { memTotal: 100, lines: [{ id: "free", bytes: 100, parts: [] }] },
+    } as unknown as ScanReports;
+  }
+
+  it("sums groups whose names come out alike once cut, rather than letting one overwrite the other", () => {
+    const prefix = "/kubepods/" + "x".repeat(1100);
+    const f = metricFamilies(reportsWith([{ label: prefix + "a", pss: 3 }, { label: prefix + "b", pss: 4 }, { label: "/small", pss: 1 }]), { top: 50 });
+    const pss = f.find((x) => x.name === "pagelens_group_pss_bytes")!.samples.filter((s) => s.labels["by"] === "user");
+    assert.equal(pss.length, 3, "the two long names became one series, plus /small and other");
+    assert.equal(pss.reduce((a, s) => a + s.value, 0), 8);
+    assert.equal(pss.find((s) => s.labels["group"]!.startsWith("/kubepods/"))!.value, 7);
+  });
+
+  it("without root: no group USS series (absent, not zero), and scan_info says smaps_rollup", () => {
+    const f = metricFamilies(reportsWith([{ label: "root", pss: 1 }]), { top: 50 });
+    assert.equal(f.find((x) => x.name === "pagelens_group_group_uss_bytes"), undefined);
+    assert.equal(f.find((x) => x.name === "pagelens_machine_mapped_bytes"), undefined);
+    assert.deepEqual(f.find((x) => x.name === "pagelens_scan_info")!.samples[0]!.labels, { mode: "smaps_rollup", kernel: "6.18.0" });
   });
 });
 
