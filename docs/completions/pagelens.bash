@@ -7,7 +7,7 @@ _pagelens() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
       --root|--sys-root|--passwd) ((i++)) ;;
-      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss) cmd="${COMP_WORDS[i]}"; break ;;
+      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss|serve) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   case "${cmd:-ps}:$prev" in
@@ -50,9 +50,14 @@ _pagelens() {
     wss:--method) COMPREPLY=($(compgen -W "auto idle accessed soft-dirty" -- "$cur")); return ;;
     wss:--mappings) return ;;
     wss:--units) COMPREPLY=($(compgen -W "human bytes k m g" -- "$cur")); return ;;
+    serve:--listen) return ;;
+    serve:--config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    serve:--interval) return ;;
+    serve:--scan-timeout) return ;;
+    serve:--top) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss help --version -V --root --sys-root --passwd --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve help --version -V --root --sys-root --passwd --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
     ps) COMPREPLY=($(compgen -W "--sort --reverse --pid --user --command --all --exact --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     maps) COMPREPLY=($(compgen -W "--exact --units --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     pages) COMPREPLY=($(compgen -W "--addr --each --raw --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
@@ -64,6 +69,7 @@ _pagelens() {
     system) COMPREPLY=($(compgen -W "--units --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     kernel) COMPREPLY=($(compgen -W "--json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     wss) COMPREPLY=($(compgen -W "--interval --count --method --reset --mappings --units --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
   esac
 }
 complete -F _pagelens pagelens

@@ -24,6 +24,7 @@ import { registerFileCommand } from "./commands/file.js";
 import { registerSystemCommand } from "./commands/system.js";
 import { registerKernelCommand } from "./commands/kernel.js";
 import { registerWssCommand } from "./commands/wss.js";
+import { registerServeCommand } from "./commands/serve.js";
 
 export const VERSION = "0.1.0";
 
@@ -120,6 +121,7 @@ internal errors).`,
   registerSystemCommand(program, io, setCode);
   registerKernelCommand(program, io, setCode);
   registerWssCommand(program, io, setCode);
+  registerServeCommand(program, io, setCode);
 
   return program;
 }

@@ -50,7 +50,6 @@ export async function groupsView(src: ViewSource, o: GroupsViewOptions = {}, hoo
   if (o.pids !== undefined && (o.by !== undefined || o.rootPids !== undefined))
     throw new UsageError("--pids makes one ad hoc group: it cannot be combined with --by or --root-pid");
   if (o.rootPids !== undefined && o.by !== undefined && o.by !== "tree") throw new UsageError(`--root-pid chooses process trees: it needs --by tree (got --by ${o.by})`);
-  const by: GroupBy = o.by ?? (o.rootPids !== undefined ? "tree" : o.charges ? "cgroup" : "command");
 
   // Charges need every page looked up: pages settled from pagemap bits alone have no kpagecgroup value.
   const scan = await scanSystem(src.procfs, {
@@ -62,6 +61,16 @@ export async function groupsView(src: ViewSource, o: GroupsViewOptions = {}, hoo
   });
   hooks.onScan?.(scan);
 
+  return groupsReportFrom(src, scan, o);
+}
+
+/**
+ * The groups report from a scan already taken (`serve` builds ps, groups and
+ * system from one scan); the scan must have been taken with `exact` and
+ * `cgroups` when `o.charges` is set.
+ */
+export function groupsReportFrom(src: ViewSource, scan: Scan, o: GroupsViewOptions = {}): GroupsReport {
+  const by: GroupBy = o.by ?? (o.rootPids !== undefined ? "tree" : o.charges ? "cgroup" : "command");
   const wanted = o.pids ?? o.rootPids;
   if (wanted !== undefined) {
     const present = new Set(scan.processes.map((p) => p.info.pid));

@@ -69,10 +69,18 @@ function pageReportingOf(procfs: ProcFs): PageReporting | undefined {
 
 /** Read the three sources, one after another (see the module comment). */
 export async function gatherSystem(src: ViewSource, hooks: ViewHooks = {}): Promise<SystemGathered> {
-  const { procfs } = src;
   const t0 = performance.now();
-  const scan = await scanSystem(procfs, { passwdFile: src.passwdFile, onProgress: hooks.onProgress, trace: hooks.trace });
+  const scan = await scanSystem(src.procfs, { passwdFile: src.passwdFile, onProgress: hooks.onProgress, trace: hooks.trace });
   hooks.onScan?.(scan);
+  return gatherSystemFrom(src, scan, t0);
+}
+
+/**
+ * The census and meminfo after a scan already taken (`serve` builds every
+ * report from one scan). `t0`: when the scan started (performance.now()).
+ */
+export function gatherSystemFrom(src: ViewSource, scan: Scan, t0: number): SystemGathered {
+  const { procfs } = src;
   const t1 = performance.now();
   let census: Census | undefined;
   let before: Meminfo | undefined;

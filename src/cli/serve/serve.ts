@@ -1,0 +1,96 @@
+/**
+ * `pagelens serve`, put together: the config, the scheduler around one scan
+ * function, the registry and the server; then it runs until SIGINT or
+ * SIGTERM. Loaded by the command only when `serve` runs (commands/serve.ts),
+ * so the other commands never load prom-client, yaml or bcryptjs.
+ */
+import { UsageError } from "../../errors.js";
+import type { Context } from "../context.js";
+import { BasicAuth } from "./auth.js";
+import { loadWebConfig, parseListen, readTlsFiles, type WebConfig } from "./config.js";
+import { Scanner } from "../../scan/scanner.js";
+import { scanReports } from "./collect.js";
+import { Exposition } from "./exposition.js";
+import { metricFamilies } from "./metrics.js";
+import { ScanScheduler } from "./scheduler.js";
+import { startServer, type Refresh, type RunningServer } from "./server.js";
+
+/** Why the address cannot be listened on, in words. */
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: "the port is in use by another program",
+  EACCES: "ports below 1024 need root (or CAP_NET_BIND_SERVICE)",
+  EADDRNOTAVAIL: "no interface of this machine has that address",
+  ENOTFOUND: "no such host name",
+  EAI_AGAIN: "the host name could not be resolved",
+};
+
+export interface ServeOptions {
+  readonly listen: string;
+  readonly config?: string;
+  /** Seconds: at most one scan per interval; scrapes within it share the last scan. */
+  readonly interval: number;
+  /** Seconds after which a scan is given up on. */
+  readonly scanTimeout: number;
+  readonly top: number;
+}
+
+export interface StartedServe {
+  readonly server: RunningServer;
+  readonly scheduler: ScanScheduler<Refresh>;
+}
+
+/** Start serving (the first scan starts at once); the caller stops it with server.close(). */
+export async function startServe(ctx: Context, o: ServeOptions): Promise<StartedServe> {
+  const listen = parseListen(o.listen);
+  const config: WebConfig = o.config !== undefined ? loadWebConfig(o.config) : { tls: undefined, basicAuthUsers: undefined };
+  const tls = config.tls ? readTlsFiles(config.tls) : undefined;
+  const exposition = new Exposition();
+  const scanner = new Scanner(ctx.procfs, { passwdFile: ctx.passwdFile });
+  const scheduler = new ScanScheduler<Refresh>(
+    async () => {
+      exposition.scanStarted();
+      const reports = await scanReports(ctx, scanner);
+      return { reports, families: metricFamilies(reports, { top: o.top }) };
+    },
+    { freshMs: o.interval * 1000, timeoutMs: o.scanTimeout * 1000, onScanEnd: (e) => exposition.scanEnded(e) },
+  );
+  const auth = config.basicAuthUsers ? new BasicAuth(config.basicAuthUsers) : undefined;
+  const server = await startServer(
+    { scheduler, exposition, auth, tls, onError: (err) => ctx.io.stderr(`pagelens: serve: ${err instanceof Error ? err.message : String(err)}\n`) },
+    listen.host,
+    listen.port,
+  ).catch((err: NodeJS.ErrnoException) => {
+    const why = LISTEN_ERRORS[err.code ?? ""];
+    throw why ? new UsageError(`--listen ${o.listen}: ${why} (${err.code})`) : err;
+  });
+  if (!listen.loopback) {
+    const missing = [tls ? "" : "TLS", auth ? "" : "basic authentication"].filter((x) => x !== "");
+    if (missing.length > 0)
+      ctx.io.stderr(
+        `pagelens: warning: listening on ${o.listen}, beyond this machine, without ${missing.join(" or ")}: anyone who can reach it can read every process's command line, user and memory (set them in a --config file)\n`,
+      );
+  }
+  // Scan once now, so the first scrape does not wait for a whole scan.
+  void scheduler.get();
+  return { server, scheduler };
+}
+
+/** Run until SIGINT or SIGTERM; the exit code. */
+export async function runServe(ctx: Context, o: ServeOptions): Promise<number> {
+  const { server, scheduler } = await startServe(ctx, o);
+  ctx.io.stderr(`pagelens: serving ${server.url}/metrics (at most one scan per ${o.interval} s; Ctrl-C stops)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  scheduler.close();
+  await server.close();
+  // A scan still running cannot be interrupted; the process ends when it does (at most one scan's time).
+  if (scheduler.stats.running) ctx.io.stderr("pagelens: stopping after the scan that is running\n");
+  return 0;
+}
