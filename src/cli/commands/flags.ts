@@ -16,13 +16,15 @@ import { parseMaps, type Vma } from "../../parse/maps.js";
 import { ProcFs } from "../../procfs/procfs.js";
 import { UserNames } from "../../procfs/users.js";
 import { buildFlagsReport, describeFlags, type FlagsScope } from "../../report/flags-report.js";
-import { renderDescribe, renderDescribeJson, writeFlagsJson, writeFlagsTable } from "../../render/flags-render.js";
+import { renderDescribe, renderDescribeJson, writeFlagsCsv, writeFlagsJson, writeFlagsTable } from "../../render/flags-render.js";
 import { censusPfns, normalizeRanges, type Census, type PageRange } from "../../scan/census.js";
 import { censusProcess } from "../../scan/process-census.js";
 import { commandOf, readProcessInfo } from "../../scan/process-info.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePid } from "../options.js";
+import { MAPS_SORT_KEYS } from "./maps.js";
+import { addTableOptions, noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface FlagsCommandOptions {
   readonly pid?: number;
@@ -37,6 +39,8 @@ export interface FlagsCommandOptions {
   readonly summary: boolean;
   readonly kpageflags?: string;
   readonly json: boolean;
+  readonly csv?: boolean;
+  readonly wide?: boolean;
 }
 
 function pageNumber(text: string, spec: string): number {
@@ -195,6 +199,7 @@ function countPfns(ctx: Context, savedFile: string | undefined, ranges: readonly
 }
 
 export function flagsCommand(ctx: Context, o: FlagsCommandOptions): number {
+  rejectJsonAndCsv(o);
   if (o.describe !== undefined) {
     const w = parseFlagList(o.describe);
     const d = describeFlags(w.lo, w.hi);
@@ -222,9 +227,14 @@ export function flagsCommand(ctx: Context, o: FlagsCommandOptions): number {
 
   const report = buildFlagsReport(census, { raw: o.raw, filters: o.bits, pageSize, list: listMode, scope, notes });
   if (o.json) writeFlagsJson(report, ctx.io.stdout);
-  else {
-    writeFlagsTable(report, ctx.io.stdout, o.summary);
+  else if (o.csv) {
+    writeFlagsCsv(report, ctx.io.stdout);
     printNotes(ctx, notes);
+  } else {
+    const t = tableOutput(ctx, "human", o.wide === true);
+    writeFlagsTable(report, ctx.io.stdout, o.summary, t);
+    printNotes(ctx, notes);
+    noteFit(ctx, t);
   }
   return 0;
 }
@@ -277,6 +287,9 @@ ${bitNamesHelp()}
 
 /** Register `flags` on the program (run.ts calls this once). */
 export function registerFlagsCommand(program: Command, io: CliIo, setCode: (n: number) => void): void {
+  // ps, maps and pages are defined in run.ts, before this is called: their table options are added
+  // here until run.ts calls addTableOptions itself (run.ts belongs to another change in flight).
+  addTableOptions(program, MAPS_SORT_KEYS);
   program
     .command("flags")
     .description("census of pages by flag combination, for the machine, a process or a memory cgroup (like page-types)")
@@ -291,6 +304,8 @@ export function registerFlagsCommand(program: Command, io: CliIo, setCode: (n: n
     .option("--no-summary", "with --list or --list-each: omit the summary table")
     .option("--kpageflags <file>", "read a saved kpageflags file instead of the live one")
     .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--csv", "print the summary as CSV (sizes in bytes)", false)
+    .option("--wide", "show every column whole, even when it does not fit the terminal", false)
     .addHelpText("after", FLAGS_HELP)
     .action(function (this: Command) {
       const o = this.opts() as Omit<FlagsCommandOptions, "addr" | "bits"> & { addr?: PageRange[]; bits?: BitsFilter[] };

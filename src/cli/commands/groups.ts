@@ -10,13 +10,14 @@ import { NoSuchProcessError, ProcReadError, ProcessGoneError, UsageError } from 
 import { MemoryCgroups } from "../../kernel/cgroups.js";
 import { parseCgroupFile } from "../../parse/kernel-config.js";
 import { buildGroupsReport, GROUP_BY, GROUP_SORT_KEYS, type GroupBy, type GroupSortKey } from "../../report/groups-report.js";
-import { renderGroupsJson, renderGroupsTable } from "../../render/groups-render.js";
+import { renderGroupsJson, writeGroupsCsv, writeGroupsTable } from "../../render/groups-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { scanSystem, type Scan } from "../../scan/system-scan.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePid, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface GroupsCommandOptions {
   readonly by?: GroupBy;
@@ -28,6 +29,8 @@ export interface GroupsCommandOptions {
   readonly exact: boolean;
   readonly units: Unit;
   readonly json: boolean;
+  readonly csv?: boolean;
+  readonly wide?: boolean;
 }
 
 /** "12,13,14" for an option named `option`. */
@@ -68,6 +71,7 @@ function readUnitPaths(ctx: Context, scan: Scan): Map<number, string[]> {
 }
 
 export async function groupsCommand(ctx: Context, o: GroupsCommandOptions): Promise<number> {
+  rejectJsonAndCsv(o);
   if (o.pids !== undefined && (o.by !== undefined || o.rootPid !== undefined))
     throw new UsageError("--pids makes one ad hoc group: it cannot be combined with --by or --root-pid");
   if (o.rootPid !== undefined && o.by !== undefined && o.by !== "tree") throw new UsageError(`--root-pid chooses process trees: it needs --by tree (got --by ${o.by})`);
@@ -100,9 +104,14 @@ export async function groupsCommand(ctx: Context, o: GroupsCommandOptions): Prom
   if (cgroups?.walkNote) notes.push(`memory cgroups: ${cgroups.walkNote}`);
   if ((by === "cgroup" || o.charges) && !cgroups) notes.push("no memory cgroup hierarchy found (no sysfs, or the memory controller is not mounted): the kernel's own cgroup accounting is not shown");
   if (o.json) ctx.io.stdout(renderGroupsJson({ ...report, notes }));
-  else {
-    ctx.io.stdout(renderGroupsTable(report, o.units));
+  else if (o.csv) {
+    writeGroupsCsv(report, ctx.io.stdout);
     printNotes(ctx, notes);
+  } else {
+    const t = tableOutput(ctx, o.units, o.wide === true);
+    writeGroupsTable(report, t, ctx.io.stdout);
+    printNotes(ctx, notes);
+    noteFit(ctx, t);
   }
   return 0;
 }
@@ -144,6 +153,8 @@ export function registerGroupsCommand(program: Command, io: CliIo, setCode: (n: 
     .option("--exact", "look every page up in kpagecount (slower; never settle pages from pagemap bits)", false)
     .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
     .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--csv", "print CSV, one row per group (sizes in bytes)", false)
+    .option("--wide", "show every column whole, even when it does not fit the terminal", false)
     .addHelpText("after", GROUPS_HELP)
     .action(async function (this: Command) {
       const o = this.opts() as GroupsCommandOptions;

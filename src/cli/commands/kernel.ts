@@ -4,10 +4,12 @@
  */
 import type { Command } from "commander";
 import { probeKernel, type KernelInfo } from "../../kernel/features.js";
-import { renderTable, type Column } from "../../render/table.js";
+import type { Write } from "../../render/chunked-writer.js";
+import { renderTable, writeTableCsv, type Column, type TableOptions } from "../../render/table.js";
 import { SCHEMA_VERSION } from "../../report/scan-header.js";
 import { makeContext, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 /** What each feature is for, in the user's terms. */
 const USES: Record<keyof KernelInfo["features"], string> = {
@@ -55,26 +57,39 @@ export function buildKernelReport(k: KernelInfo): KernelReport {
   };
 }
 
-export function renderKernelTable(r: KernelReport): string {
-  type Row = KernelReport["features"][number];
-  const cols: Column<Row>[] = [
-    { header: "FEATURE", align: "left", value: (f) => f.name },
-    { header: "HERE", align: "left", value: (f) => (f.available ? "yes" : "no") },
-    { header: "USED FOR", align: "left", value: (f) => f.use },
-    { header: "NOTE", align: "left", value: (f) => f.note ?? "" },
-  ];
+type FeatureRow = KernelReport["features"][number];
+const FEATURE_COLUMNS: Column<FeatureRow>[] = [
+  { header: "FEATURE", align: "left", value: (f) => f.name },
+  { header: "HERE", align: "left", value: (f) => (f.available ? "yes" : "no") },
+  { header: "USED FOR", align: "left", drop: 1, cut: "end", value: (f) => f.use },
+  { header: "NOTE", align: "left", cut: "end", value: (f) => f.note ?? "" },
+];
+
+/** The features as CSV: feature, here, used for, note. */
+export function writeKernelCsv(r: KernelReport, write: Write): void {
+  writeTableCsv(write, FEATURE_COLUMNS, r.features);
+}
+
+export function renderKernelTable(r: KernelReport, o: TableOptions = {}): string {
   const mapcount =
     r.mapcount === "precise" ? "precise (per page)" : r.mapcount === "average" ? "per-folio average (CONFIG_NO_PAGE_MAPCOUNT)" : "unknown (no kernel config)";
   return (
     `kernel ${r.release ?? "?"}, page size ${r.pageSize}, map counts ${mapcount}, THP ${r.thpMode ?? "?"}, ` +
     `KSM ${r.ksmActive ? "merging" : "idle"}, ${r.swapAreas} swap area(s), swap types below ${r.maxSwapfiles} are swap\n` +
-    renderTable(cols, r.features)
+    renderTable(FEATURE_COLUMNS, r.features, [], o)
   );
 }
 
-export function kernelCommand(ctx: Context, json: boolean): number {
+export function kernelCommand(ctx: Context, o: { readonly json: boolean; readonly csv?: boolean; readonly wide?: boolean }): number {
+  rejectJsonAndCsv(o);
   const report = buildKernelReport(probeKernel(ctx.procfs));
-  ctx.io.stdout(json ? JSON.stringify(report, null, 2) + "\n" : renderKernelTable(report));
+  if (o.json) ctx.io.stdout(JSON.stringify(report, null, 2) + "\n");
+  else if (o.csv) writeKernelCsv(report, ctx.io.stdout);
+  else {
+    const t = tableOutput(ctx, "human", o.wide === true);
+    ctx.io.stdout(renderKernelTable(report, t));
+    noteFit(ctx, t);
+  }
   return 0;
 }
 
@@ -83,8 +98,10 @@ export function registerKernelCommand(program: Command, io: CliIo, setCode: (n: 
     .command("kernel")
     .description("what the running kernel offers pagelens, and what it lacks (and why)")
     .option("--json", "print one JSON document", false)
+    .option("--csv", "print the features as CSV", false)
+    .option("--wide", "show every column whole, even when it does not fit the terminal", false)
     .action(function (this: Command) {
-      const o = this.opts() as { json: boolean };
-      setCode(kernelCommand(makeContext(this.optsWithGlobals() as GlobalOptions, io), o.json));
+      const o = this.opts() as { json: boolean; csv: boolean; wide: boolean };
+      setCode(kernelCommand(makeContext(this.optsWithGlobals() as GlobalOptions, io), o));
     });
 }

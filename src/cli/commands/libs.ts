@@ -8,7 +8,7 @@ import { NF, U } from "../../accounting/usage.js";
 import { PermissionError, ProcessGoneError, UsageError } from "../../errors.js";
 import { parseSmaps } from "../../parse/smaps.js";
 import { buildLibsReport, isPermsPattern, LIBS_SORT_KEYS, type LibsSortKey, type SmapsRows } from "../../report/libs-report.js";
-import { renderLibsJson, renderLibsTable } from "../../render/libs-render.js";
+import { DEFAULT_LIBS_LIMIT, renderLibsJson, writeLibsCsv, writeLibsTable } from "../../render/libs-render.js";
 import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { scanSystem, type Scan } from "../../scan/system-scan.js";
@@ -16,6 +16,7 @@ import { makeContext, printNotes, type Context, type GlobalOptions } from "../co
 import type { CliIo } from "../io.js";
 import { parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface LibsCommandOptions {
   readonly path?: RegExp;
@@ -28,7 +29,10 @@ export interface LibsCommandOptions {
   readonly exact: boolean;
   readonly units: Unit;
   readonly json: boolean;
+  readonly csv?: boolean;
   readonly wide: boolean;
+  /** Processes listed per name in the table; 0 for all. */
+  readonly limit?: number;
 }
 
 /**
@@ -68,6 +72,7 @@ export function smapsRowsFor(ctx: Context, scan: Scan): Map<number, SmapsRows> {
 }
 
 export async function libsCommand(ctx: Context, o: LibsCommandOptions): Promise<number> {
+  rejectJsonAndCsv(o);
   if (o.perms !== undefined && !isPermsPattern(o.perms))
     throw new UsageError(`--perms: expected four characters like r-xp (? for any) or letters of rwxsp that must all be present, got ${JSON.stringify(o.perms)}`);
   const progress = new Progress(ctx.io, "scanning processes");
@@ -76,11 +81,23 @@ export async function libsCommand(ctx: Context, o: LibsCommandOptions): Promise<
   const smaps = scan.processes.some((p) => p.state === "ok" && p.source !== "pagemap") ? smapsRowsFor(ctx, scan) : undefined;
   const report = buildLibsReport(scan, { path: o.path, perms: o.perms, all: o.all, sort: o.sort, reverse: o.reverse, top: o.top }, smaps);
   if (o.json) ctx.io.stdout(renderLibsJson(report));
-  else {
-    ctx.io.stdout(renderLibsTable(report, o.units, o.summary, o.wide));
+  else if (o.csv) {
+    writeLibsCsv(report, ctx.io.stdout);
     printNotes(ctx, report.notes);
   }
+  else {
+    const t = tableOutput(ctx, o.units, o.wide);
+    writeLibsTable(report, { ...t, summary: o.summary, wide: o.wide, limit: o.limit }, ctx.io.stdout);
+    printNotes(ctx, report.notes);
+    noteFit(ctx, t);
+  }
   return 0;
+}
+
+/** A count where 0 means "no limit", for --limit. */
+export function parseLimit(text: string, option = "--limit"): number {
+  if (!/^[0-9]{1,9}$/.test(text.trim())) throw new UsageError(`${option}: expected a whole number (0 for no limit), got ${JSON.stringify(text)}`);
+  return Number(text.trim());
 }
 
 /** A positive count for --top. */
@@ -103,8 +120,10 @@ export function registerLibsCommand(program: Command, io: CliIo, setCode: (n: nu
     .option("--summary", "one row per mapping, without the per-process rows", false)
     .option("--exact", "look every page up in kpagecount (slower)", false)
     .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
+    .option("--limit <n>", `processes listed under each mapping in the table (default ${DEFAULT_LIBS_LIMIT}; 0 lists all; --json and --csv have all)`, (t: string) => parseLimit(t))
     .option("--json", "print one JSON document (sizes in bytes)", false)
-    .option("--wide", `do not cut commands longer than ${COMMAND_WIDTH} characters in the table`, false)
+    .option("--csv", "print CSV, one row per mapping and process (sizes in bytes)", false)
+    .option("--wide", `do not cut commands longer than ${COMMAND_WIDTH} characters, nor fit the table to the terminal`, false)
     .action(async function (this: Command) {
       const o = this.opts() as LibsCommandOptions;
       setCode(await libsCommand(makeContext(this.optsWithGlobals() as GlobalOptions, io), o));

@@ -3,22 +3,26 @@ import { NoSuchProcessError, ProcessGoneError } from "../../errors.js";
 import { probeKernel } from "../../kernel/features.js";
 import { parseMaps } from "../../parse/maps.js";
 import { buildPagesReport, collectEntries, type PageEntries } from "../../report/pages-report.js";
-import { renderPagesJson, renderPagesTable } from "../../render/pages-render.js";
+import { renderPagesJson, writePagesCsv, writePagesTable } from "../../render/pages-render.js";
 import { lookupKpages, PfnSet, type KpageTable } from "../../scan/kpage-lookup.js";
 import { commandOf, readProcessInfo } from "../../scan/process-info.js";
 import { PagemapBuffer, readPagemap } from "../../scan/read-pagemap.js";
 import { UserNames } from "../../procfs/users.js";
 import { printNotes, type Context } from "../context.js";
 import { PM_PRESENT_HI, pfnOf } from "../../decode/pagemap.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface PagesCommandOptions {
   readonly addr?: { start: number; end: number };
   readonly each: boolean;
   readonly raw: boolean;
   readonly json: boolean;
+  readonly csv?: boolean;
+  readonly wide?: boolean;
 }
 
 export function pagesCommand(ctx: Context, pid: number, o: PagesCommandOptions): number {
+  rejectJsonAndCsv(o);
   const { procfs } = ctx;
   const kernel = probeKernel(procfs);
   let info;
@@ -61,9 +65,12 @@ export function pagesCommand(ctx: Context, pid: number, o: PagesCommandOptions):
     { each: o.each, raw: o.raw },
   );
   if (o.json) ctx.io.stdout(renderPagesJson(report));
+  else if (o.csv) writePagesCsv(report, ctx.io.stdout);
   else {
-    ctx.io.stdout(renderPagesTable(report));
+    const t = tableOutput(ctx, "human", o.wide === true);
+    writePagesTable(report, t, ctx.io.stdout);
     printNotes(ctx, notes);
+    noteFit(ctx, t);
   }
   return 0;
 }

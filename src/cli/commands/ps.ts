@@ -1,10 +1,11 @@
 /** `pagelens ps` (the default): every process, procrank-style. */
 import { buildPsReport, type SortKey } from "../../report/process-report.js";
-import { renderPsCsv, renderPsJson, renderPsTable } from "../../render/ps-render.js";
+import { renderPsJson, writePsCsv, writePsTable } from "../../render/ps-render.js";
 import type { Unit } from "../../render/units.js";
 import { scanSystem } from "../../scan/system-scan.js";
 import { printNotes, traceTo, type Context } from "../context.js";
 import { Progress } from "../progress.js";
+import { noteFit, tableOutput } from "./output.js";
 
 export interface PsCommandOptions {
   readonly sort: SortKey;
@@ -38,10 +39,12 @@ export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<numb
   progress.done();
   const report = buildPsReport(scan, { sort: o.sort, reverse: o.reverse, pids: o.pid, user: o.user, command: o.command, all: o.all });
   if (o.json) ctx.io.stdout(renderPsJson(report));
-  else if (o.csv) ctx.io.stdout(renderPsCsv(report));
+  else if (o.csv) writePsCsv(report, ctx.io.stdout);
   else {
-    ctx.io.stdout(renderPsTable(report, o.units, o.wide));
+    const t = tableOutput(ctx, o.units, o.wide);
+    writePsTable(report, { ...t, wide: o.wide }, ctx.io.stdout);
     printNotes(ctx, report.notes);
+    noteFit(ctx, t);
   }
   return 0;
 }

@@ -6,8 +6,8 @@
 import { Option, type Command } from "commander";
 import { NoSuchProcessError, PermissionError, UsageError } from "../../errors.js";
 import { buildPageOwners } from "../../analysis/page-owners.js";
-import { buildSharesReport, DEFAULT_SHARES_TOP } from "../../report/shares-report.js";
-import { renderSharesJson, renderSharesTable } from "../../render/shares-render.js";
+import { buildSharesReport, DEFAULT_SHARES_LIMIT, DEFAULT_SHARES_TOP } from "../../report/shares-report.js";
+import { writeSharesCsv, writeSharesJson, writeSharesTable } from "../../render/shares-render.js";
 import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { scanSystem } from "../../scan/system-scan.js";
@@ -15,7 +15,8 @@ import { makeContext, printNotes, type Context, type GlobalOptions } from "../co
 import type { CliIo } from "../io.js";
 import { parsePidList, parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
-import { parseCount } from "./libs.js";
+import { parseCount, parseLimit } from "./libs.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface SharesCommandOptions {
   readonly pid?: readonly number[];
@@ -26,10 +27,14 @@ export interface SharesCommandOptions {
   readonly exact: boolean;
   readonly units: Unit;
   readonly json: boolean;
+  readonly csv?: boolean;
   readonly wide: boolean;
+  /** Pairs and groups kept, most shared first; 0 for all. */
+  readonly limit?: number;
 }
 
 export async function sharesCommand(ctx: Context, o: SharesCommandOptions): Promise<number> {
+  rejectJsonAndCsv(o);
   if (o.pid && (o.top !== undefined || o.command)) throw new UsageError("--pid names the processes: it cannot be combined with --top or --command");
   const progress = new Progress(ctx.io, "scanning processes");
   // Every process is scanned, also with --pid: sharing with processes outside the selection is part of the answer.
@@ -44,11 +49,16 @@ export async function sharesCommand(ctx: Context, o: SharesCommandOptions): Prom
     if (absent.length === o.pid.length) throw new NoSuchProcessError(absent[0]!);
   }
   const owners = buildPageOwners(scan.processes);
-  const report = buildSharesReport(scan, { pids: o.pid, command: o.command, top: o.top }, owners);
-  if (o.json) ctx.io.stdout(renderSharesJson(report));
-  else {
-    ctx.io.stdout(renderSharesTable(report, { unit: o.units, groups: o.groups, mappings: o.mappings, wide: o.wide }));
+  const report = buildSharesReport(scan, { pids: o.pid, command: o.command, top: o.top, limit: o.limit }, owners);
+  if (o.json) writeSharesJson(report, ctx.io.stdout);
+  else if (o.csv) {
+    writeSharesCsv(report, ctx.io.stdout);
     printNotes(ctx, report.notes);
+  } else {
+    const t = tableOutput(ctx, o.units, o.wide);
+    writeSharesTable(report, { ...t, unit: o.units, groups: o.groups, mappings: o.mappings, wide: o.wide }, ctx.io.stdout);
+    printNotes(ctx, report.notes);
+    noteFit(ctx, t);
   }
   return 0;
 }
@@ -65,8 +75,10 @@ export function registerSharesCommand(program: Command, io: CliIo, setCode: (n: 
     .option("--mappings <n>", "mappings named per pair or group in the table (default 3)", (t: string) => parseCount(t, "--mappings"))
     .option("--exact", "look every page up in kpagecount (slower)", false)
     .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
+    .option("--limit <n>", `pairs and groups listed, most shared bytes first (default ${DEFAULT_SHARES_LIMIT}; 0 lists all)`, (t: string) => parseLimit(t))
     .option("--json", "print one JSON document (sizes in bytes)", false)
-    .option("--wide", `do not cut commands longer than ${COMMAND_WIDTH} characters in the table`, false)
+    .option("--csv", "print the pairs as CSV (sizes in bytes)", false)
+    .option("--wide", `do not cut commands longer than ${COMMAND_WIDTH} characters, nor fit the table to the terminal`, false)
     .action(async function (this: Command) {
       const o = this.opts() as SharesCommandOptions;
       setCode(await sharesCommand(makeContext(this.optsWithGlobals() as GlobalOptions, io), o));

@@ -5,28 +5,37 @@
  */
 import type { Command } from "commander";
 import { Option } from "commander";
-import { renderSystemJson, renderSystemTable } from "../../render/system-render.js";
+import { renderSystemJson, renderSystemTable, writeSystemCsv } from "../../render/system-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { gatherSystem, systemReportOf } from "../../scan/system-gather.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface SystemCommandOptions {
   readonly units: Unit;
   readonly json: boolean;
+  readonly csv?: boolean;
+  readonly wide?: boolean;
 }
 
 export async function systemCommand(ctx: Context, o: SystemCommandOptions): Promise<number> {
+  rejectJsonAndCsv(o);
   const progress = new Progress(ctx.io, "scanning processes");
   const gathered = await gatherSystem(ctx.procfs, { passwdFile: ctx.passwdFile, onProgress: progress.update });
   progress.done();
   const report = systemReportOf(gathered, ctx.procfs.isLive);
   if (o.json) ctx.io.stdout(renderSystemJson(report));
-  else {
-    ctx.io.stdout(renderSystemTable(report, o.units));
+  else if (o.csv) {
+    writeSystemCsv(report, ctx.io.stdout);
     printNotes(ctx, report.notes);
+  } else {
+    const t = tableOutput(ctx, o.units, o.wide === true);
+    ctx.io.stdout(renderSystemTable(report, o.units, t));
+    printNotes(ctx, report.notes);
+    noteFit(ctx, t);
   }
   return 0;
 }
@@ -38,6 +47,8 @@ export function registerSystemCommand(program: Command, io: CliIo, setCode: (n: 
     .description("the whole machine: MemTotal split into processes, page cache, shmem, kernel, hugetlb and free, with the rest shown as not attributed")
     .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
     .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--csv", "print the reconciliation as CSV, one row per line (sizes in bytes)", false)
+    .option("--wide", "show every column whole, even when it does not fit the terminal", false)
     .action(async function (this: Command) {
       const o = this.opts() as SystemCommandOptions;
       setCode(await systemCommand(makeContext(this.optsWithGlobals() as GlobalOptions, io), o));
