@@ -126,7 +126,8 @@ function fitLayout<R>(columns: readonly Column<R>[], natural: readonly number[],
 export function writeTable<R>(write: Write, columns: readonly Column<R>[], rows: readonly R[], footer: readonly R[] = [], o: TableOptions = {}): void {
   const unit = o.unit ?? "human";
   const n = columns.length;
-  // Size columns: one unit each, from the largest value; their width follows from it.
+  // Size columns: one unit each, from the largest value of the rows (totals follow it: rows are
+  // what is compared); the width follows from the largest value, totals included.
   const units: (ColumnUnit | undefined)[] = new Array(n);
   const natural: number[] = columns.map((c) => displayWidth(c.header));
   for (let j = 0; j < n; j++) {
@@ -144,10 +145,10 @@ export function writeTable<R>(write: Write, columns: readonly Column<R>[], rows:
       }
     };
     for (let i = 0; i < rows.length; i++) see(rows[i]!);
+    const rowsMax = max;
     for (const r of footer) see(r);
-    const u = columnUnit(max, unit);
-    units[j] = u;
-    natural[j] = Math.max(natural[j]!, formatInColumn(max, u).length + (negative ? 1 : 0), dash ? 1 : 0);
+    units[j] = columnUnit(rows.length > 0 ? rowsMax : max, unit);
+    natural[j] = Math.max(natural[j]!, formatInColumn(max, units[j]!).length + (negative ? 1 : 0), dash ? 1 : 0);
   }
   const cell = (c: Column<R>, j: number, r: R): string => {
     if (c.size) {
