@@ -1,6 +1,6 @@
 /** Renderers for the page-by-page report. */
 import type { PageRun, PagesReport } from "../report/pages-report.js";
-import type { Write } from "./chunked-writer.js";
+import { chunkedWriter, type Write } from "./chunked-writer.js";
 import { safeText } from "./safe-text.js";
 import { writeCsv, writeTable, type Column, type TableOptions } from "./table.js";
 
@@ -44,6 +44,22 @@ export function writePagesCsv(report: PagesReport, write: Write): void {
   );
 }
 
+/**
+ * One JSON document; the runs are written one per line in chunks. With
+ * --each a process of a few GiB has a million of them: as one string the
+ * document passed V8's limit ("Invalid string length", seen at 4 GiB).
+ */
+export function writePagesJson(report: PagesReport, write: Write): void {
+  const { runs, ...rest } = report;
+  const head = JSON.stringify(rest, null, 2);
+  write(head.slice(0, -2) + ',\n  "runs": [');
+  const out = chunkedWriter(write);
+  for (let i = 0; i < runs.length; i++) out.push((i === 0 ? "\n    " : ",\n    ") + JSON.stringify(runs[i]));
+  out.end(runs.length === 0 ? "]\n}\n" : "\n  ]\n}\n");
+}
+
 export function renderPagesJson(report: PagesReport): string {
-  return JSON.stringify(report, null, 2) + "\n";
+  const parts: string[] = [];
+  writePagesJson(report, (t) => parts.push(t));
+  return parts.join("");
 }

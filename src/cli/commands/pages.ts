@@ -3,7 +3,7 @@ import { NoSuchProcessError, ProcessGoneError } from "../../errors.js";
 import { probeKernel } from "../../kernel/features.js";
 import { parseMaps } from "../../parse/maps.js";
 import { buildPagesReport, collectEntries, type PageEntries } from "../../report/pages-report.js";
-import { renderPagesJson, writePagesCsv, writePagesTable } from "../../render/pages-render.js";
+import { writePagesCsv, writePagesJson, writePagesTable } from "../../render/pages-render.js";
 import { lookupKpages, PfnSet, type KpageTable } from "../../scan/kpage-lookup.js";
 import { commandOf, readProcessInfo } from "../../scan/process-info.js";
 import { PagemapBuffer, readPagemap } from "../../scan/read-pagemap.js";
@@ -64,7 +64,7 @@ export function pagesCommand(ctx: Context, pid: number, o: PagesCommandOptions):
     values,
     { each: o.each, raw: o.raw },
   );
-  if (o.json) ctx.io.stdout(renderPagesJson(report));
+  if (o.json) writePagesJson(report, ctx.io.stdout);
   else if (o.csv) writePagesCsv(report, ctx.io.stdout);
   else {
     const t = tableOutput(ctx, "human", o.wide === true);
