@@ -1,6 +1,7 @@
 /** Renderers for the groups report: pure `report -> text`. */
 import type { ChargeFlow, ChargeRow, ChargesReport, GroupRow, GroupsReport } from "../report/groups-report.js";
 import type { Write } from "./chunked-writer.js";
+import { safeText } from "./safe-text.js";
 import { renderTable, writeTable, writeTableCsv, type Column, type TableOptions } from "./table.js";
 import { formatSize, type Unit } from "./units.js";
 
@@ -79,7 +80,7 @@ function cgroupName(path: string | null, inode: number | null): string {
 
 export function renderChargesTable(c: ChargesReport, unit: Unit, o: TableOptions = {}): string {
   const opts = { ...o, unit };
-  if (!c.available) return `Cgroup charges: not available (${c.notes.join("; ")}).\n`;
+  if (!c.available) return `Cgroup charges: not available (${safeText(c.notes.join("; "))}).\n`;
   const kernelMapped = (r: ChargeRow): number | null => {
     const a = r.accounting;
     return a && a.anon !== null && a.fileMapped !== null ? a.anon + a.fileMapped : null;
