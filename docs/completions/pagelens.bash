@@ -19,6 +19,7 @@ _pagelens() {
     ps:--user) return ;;
     ps:--command) return ;;
     ps:--units) COMPREPLY=($(compgen -W "human bytes k m g" -- "$cur")); return ;;
+    maps:--sort) COMPREPLY=($(compgen -W "address size rss pss uss shared swap name" -- "$cur")); return ;;
     maps:--units) COMPREPLY=($(compgen -W "human bytes k m g" -- "$cur")); return ;;
     pages:--addr) return ;;
     flags:--pid) return ;;
@@ -32,11 +33,13 @@ _pagelens() {
     libs:--sort) COMPREPLY=($(compgen -W "pss uss rss vss swap name count" -- "$cur")); return ;;
     libs:--top) return ;;
     libs:--units) COMPREPLY=($(compgen -W "human bytes k m g" -- "$cur")); return ;;
+    libs:--limit) return ;;
     shares:--pid) return ;;
     shares:--top) return ;;
     shares:--command) return ;;
     shares:--mappings) return ;;
     shares:--units) COMPREPLY=($(compgen -W "human bytes k m g" -- "$cur")); return ;;
+    shares:--limit) return ;;
     groups:--by) COMPREPLY=($(compgen -W "user command cgroup unit tree" -- "$cur")); return ;;
     groups:--pids) return ;;
     groups:--root-pid) return ;;
@@ -59,15 +62,15 @@ _pagelens() {
   case "$cmd" in
     "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve help --version -V --root --sys-root --passwd --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
     ps) COMPREPLY=($(compgen -W "--sort --reverse --pid --user --command --all --exact --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    maps) COMPREPLY=($(compgen -W "--exact --units --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    pages) COMPREPLY=($(compgen -W "--addr --each --raw --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    flags) COMPREPLY=($(compgen -W "--pid --cgroup --addr --bits --raw --describe --list --list-each --no-summary --kpageflags --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    libs) COMPREPLY=($(compgen -W "--path --perms --sort --reverse --all --top --summary --exact --units --json --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    shares) COMPREPLY=($(compgen -W "--pid --top --command --groups --mappings --exact --units --json --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    groups) COMPREPLY=($(compgen -W "--by --pids --root-pid --charges --sort --reverse --exact --units --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    file) COMPREPLY=($(compgen -W "--list --each --raw --top --no-processes --totals-only --units --json --version -V --root --sys-root --passwd --help" -- "$cur")); [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur")) ;;
-    system) COMPREPLY=($(compgen -W "--units --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    kernel) COMPREPLY=($(compgen -W "--json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    maps) COMPREPLY=($(compgen -W "--exact --sort --reverse --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    pages) COMPREPLY=($(compgen -W "--addr --each --raw --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    flags) COMPREPLY=($(compgen -W "--pid --cgroup --addr --bits --raw --describe --list --list-each --no-summary --kpageflags --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    libs) COMPREPLY=($(compgen -W "--path --perms --sort --reverse --all --top --summary --exact --units --limit --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    shares) COMPREPLY=($(compgen -W "--pid --top --command --groups --mappings --exact --units --limit --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    groups) COMPREPLY=($(compgen -W "--by --pids --root-pid --charges --sort --reverse --exact --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    file) COMPREPLY=($(compgen -W "--list --each --raw --top --no-processes --totals-only --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")); [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur")) ;;
+    system) COMPREPLY=($(compgen -W "--units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    kernel) COMPREPLY=($(compgen -W "--json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     wss) COMPREPLY=($(compgen -W "--interval --count --method --reset --mappings --units --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
   esac

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { PagelensError, UsageError } from "../errors.js";
+import { MAPS_SORT_KEYS } from "../report/maps-report.js";
 import { SORT_KEYS, type SortKey } from "../report/process-report.js";
 import type { Unit } from "../render/units.js";
 import { UNITS } from "../render/units.js";
@@ -14,8 +15,9 @@ import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
 import { parseAddressRange, parsePid, parsePidList, parseRegex, parseUnit } from "./options.js";
 import { psCommand } from "./commands/ps.js";
-import { mapsCommand } from "./commands/maps.js";
-import { pagesCommand } from "./commands/pages.js";
+import { mapsCommand, type MapsCommandOptions } from "./commands/maps.js";
+import { WIDE_HELP } from "./commands/output.js";
+import { pagesCommand, type PagesCommandOptions } from "./commands/pages.js";
 import { registerFlagsCommand } from "./commands/flags.js";
 import { registerLibsCommand } from "./commands/libs.js";
 import { registerSharesCommand } from "./commands/shares.js";
@@ -93,10 +95,14 @@ internal errors).`,
     .description("one process, mapping by mapping (like procmem, showmap, pmap -X)")
     .argument("<pid>", "process id", valueParser((t: string) => parsePid(t)))
     .option("--exact", "look every page up in kpagecount", false)
+    .addOption(new Option("--sort <key>", "sort key (default: address order)").choices(MAPS_SORT_KEYS))
+    .option("--reverse", "reverse the sort order", false)
     .addOption(unitOption())
     .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--csv", "print CSV, one row per mapping (sizes in bytes)", false)
+    .option("--wide", WIDE_HELP, false)
     .action(async function (this: Command, pid: number) {
-      const o = this.opts() as { units: Unit; json: boolean; exact: boolean };
+      const o = this.opts() as MapsCommandOptions;
       setCode(await mapsCommand(makeContext(globals(this), io), pid, o));
     });
 
@@ -108,8 +114,10 @@ internal errors).`,
     .option("--each", "one row per page instead of folding runs of alike pages", false)
     .option("--raw", "raw flags: kernel-hacker bits and page-types' expanded overloaded bits", false)
     .option("--json", "print one JSON document", false)
+    .option("--csv", "print CSV, one row per run of pages (or per page with --each)", false)
+    .option("--wide", WIDE_HELP, false)
     .action(function (this: Command, pid: number) {
-      const o = this.opts() as { addr?: { start: number; end: number }; each: boolean; raw: boolean; json: boolean };
+      const o = this.opts() as PagesCommandOptions;
       setCode(pagesCommand(makeContext(globals(this), io), pid, o));
     });
 

@@ -2,6 +2,7 @@
 import { ParseError } from "../errors.js";
 
 export interface ProcessStatus {
+  /** The true name (comm), unescaped: the bytes /proc/PID/comm holds, decoded. */
   readonly name: string;
   readonly ppid: number;
   readonly tgid: number;
@@ -31,7 +32,7 @@ export function parseStatus(text: string, file = "status"): ProcessStatus {
   if (uidText === undefined || !/^[0-9]+(\s+[0-9]+)*$/.test(uidText)) throw new ParseError(file, undefined, "missing or bad Uid: field");
   const rss = raw["VmRSS"];
   return {
-    name: raw["Name"] ?? "",
+    name: unescapeStatusName(raw["Name"] ?? ""),
     ppid: num("PPid"),
     tgid: num("Tgid"),
     uids: uidText.split(/\s+/).map(Number),
@@ -39,6 +40,16 @@ export function parseStatus(text: string, file = "status"): ProcessStatus {
     vmRssBytes: rss === undefined ? undefined : Number(rss.replace(/\s*kB$/, "")) * 1024,
     raw,
   };
+}
+
+/**
+ * status prints Name through seq_escape_str(m, comm, ESCAPE_SPACE |
+ * ESCAPE_SPECIAL, "\n\\") (fs/proc/array.c, proc_task_name): of all bytes,
+ * only newline and backslash are escaped, as `\n` and `\\`. Undoing exactly
+ * that gives the name /proc/PID/comm and stat hold, without a third read.
+ */
+export function unescapeStatusName(name: string): string {
+  return name.includes("\\") ? name.replace(/\\(n|\\)/g, (_, c: string) => (c === "n" ? "\n" : "\\")) : name;
 }
 
 /** /proc/PID/cmdline: NUL-separated arguments; empty for kernel threads. */

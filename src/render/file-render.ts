@@ -8,8 +8,9 @@
  */
 import type { FileEntry, FileProcess, FileRange, FileReport, FlagCombination } from "../report/file-report.js";
 import { truncateCommand } from "./ps-render.js";
-import { renderTable, type Column } from "./table.js";
-import { formatSize, type Unit } from "./units.js";
+import { safeText } from "./safe-text.js";
+import { writeTable, writeTableCsv, type Column, type TableOptions } from "./table.js";
+import type { Unit } from "./units.js";
 
 import { chunkedWriter, type Write } from "./chunked-writer.js";
 
@@ -19,52 +20,64 @@ function isTotal(r: Row): r is { total: FileReport["totals"]; shown: number } {
   return "total" in r;
 }
 
-function sizeOrDash(v: number | null, unit: Unit): string {
-  return v === null ? "-" : formatSize(v, unit);
-}
-
 function percent(part: number | null, whole: number): string {
   if (part === null) return "-";
   if (whole === 0) return part === 0 ? "-" : "100%";
   return `${((100 * part) / whole).toFixed(1)}%`;
 }
 
-/** Cached bytes with a given flag, or "-" when flags are unknown. */
-function flagBytes(e: { readonly flags: Readonly<Record<string, number>> | null }, name: string, unit: Unit): string {
-  return e.flags === null ? "-" : formatSize(e.flags[name] ?? 0, unit);
+/** Cached bytes with a given flag, or null ("-") when flags are unknown. */
+function flagBytes(e: { readonly flags: Readonly<Record<string, number>> | null }, name: string): number | null {
+  return e.flags === null ? null : (e.flags[name] ?? 0);
 }
 
-export function renderFileSummary(report: FileReport, unit: Unit): string {
+function summaryColumns(report: FileReport): Column<Row>[] {
   const anyFlags = report.files.some((f) => f.flags !== null);
   const anyProcs = report.files.some((f) => f.processes !== null);
   const cols: Column<Row>[] = [
-    { header: "SIZE", value: (r) => formatSize(isTotal(r) ? r.total.size : r.size, unit) },
-    { header: "CACHED", value: (r) => (isTotal(r) ? formatSize(r.total.cached, unit) : sizeOrDash(r.cached, unit)) },
+    { header: "SIZE", size: (r) => (isTotal(r) ? r.total.size : r.size), drop: 2 },
+    { header: "CACHED", size: (r) => (isTotal(r) ? r.total.cached : r.cached) },
     // Of the file's pages (the last one partly beyond the end counts whole), as fincore and vmtouch do.
     { header: "%", value: (r) => (isTotal(r) ? percent(r.total.cached, roundUp(r.total.size, report.pageSize)) : percent(r.cached, r.pages * report.pageSize)) },
-    { header: "DIRTY", value: (r) => (isTotal(r) ? formatSize(r.total.dirty, unit) : sizeOrDash(r.dirty, unit)) },
-    { header: "WRITEBACK", value: (r) => (isTotal(r) ? formatSize(r.total.writeback, unit) : sizeOrDash(r.writeback, unit)) },
-    { header: "EVICTED", value: (r) => (isTotal(r) ? formatSize(r.total.evicted, unit) : sizeOrDash(r.evicted, unit)) },
+    { header: "DIRTY", size: (r) => (isTotal(r) ? r.total.dirty : r.dirty), drop: 3 },
+    { header: "WRITEBACK", size: (r) => (isTotal(r) ? r.total.writeback : r.writeback), drop: 5 },
+    { header: "EVICTED", size: (r) => (isTotal(r) ? r.total.evicted : r.evicted), drop: 4 },
   ];
   if (anyFlags)
     cols.push(
-      { header: "ACTIVE", value: (r) => flagBytes(isTotal(r) ? r.total : r, "active", unit) },
-      { header: "REFERENCED", value: (r) => flagBytes(isTotal(r) ? r.total : r, "referenced", unit) },
-      { header: "MAPPED", value: (r) => (isTotal(r) ? formatSize(r.total.mapped, unit) : sizeOrDash(r.mapped, unit)) },
+      { header: "ACTIVE", size: (r) => flagBytes(isTotal(r) ? r.total : r, "active"), drop: 6 },
+      { header: "REFERENCED", size: (r) => flagBytes(isTotal(r) ? r.total : r, "referenced"), drop: 6 },
+      { header: "MAPPED", size: (r) => (isTotal(r) ? r.total.mapped : r.mapped), drop: 1 },
     );
-  if (anyProcs) cols.push({ header: "PROCS", value: (r) => (isTotal(r) ? "" : r.processes === null ? "-" : String(r.processes.length)) });
+  if (anyProcs) cols.push({ header: "PROCS", drop: 1, value: (r) => (isTotal(r) ? "" : r.processes === null ? "-" : String(r.processes.length)) });
   cols.push({
     header: "FILE",
     align: "left",
+    cut: "middle",
     value: (r) => {
-      if (!isTotal(r)) return r.path.replaceAll("\n", "\\n") + (r.note ? `  (${r.note})` : "");
+      if (!isTotal(r)) return r.path + (r.note ? `  (${r.note})` : "");
       const t = r.total;
       const shown = r.shown < t.files ? `top ${r.shown} of ` : "";
       return `TOTAL: ${shown}${t.files} files${t.unknown > 0 ? `, ${t.unknown} unknown` : ""}`;
     },
   });
+  return cols;
+}
+
+export function writeFileSummary(report: FileReport, o: TableOptions, write: Write): void {
   const footer: Row[] = report.files.length > 1 || report.totals.files !== report.files.length ? [{ total: report.totals, shown: report.files.length }] : [];
-  return renderTable(cols, report.files, footer);
+  writeTable(write, summaryColumns(report), report.files, footer, o);
+}
+
+export function renderFileSummary(report: FileReport, unit: Unit): string {
+  const parts: string[] = [];
+  writeFileSummary(report, { unit }, (t) => parts.push(t));
+  return parts.join("");
+}
+
+/** One row per file, sizes in bytes, "-" figures empty. */
+export function writeFileCsv(report: FileReport, write: Write): void {
+  writeTableCsv(write, summaryColumns(report), report.files);
 }
 
 function roundUp(n: number, m: number): number {
@@ -72,28 +85,28 @@ function roundUp(n: number, m: number): number {
 }
 
 /** page-types' summary: one row per exact flag combination of the cached pages, most pages first. */
-export function renderCombinations(e: FileEntry, unit: Unit): string {
+export function writeCombinations(e: FileEntry, o: TableOptions, write: Write): void {
   const rows = e.combinations ?? [];
   const cols: Column<FlagCombination>[] = [
     { header: "flags", value: (r) => r.flags },
     { header: "page-count", value: (r) => String(r.pages) },
-    { header: "size", value: (r) => formatSize(r.bytes, unit) },
+    { header: "size", size: (r) => r.bytes },
     { header: "symbolic-flags", align: "left", value: (r) => r.letters },
-    { header: "long-symbolic-flags", align: "left", value: (r) => r.names.join(",") },
+    { header: "long-symbolic-flags", align: "left", cut: "end", value: (r) => r.names.join(",") },
   ];
-  return renderTable(cols, rows);
+  writeTable(write, cols, rows, [], o);
 }
 
-export function renderProcesses(e: FileEntry, unit: Unit): string {
+export function writeProcesses(e: FileEntry, o: TableOptions & { readonly wide?: boolean }, write: Write): void {
   const cols: Column<FileProcess>[] = [
     { header: "PID", value: (r) => String(r.pid) },
-    { header: "USER", align: "left", value: (r) => r.user },
-    { header: "MAPPINGS", value: (r) => String(r.mappings) },
-    { header: "MAPPED", value: (r) => formatSize(r.mappedBytes, unit) },
-    { header: "RESIDENT", value: (r) => sizeOrDash(r.resident, unit) },
-    { header: "COMMAND", align: "left", value: (r) => truncateCommand(r.command, false) },
+    { header: "USER", align: "left", drop: 2, value: (r) => r.user },
+    { header: "MAPPINGS", drop: 1, value: (r) => String(r.mappings) },
+    { header: "MAPPED", size: (r) => r.mappedBytes },
+    { header: "RESIDENT", size: (r) => r.resident },
+    { header: "COMMAND", align: "left", cut: "end", safe: true, value: (r) => truncateCommand(r.command, o.wide === true) },
   ];
-  return renderTable(cols, e.processes ?? []);
+  writeTable(write, cols, e.processes ?? [], [], o);
 }
 
 function hex(n: number): string {
@@ -123,18 +136,18 @@ export function writeRanges(e: FileEntry, each: boolean, write: Write): void {
 }
 
 /** The table view: summary; for one file its flag combinations and mappers; listings when asked. */
-export function writeFileTable(report: FileReport, unit: Unit, write: Write): void {
-  write(renderFileSummary(report, unit));
+export function writeFileTable(report: FileReport, o: TableOptions & { readonly wide?: boolean }, write: Write): void {
+  writeFileSummary(report, o, write);
   const single = report.files.length === 1 && report.totals.files === 1;
   for (const e of report.files) {
-    const name = e.path.replaceAll("\n", "\\n");
+    const name = safeText(e.path);
     if ((single || report.list !== null) && e.combinations !== null && e.combinations.length > 0) {
       write(`\n${name}: cached pages by flags${report.raw ? " (raw)" : ""}\n`);
-      write(renderCombinations(e, unit));
+      writeCombinations(e, o, write);
     }
     if ((single || report.list !== null) && e.processes !== null && e.processes.length > 0) {
       write(`\n${name}: mapped by\n`);
-      write(renderProcesses(e, unit));
+      writeProcesses(e, o, write);
     }
     if (report.list !== null && e.ranges !== undefined && e.ranges.length > 0) {
       write(`\n${name}: cached pages${e.source === "pagemap" ? " (foffset and offset = file page and PFN, in hex)" : " (file pages, in hex)"}\n`);

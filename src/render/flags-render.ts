@@ -7,7 +7,8 @@
  * has one line per PFN (millions) and must not be built as one string.
  */
 import type { FlagsDescription, FlagsRange, FlagsReport, FlagsRow } from "../report/flags-report.js";
-import { renderTable, type Column } from "./table.js";
+import { safeText } from "./safe-text.js";
+import { renderTable, writeTable, writeTableCsv, type Column, type TableOptions } from "./table.js";
 
 import { chunkedWriter, type Write } from "./chunked-writer.js";
 
@@ -17,29 +18,50 @@ const MIB = 1024 * 1024;
 export function describeScope(report: FlagsReport): string {
   const s = report.scope;
   const parts: string[] = [];
-  if (s.kind === "process") parts.push(`process ${s.pid}${s.command ? ` (${s.command})` : ""}: present and swapped-out pages`);
+  if (s.kind === "process") parts.push(`process ${s.pid}${s.command ? ` (${safeText(s.command)})` : ""}: present and swapped-out pages`);
   else parts.push(`physical pages in ${s.source}${report.pfnEnd !== null ? ` (PFNs end at 0x${report.pfnEnd.toString(16)})` : ""}`);
   if (s.ranges) {
     const unit = s.kind === "process" ? "virtual pages" : "PFNs";
     parts.push(`${unit} ${s.ranges.map((r) => `0x${r.start.toString(16)}-${r.end === null ? "end" : `0x${r.end.toString(16)}`}`).join(", ")}`);
   }
-  if (s.cgroup !== undefined) parts.push(`memory cgroup @${s.cgroup}${s.cgroupPath ? ` (${s.cgroupPath})` : ""}`);
+  if (s.cgroup !== undefined) parts.push(`memory cgroup @${s.cgroup}${s.cgroupPath ? ` (${safeText(s.cgroupPath)})` : ""}`);
   if (report.filters.length > 0) parts.push(`bits ${report.filters.join(" and ")}`);
   parts.push(report.raw ? "raw flags" : "default view (--raw shows all bits)");
   return parts.join("; ");
 }
 
-export function renderFlagsSummary(report: FlagsReport): string {
-  const cols: Column<FlagsRow>[] = [
+function summaryColumns(): Column<FlagsRow>[] {
+  return [
     { header: "flags", value: (r) => r.flags },
     { header: "page-count", value: (r) => String(r.pages) },
     // page-types' MB column: whole MiB, rounded down.
     { header: "MB", value: (r) => String(Math.floor(r.bytes / MIB)) },
     { header: "symbolic-flags", align: "left", value: (r) => r.symbolic },
-    { header: "long-symbolic-flags", align: "left", value: (r) => r.names.join(",") },
+    { header: "long-symbolic-flags", align: "left", cut: "end", value: (r) => r.names.join(",") },
   ];
+}
+
+export function writeFlagsSummary(report: FlagsReport, o: TableOptions, write: Write): void {
   const total: FlagsRow = { flags: "total", pages: report.total.pages, bytes: report.total.bytes, symbolic: "", names: [] };
-  return renderTable(cols, report.rows, [total]);
+  writeTable(write, summaryColumns(), report.rows, [total], o);
+}
+
+export function renderFlagsSummary(report: FlagsReport, o: TableOptions = {}): string {
+  const parts: string[] = [];
+  writeFlagsSummary(report, o, (t) => parts.push(t));
+  return parts.join("");
+}
+
+/** The summary as CSV: flags (hex), pages, bytes, letters, names. */
+export function writeFlagsCsv(report: FlagsReport, write: Write): void {
+  const cols: Column<FlagsRow>[] = [
+    { header: "flags", value: (r) => r.flags },
+    { header: "pages", value: (r) => String(r.pages) },
+    { header: "bytes", value: (r) => String(r.bytes) },
+    { header: "symbolic", value: (r) => r.symbolic },
+    { header: "names", value: (r) => r.names.join(" ") },
+  ];
+  writeTableCsv(write, cols, report.rows);
 }
 
 function hex(n: number): string {
@@ -64,14 +86,14 @@ export function writeFlagsList(report: FlagsReport, write: Write): void {
 }
 
 /** The table view: header line, optional listing, then the summary (unless `summary` is false). */
-export function writeFlagsTable(report: FlagsReport, write: Write, summary = true): void {
+export function writeFlagsTable(report: FlagsReport, write: Write, summary = true, o: TableOptions = {}): void {
   if (report.list) {
     writeFlagsList(report, write);
     if (!summary) return;
     write("\n");
   }
   write(describeScope(report) + "\n");
-  write(renderFlagsSummary(report));
+  writeFlagsSummary(report, o, write);
 }
 
 function rangeJson(r: FlagsRange): string {

@@ -104,3 +104,22 @@ export function buildMapsReport(scan: Scan, proc: ScannedProcess, smaps: readonl
     totals: { ...totals, size: mappings.reduce((a, m) => a + m.size, 0), kernel: kernelTotals },
   };
 }
+
+/** `maps --sort`: address order by default; sizes largest first; name alphabetically. */
+export const MAPS_SORT_KEYS = ["address", "size", "rss", "pss", "uss", "shared", "swap", "name"] as const;
+export type MapsSortKey = (typeof MAPS_SORT_KEYS)[number];
+
+/** The mappings in `key` order (ties in address order), reversed with `reverse`. */
+export function sortMappings(report: MapsReport, key: MapsSortKey, reverse: boolean): MapsReport {
+  const mappings = report.mappings.map((m, i) => [m, i] as const);
+  const cmp =
+    key === "address"
+      ? undefined
+      : key === "name"
+        ? (a: MappingRow, b: MappingRow) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+        : (a: MappingRow, b: MappingRow) => b[key] - a[key];
+  if (cmp) mappings.sort((a, b) => cmp(a[0], b[0]) || a[1] - b[1]);
+  const rows = mappings.map(([m]) => m);
+  if (reverse) rows.reverse();
+  return { ...report, mappings: rows };
+}

@@ -99,16 +99,27 @@ export interface SharesOptions {
   readonly command?: RegExp;
   /** How many of the top processes by PSS (default 10); with `pids`, ignored. */
   readonly top?: number;
+  /**
+   * Pairs and groups kept, most shared bytes first (default DEFAULT_SHARES_LIMIT);
+   * 0 keeps them all. Mappings (THROUGH) are worked out for at most
+   * MAPPINGS_FOR pairs and groups, whatever the limit.
+   */
+  readonly limit?: number;
 }
 
 export interface SharesReport extends ScanHeader {
   readonly notes: readonly string[];
   /** The selected processes, in selection order (largest PSS first by default). */
   readonly processes: readonly ShareProcessRow[];
-  /** Pairs that share anything, most bytes first. */
+  /** Pairs that share anything, most bytes first: the first `limit` of `pairCount` (all with limit 0). */
   readonly pairs: readonly PairRow[];
-  /** Exact sets of two or more selected processes, most bytes first. */
+  /** Exact sets of two or more selected processes, most bytes first: the first `limit` of `groupCount`. */
   readonly groups: readonly GroupRow[];
+  /** Pairs and groups kept (0: all). */
+  readonly limit: number;
+  /** All pairs that share anything, and all groups, kept or not. */
+  readonly pairCount: number;
+  readonly groupCount: number;
   /** Distinct pages mapped by at least two selected processes. */
   readonly withinSelection: ShareBytes;
   /** Processes with page-level data (the ones the index covers). */
@@ -120,6 +131,18 @@ export interface SharesReport extends ScanHeader {
 }
 
 export const DEFAULT_SHARES_TOP = 10;
+
+/**
+ * Pairs and groups kept by default, most shared bytes first. 300 processes
+ * make 44,850 pairs (a 45,147-line table that took 198 s); 2,000 make two
+ * million, each with its mappings (the heap ran out). The totals of every
+ * pair cost 20 bytes each; what they share through is worked out for the
+ * kept ones only, in a second pass.
+ */
+export const DEFAULT_SHARES_LIMIT = 20;
+
+/** Pairs (and groups) whose mappings are named, at most, also with limit 0: past these, sizes only. */
+export const MAPPINGS_FOR = 1000;
 
 /** Choose the processes: the given pids (in that order), else the top N by PSS (among those matching `command`). */
 export function selectProcesses(scan: Scan, opts: SharesOptions): { selected: number[]; missing: number[] } {
@@ -233,72 +256,34 @@ function segmentPage(start: Uint32Array, ids: Uint32Array, counts: Uint32Array, 
   if (cur) cur.pages += curPages;
 }
 
+/** What a flushed segment holds: the selected processes that map it, by position, and a mapping id of each. */
+interface SegmentView {
+  /** Selected positions, in mapper order (distinct processes). */
+  readonly sel: readonly number[];
+  /** The first mapping id of each, same order. */
+  readonly selIds: readonly number[];
+  /** Scanned processes outside the selection that map it. */
+  readonly others: number;
+  readonly kinds: Float64Array;
+  readonly pages: number;
+}
+
 /**
- * Build the report. `owners` may be passed when already built for the same
- * scan (it covers all its processes).
+ * Walk the owner index once, folding PFNs into segments of the same mapper
+ * list, and hand each segment mapped by two or more processes, one of them
+ * selected, to `visit`. The report walks twice: totals, then the mappings
+ * of the pairs and groups it keeps.
  */
-export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?: PageOwners): SharesReport {
-  const idx = owners ?? buildPageOwners(scan.processes);
-  const { selected, missing } = selectProcesses(scan, opts);
-  const ps = scan.kernel.pageSize;
-  const nSel = selected.length;
-  const selPos = new Int32Array(scan.processes.length).fill(-1);
-  selected.forEach((p, s) => {
-    selPos[p] = s;
-  });
-  const { mappingProc, mappingVma } = idx;
-
-  // Accumulators, in pages.
-  const pairKinds = new Float64Array(nSel * nSel * NK);
-  const pairMaps = new Map<number, Map<string, MappingAcc>>();
-  const groupKinds = new Map<string, Float64Array>();
-  const groupMaps = new Map<string, Map<string, MappingAcc>>();
-  const within = new Float64Array(NK);
-  const shared = new Float64Array(nSel);
-  const withSel = new Float64Array(nSel);
-  const withOthers = new Float64Array(nSel);
-
-  const labels: (string | undefined)[] = [];
-  const nameOf = (id: number): string => {
-    const v = scan.processes[mappingProc[id]!]!.vmas[mappingVma[id]!]!;
-    return v.name === "" ? "[anon]" : v.name;
-  };
-  /** A key for a mapping: its name, plus the address for unnamed anonymous memory (each region is its own story). */
-  const labelOf = (id: number): string => {
-    let l = labels[id];
-    if (l === undefined) {
-      const v = scan.processes[mappingProc[id]!]!.vmas[mappingVma[id]!]!;
-      l = v.name === "" ? `[anon]@${v.start}` : v.name;
-      labels[id] = l;
-    }
-    return l;
-  };
-  const addMapping = (accs: Map<string, MappingAcc>, ids: readonly number[], kinds: Float64Array): void => {
-    const first = ids[0]!;
-    const key = labelOf(first);
-    let m = accs.get(key);
-    if (!m) {
-      const v = scan.processes[mappingProc[first]!]!.vmas[mappingVma[first]!]!;
-      m = { name: nameOf(first), start: v.name === "" ? v.start : null, otherNames: new Set(), kinds: new Float64Array(NK) };
-      accs.set(key, m);
-    }
-    for (let i = 1; i < ids.length; i++) {
-      const n = nameOf(ids[i]!);
-      if (n !== m.name) m.otherNames.add(n);
-    }
-    for (let k = 0; k < NK; k++) m.kinds[k]! += kinds[k]!;
-  };
-
-  // Per segment: the distinct selected processes (positions) and the first mapping id of each.
-  const segSel: number[] = [];
-  const segSelId: number[] = [];
-
+function walkSegments(scan: Scan, idx: PageOwners, selPos: Int32Array, visit: (v: SegmentView) => void): void {
+  const { mappingProc } = idx;
+  const sel: number[] = [];
+  const selIds: number[] = [];
+  const view: { sel: number[]; selIds: number[]; others: number; kinds: Float64Array; pages: number } = { sel, selIds, others: 0, kinds: new Float64Array(NK), pages: 0 };
   const flush = (seg: Segment): void => {
     const pages = seg.pages;
     if (pages === 0) return;
-    const segKinds = seg.kinds;
-    segSel.length = 0;
-    segSelId.length = 0;
+    sel.length = 0;
+    selIds.length = 0;
     let distinct = 0;
     let others = 0;
     let prev = -1;
@@ -311,53 +296,19 @@ export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?:
       const s = selPos[p]!;
       if (s < 0) others++;
       else {
-        segSel.push(s);
-        segSelId.push(id);
+        sel.push(s);
+        selIds.push(id);
       }
+    }
+    if (distinct >= 2 && sel.length > 0) {
+      view.others = others;
+      view.kinds = seg.kinds;
+      view.pages = pages;
+      visit(view);
     }
     seg.pages = 0;
     seg.len = 0;
-    if (distinct < 2 || segSel.length === 0) {
-      segKinds.fill(0);
-      return;
-    }
-    const k = segSel.length;
-    for (let i = 0; i < k; i++) {
-      const s = segSel[i]!;
-      shared[s]! += pages;
-      if (k >= 2) withSel[s]! += pages;
-      if (others > 0) withOthers[s]! += pages;
-    }
-    if (k >= 2) {
-      for (let c = 0; c < NK; c++) within[c]! += segKinds[c]!;
-      for (let i = 0; i < k; i++) {
-        for (let j = i + 1; j < k; j++) {
-          const a = Math.min(segSel[i]!, segSel[j]!);
-          const b = Math.max(segSel[i]!, segSel[j]!);
-          const pair = a * nSel + b;
-          const off = pair * NK;
-          for (let c = 0; c < NK; c++) pairKinds[off + c]! += segKinds[c]!;
-          let accs = pairMaps.get(pair);
-          if (!accs) {
-            accs = new Map();
-            pairMaps.set(pair, accs);
-          }
-          // Label by the mapping of the process selected first (the larger one by default).
-          addMapping(accs, segSel[i]! < segSel[j]! ? [segSelId[i]!, segSelId[j]!] : [segSelId[j]!, segSelId[i]!], segKinds);
-        }
-      }
-      const order = segSel.map((s, i) => [s, segSelId[i]!] as const).sort((x, y) => x[0] - y[0]);
-      const key = order.map((o) => o[0]).join(",");
-      let g = groupKinds.get(key);
-      if (!g) {
-        g = new Float64Array(NK);
-        groupKinds.set(key, g);
-        groupMaps.set(key, new Map());
-      }
-      for (let c = 0; c < NK; c++) g[c]! += segKinds[c]!;
-      addMapping(groupMaps.get(key)!, order.map((o) => o[1]), segKinds);
-    }
-    segKinds.fill(0);
+    seg.kinds.fill(0);
   };
 
   // Open segments, most recently used first. Pages of a few different mapper lists often
@@ -400,11 +351,165 @@ export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?:
     segmentPage(owner.start, owner.ids, dense.count, dense.flagsLo, segmentFor);
   }
   for (const seg of open) flush(seg);
+}
 
-  const ref = (s: number): ShareProcessRef => {
-    const p = scan.processes[selected[s]!]!;
-    return { pid: p.info.pid, command: commandOf(p.info) };
+/** Index of pair (a, b), a < b, in a triangular array of n(n-1)/2 pairs. */
+function pairIndex(a: number, b: number, n: number): number {
+  return a * n - (a * (a + 1)) / 2 + (b - a - 1);
+}
+
+/** A group's key: its selected positions, ascending. */
+function groupKey(sel: readonly number[]): string {
+  return [...sel].sort((x, y) => x - y).join(",");
+}
+
+/**
+ * Build the report. `owners` may be passed when already built for the same
+ * scan (it covers all its processes).
+ */
+export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?: PageOwners): SharesReport {
+  const idx = owners ?? buildPageOwners(scan.processes);
+  const { selected, missing } = selectProcesses(scan, opts);
+  const limit = opts.limit ?? DEFAULT_SHARES_LIMIT;
+  const ps = scan.kernel.pageSize;
+  const nSel = selected.length;
+  const selPos = new Int32Array(scan.processes.length).fill(-1);
+  selected.forEach((p, s) => {
+    selPos[p] = s;
+  });
+  const { mappingProc, mappingVma } = idx;
+
+  // Pass 1: totals, in pages. Pairs in a triangular array of page counts by kind (Uint32: up to
+  // 16 TiB of 4 KiB pages per pair): 2,000 selected processes take 40 MB.
+  const nPairs = (nSel * (nSel - 1)) / 2;
+  const pairKinds = new Uint32Array(nPairs * NK);
+  const groupKinds = new Map<string, Float64Array>();
+  const within = new Float64Array(NK);
+  const shared = new Float64Array(nSel);
+  const withSel = new Float64Array(nSel);
+  const withOthers = new Float64Array(nSel);
+  const nonzero: number[] = [];
+  walkSegments(scan, idx, selPos, (v) => {
+    const k = v.sel.length;
+    for (let i = 0; i < k; i++) {
+      const s = v.sel[i]!;
+      shared[s]! += v.pages;
+      if (k >= 2) withSel[s]! += v.pages;
+      if (v.others > 0) withOthers[s]! += v.pages;
+    }
+    if (k < 2) return;
+    nonzero.length = 0;
+    for (let c = 0; c < NK; c++) if (v.kinds[c]! > 0) nonzero.push(c);
+    for (const c of nonzero) within[c]! += v.kinds[c]!;
+    // Every pair of the segment's selected processes: k(k-1)/2 of them, only the kinds present.
+    for (let i = 0; i < k; i++) {
+      for (let j = i + 1; j < k; j++) {
+        const a = Math.min(v.sel[i]!, v.sel[j]!);
+        const b = Math.max(v.sel[i]!, v.sel[j]!);
+        const off = pairIndex(a, b, nSel) * NK;
+        for (const c of nonzero) pairKinds[off + c]! += v.kinds[c]!;
+      }
+    }
+    const key = groupKey(v.sel);
+    let g = groupKinds.get(key);
+    if (!g) {
+      g = new Float64Array(NK);
+      groupKinds.set(key, g);
+    }
+    for (const c of nonzero) g[c]! += v.kinds[c]!;
+  });
+
+  // Keep the pairs with the most bytes (ties: lower positions first, i.e. larger processes).
+  const pagesOfPair = (p: number): number => {
+    let t = 0;
+    for (let c = 0; c < NK; c++) t += pairKinds[p * NK + c]!;
+    return t;
   };
+  const sharing: number[] = [];
+  for (let p = 0; p < nPairs; p++) if (pagesOfPair(p) > 0) sharing.push(p);
+  const pairCount = sharing.length;
+  const pairTotals = new Float64Array(nPairs > 0 ? nPairs : 0);
+  for (const p of sharing) pairTotals[p] = pagesOfPair(p);
+  const posOf = new Int32Array(nPairs * 2);
+  for (let a = 0, p = 0; a < nSel; a++) for (let b = a + 1; b < nSel; b++, p++) {
+    posOf[2 * p] = a;
+    posOf[2 * p + 1] = b;
+  }
+  const ref = (s: number): ShareProcessRef => refs[s]!;
+  const refs: ShareProcessRef[] = selected.map((pi) => {
+    const p = scan.processes[pi]!;
+    return { pid: p.info.pid, command: commandOf(p.info) };
+  });
+  const lowPid = (p: number): number => Math.min(ref(posOf[2 * p]!).pid, ref(posOf[2 * p + 1]!).pid);
+  const highPid = (p: number): number => Math.max(ref(posOf[2 * p]!).pid, ref(posOf[2 * p + 1]!).pid);
+  sharing.sort((p, q) => pairTotals[q]! - pairTotals[p]! || lowPid(p) - lowPid(q) || highPid(p) - highPid(q));
+  const keptPairs = limit > 0 ? sharing.slice(0, limit) : sharing;
+  const groupEntries = [...groupKinds.entries()].map(([key, kinds]) => ({ key, kinds, pages: kinds.reduce((s, x) => s + x, 0), size: key.split(",").length }));
+  groupEntries.sort((g, h) => h.pages - g.pages || h.size - g.size);
+  const groupCount = groupEntries.length;
+  const keptGroups = limit > 0 ? groupEntries.slice(0, limit) : groupEntries;
+
+  // Pass 2: the mappings of the first MAPPINGS_FOR kept pairs and groups.
+  const labels: (string | undefined)[] = [];
+  const nameOf = (id: number): string => {
+    const v = scan.processes[mappingProc[id]!]!.vmas[mappingVma[id]!]!;
+    return v.name === "" ? "[anon]" : v.name;
+  };
+  /** A key for a mapping: its name, plus the address for unnamed anonymous memory (each region is its own story). */
+  const labelOf = (id: number): string => {
+    let l = labels[id];
+    if (l === undefined) {
+      const v = scan.processes[mappingProc[id]!]!.vmas[mappingVma[id]!]!;
+      l = v.name === "" ? `[anon]@${v.start}` : v.name;
+      labels[id] = l;
+    }
+    return l;
+  };
+  const addMapping = (accs: Map<string, MappingAcc>, ids: readonly number[], kinds: Float64Array): void => {
+    const first = ids[0]!;
+    const key = labelOf(first);
+    let m = accs.get(key);
+    if (!m) {
+      const v = scan.processes[mappingProc[first]!]!.vmas[mappingVma[first]!]!;
+      m = { name: nameOf(first), start: v.name === "" ? v.start : null, otherNames: new Set(), kinds: new Float64Array(NK) };
+      accs.set(key, m);
+    }
+    for (let i = 1; i < ids.length; i++) {
+      const n = nameOf(ids[i]!);
+      if (n !== m.name) m.otherNames.add(n);
+    }
+    for (let k = 0; k < NK; k++) m.kinds[k]! += kinds[k]!;
+  };
+  const mapPairs = keptPairs.slice(0, MAPPINGS_FOR);
+  const mapGroups = keptGroups.slice(0, MAPPINGS_FOR);
+  const pairMaps = new Map<number, Map<string, MappingAcc>>(mapPairs.map((p) => [p, new Map()]));
+  const groupMaps = new Map<string, Map<string, MappingAcc>>(mapGroups.map((g) => [g.key, new Map()]));
+  if (pairMaps.size > 0 || groupMaps.size > 0) {
+    // Where each selected position sits in the current segment (+1; 0 = absent).
+    const inSeg = new Int32Array(nSel);
+    walkSegments(scan, idx, selPos, (v) => {
+      const k = v.sel.length;
+      if (k < 2) return;
+      for (let i = 0; i < k; i++) inSeg[v.sel[i]!] = i + 1;
+      for (const p of mapPairs) {
+        const a = posOf[2 * p]!;
+        const b = posOf[2 * p + 1]!;
+        const ia = inSeg[a]!;
+        const ib = inSeg[b]!;
+        // Label by the mapping of the process selected first (the larger one by default).
+        if (ia > 0 && ib > 0) addMapping(pairMaps.get(p)!, [v.selIds[ia - 1]!, v.selIds[ib - 1]!], v.kinds);
+      }
+      for (let i = 0; i < k; i++) inSeg[v.sel[i]!] = 0;
+      if (groupMaps.size > 0) {
+        const accs = groupMaps.get(groupKey(v.sel));
+        if (accs) {
+          const order = v.sel.map((s, i) => [s, v.selIds[i]!] as const).sort((x, y) => x[0] - y[0]);
+          addMapping(accs, order.map((o) => o[1]), v.kinds);
+        }
+      }
+    });
+  }
+
   const processes: ShareProcessRow[] = selected.map((pi, s) => {
     const p = scan.processes[pi]!;
     let rss = 0;
@@ -417,35 +522,35 @@ export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?:
     }
     return { ...ref(s), user: p.info.user, rss, pss, uss, shared: shared[s]! * ps, withSelected: withSel[s]! * ps, withOthers: withOthers[s]! * ps };
   });
-  const pairs: PairRow[] = [];
-  for (let a = 0; a < nSel; a++) {
-    for (let b = a + 1; b < nSel; b++) {
-      const pair = a * nSel + b;
-      const sizes = bytesOf(pairKinds, pair * NK, ps);
-      if (sizes.bytes === 0) continue;
-      // List the lower pid first, so a pair reads the same whatever the selection order.
-      const [x, y] = ref(a).pid < ref(b).pid ? [ref(a), ref(b)] : [ref(b), ref(a)];
-      pairs.push({ a: x, b: y, ...sizes, mappings: mappingsOf(pairMaps.get(pair), ps) });
-    }
-  }
-  pairs.sort((p, q) => q.bytes - p.bytes || p.a.pid - q.a.pid || p.b.pid - q.b.pid);
-  const groups: GroupRow[] = [];
-  for (const [key, kinds] of groupKinds) {
-    const members = key.split(",").map(Number).map(ref).sort((x, y) => x.pid - y.pid);
-    groups.push({ processes: members, ...bytesOf(kinds, 0, ps), mappings: mappingsOf(groupMaps.get(key), ps) });
-  }
-  groups.sort((g, h) => h.bytes - g.bytes || h.processes.length - g.processes.length);
+  const kinds = new Float64Array(NK);
+  const pairs: PairRow[] = keptPairs.map((p) => {
+    for (let c = 0; c < NK; c++) kinds[c] = pairKinds[p * NK + c]!;
+    const a = ref(posOf[2 * p]!);
+    const b = ref(posOf[2 * p + 1]!);
+    // List the lower pid first, so a pair reads the same whatever the selection order.
+    const [x, y] = a.pid < b.pid ? [a, b] : [b, a];
+    return { a: x, b: y, ...bytesOf(kinds, 0, ps), mappings: mappingsOf(pairMaps.get(p), ps) };
+  });
+  const groups: GroupRow[] = keptGroups.map((g) => {
+    const members = g.key.split(",").map(Number).map(ref).sort((x, y) => x.pid - y.pid);
+    return { processes: members, ...bytesOf(g.kinds, 0, ps), mappings: mappingsOf(groupMaps.get(g.key), ps) };
+  });
 
   const notes = [...scan.notes];
   if (missing.length > 0) notes.push(`no page-level data for pid(s) ${missing.join(", ")} (not found, exited, unreadable or without user memory): left out`);
   const blind = scan.processes.filter((p) => p.state === "unreadable" || (p.state === "ok" && p.source !== "pagemap")).length;
   if (blind > 0) notes.push(`${blind} process(es) without page-level data are not in the index: pages shared with them are not seen`);
+  if (keptPairs.length > MAPPINGS_FOR || keptGroups.length > MAPPINGS_FOR)
+    notes.push(`the mappings shared through are named for the first ${MAPPINGS_FOR} pairs and groups only; the rest have their sizes`);
   return {
     ...scanHeader(scan),
     notes,
     processes,
     pairs,
     groups,
+    limit,
+    pairCount,
+    groupCount,
     withinSelection: bytesOf(within, 0, ps),
     scanned: scan.processes.filter((p) => p.state === "ok" && p.source === "pagemap").length,
     missing,

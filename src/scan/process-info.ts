@@ -9,7 +9,7 @@ export interface ProcessInfo {
   readonly ppid: number;
   readonly uid: number | undefined;
   readonly user: string;
-  /** The kernel's short name (comm, at most 15 characters). */
+  /** The kernel's short name (comm, at most 15 bytes): the true bytes, unescaped (see unescapeStatusName). */
   readonly comm: string;
   /** Arguments; empty for kernel threads and zombies. */
   readonly cmdline: readonly string[];

@@ -1,12 +1,15 @@
 /** The maps view: one process, mapping by mapping (procmem, showmap, pmap -X). */
 import { NoSuchProcessError, PermissionError, ProcessGoneError, ProcessInputError, ProcessRefusedError } from "../errors.js";
 import { parseSmaps, type SmapsEntry } from "../parse/smaps.js";
-import { buildMapsReport, type MapsReport } from "../report/maps-report.js";
+import { buildMapsReport, sortMappings, type MapsReport, type MapsSortKey } from "../report/maps-report.js";
 import { scanSystem, type Scan, type ScannedProcess } from "../scan/system-scan.js";
 import type { ViewSource } from "./source.js";
 
 export interface MapsViewOptions {
   readonly exact?: boolean;
+  /** Mapping order (default: address). */
+  readonly sort?: MapsSortKey;
+  readonly reverse?: boolean;
 }
 
 /** Scan one process; a missing or unreadable one is an error here, as the user asked for it by pid. */
@@ -28,5 +31,6 @@ export async function mapsView(src: ViewSource, pid: number, o: MapsViewOptions 
     // smaps only adds the kernel's clean/dirty split; without it those columns show "-".
     if (!(err instanceof PermissionError || err instanceof ProcessGoneError)) throw err;
   }
-  return buildMapsReport(scan, proc, smaps);
+  const report = buildMapsReport(scan, proc, smaps);
+  return o.sort !== undefined || o.reverse ? sortMappings(report, o.sort ?? "address", o.reverse === true) : report;
 }

@@ -612,13 +612,13 @@ export class FixtureTree {
 // the CLI
 
 export interface Captured {
-  readonly io: { stdout: (t: string) => void; stderr: (t: string) => void; stderrIsTty: boolean; env: Record<string, string | undefined> };
+  readonly io: { stdout: (t: string) => void; stderr: (t: string) => void; stderrIsTty: boolean; stdoutColumns?: number; env: Record<string, string | undefined> };
   readonly out: () => string;
   readonly err: () => string;
 }
 
-/** A CliIo that captures stdout and stderr. */
-export function captureIo(env: Record<string, string | undefined> = {}): Captured {
+/** A CliIo that captures stdout and stderr; `stdoutColumns` makes stdout a fake terminal of that width. */
+export function captureIo(env: Record<string, string | undefined> = {}, stdoutColumns?: number): Captured {
   let out = "";
   let err = "";
   return {
@@ -630,6 +630,7 @@ export function captureIo(env: Record<string, string | undefined> = {}): Capture
         err += t;
       },
       stderrIsTty: false,
+      stdoutColumns,
       env,
     },
     out: () => out,

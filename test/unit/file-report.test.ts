@@ -176,7 +176,7 @@ test("--top keeps the N most cached files, largest first; totals still cover eve
   assert.equal(r.top, 2);
   assert.equal(r.totals.files, 4);
   assert.equal(r.totals.cached, 17 * PS);
-  const table = collect((w) => writeFileTable(r, "bytes", w));
+  const table = collect((w) => writeFileTable(r, { unit: "bytes" }, w));
   assert.match(table, /TOTAL: top 2 of 4 files/);
 });
 
@@ -192,7 +192,7 @@ test("processes are reported in bytes, unreadable ones with their reason", () =>
     { pid: 10, user: "root", command: "a", mappings: 2, mappedBytes: 8 * PS, resident: 3 * PS },
     { pid: 11, user: "bob", command: "b", mappings: 1, mappedBytes: 4 * PS, resident: null, reason: "permission denied" },
   ]);
-  const table = collect((w) => writeFileTable(build(b), "k", w));
+  const table = collect((w) => writeFileTable(build(b), { unit: "k" }, w));
   assert.match(table, /mapped by\n *PID +USER +MAPPINGS +MAPPED +RESIDENT +COMMAND\n +10 +root +2 +32K +12K +a\n +11 +bob +1 +16K +- +b\n/);
 });
 
@@ -231,12 +231,12 @@ test("table: the listing follows page-types -f -l (hex, tab-separated)", () => {
   const b = new FileReportBuilder([target("/t", 40 * PS)], { pageSize: PS, list: "ranges" });
   b.pages(pagemapPages(0, [[16, 0x1000, UPTODATE | LRU, 1], [17, 0x1001, UPTODATE | LRU, 1], [31, 0x2000, UPTODATE, 0]], 5));
   b.done(probe(0, { size: 40 * PS, resident: 3 }));
-  const text = collect((w) => writeFileTable(build(b), "human", w));
+  const text = collect((w) => writeFileTable(build(b), { unit: "human" }, w));
   assert.match(text, /foffset\tmap-cnt\tcgroup\toffset\tlen\tflags\n10\t1\t@5\t1000\t2\t___U_l_+\n1f\t0\t@5\t2000\t1\t___U_+\n/);
   const each = new FileReportBuilder([target("/t", 40 * PS)], { pageSize: PS, list: "each" });
   each.pages(pagemapPages(0, [[16, 0x1000, UPTODATE, 1], [17, 0x1001, UPTODATE, 1]]));
   each.done(probe(0, { size: 40 * PS, resident: 2 }));
-  assert.match(collect((w) => writeFileTable(build(each), "human", w)), /foffset\tmap-cnt\tcgroup\toffset\tflags\n10\t1\t-\t1000\t___U_+\n11\t1\t-\t1001\t___U_+\n/);
+  assert.match(collect((w) => writeFileTable(build(each), { unit: "human" }, w)), /foffset\tmap-cnt\tcgroup\toffset\tflags\n10\t1\t-\t1000\t___U_+\n11\t1\t-\t1001\t___U_+\n/);
 });
 
 test("splitDev follows the kernel's dev_t encoding (maps prints major:minor in hex)", () => {

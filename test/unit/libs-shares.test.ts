@@ -244,6 +244,22 @@ describe("libs and shares on a fixture machine", () => {
     assert.deepEqual([p30.shared, p30.withSelected, p30.withOthers], [2 * P, P, 2 * P]);
     assert.deepEqual(s.groups.map((g) => [g.processes.map((p) => p.pid), g.bytes]), [[[10, 30], P]]);
 
+    // --limit keeps the pairs and groups with the most bytes, the same ones and the same figures as without it.
+    const all = buildSharesReport(scan);
+    const lim = buildSharesReport(scan, { limit: 2 });
+    assert.deepEqual([lim.pairs.length, lim.pairCount, lim.groups.length, lim.groupCount, lim.limit], [2, 10, 2, 4, 2]);
+    assert.deepEqual(lim.pairs, all.pairs.slice(0, 2));
+    assert.deepEqual(lim.groups, all.groups.slice(0, 2));
+    assert.deepEqual(lim.processes, all.processes, "per-process figures do not depend on the limit");
+    assert.deepEqual(lim.withinSelection, all.withinSelection);
+    const unl = buildSharesReport(scan, { limit: 0 });
+    assert.deepEqual([unl.pairs.length, unl.groups.length], [10, 4]);
+    assert.deepEqual(unl.pairs, all.pairs);
+    const limTable = renderSharesTable(lim, { unit: "k", groups: true });
+    assert.match(limTable, /Pairs sharing pages, most first \(the first 2 of 10\):/);
+    assert.match(limTable, /\(8 more pairs not shown: --limit N shows the first N, --limit 0 all\)/);
+    assert.match(limTable, /\(2 more groups not shown/);
+
     const top2 = buildSharesReport(scan, { top: 2 });
     assert.equal(top2.processes.length, 2);
     const forkers = buildSharesReport(scan, { command: /^forker/ });
@@ -258,6 +274,11 @@ describe("libs and shares on a fixture machine", () => {
     assert.match(libs, /TOTAL: 3 name\(s\)/);
     const summary = renderLibsTable(buildLibsReport(scan), "k", true);
     assert.doesNotMatch(summary, /\[30\]/);
+    // --limit: processes listed per name, the rest counted in a row.
+    const limited = renderLibsTable(buildLibsReport(scan), "k", false, false, 1);
+    assert.match(limited, /^ *64K +28K +12K +0K +4 +\/usr\/lib\/libfoo\.so$/m);
+    assert.match(limited, /^ +\.\.\. and 3 more process\(es\) \(--limit 0 lists all\)$/m);
+    assert.equal(renderLibsTable(buildLibsReport(scan), "k", false, false, 0), libs, "--limit 0 lists all");
 
     const shares = renderSharesTable(buildSharesReport(scan), { unit: "k", groups: true });
     assert.match(shares, /^ *10 +11 +24K +16K +8K +0K +0K +libfoo\.so 16K, \/dev\/zero \(deleted\) 8K$/m);
@@ -289,6 +310,18 @@ describe("libs and shares on a fixture machine", () => {
     const t = await cli("shares", "--groups", "--units", "k");
     assert.equal(t.code, 0, t.err);
     assert.match(t.out, /Groups:/);
+    const sl = await cli("shares", "--json", "--limit", "1");
+    const sld = JSON.parse(sl.out) as SharesReport;
+    assert.deepEqual([sld.pairs.length, sld.pairCount, sld.limit], [1, 10, 1]);
+    const sc = await cli("shares", "--csv");
+    assert.equal(sc.code, 0, sc.err);
+    assert.match(sc.out.split("\n")[0]!, /^pidA,pidB,bytes,file,shmem,cow,ksm,hugetlb,through,commandA,commandB$/);
+    assert.equal(sc.out.trimEnd().split("\n").length, 1 + 10);
+    const lc = await cli("libs", "--csv", "--perms", "x");
+    assert.equal(lc.code, 0, lc.err);
+    assert.equal(lc.out.trimEnd().split("\n").length, 1 + 4, "one row per process of libfoo's text");
+    assert.equal((await cli("shares", "--limit", "x")).code, 2);
+    assert.equal((await cli("libs", "--limit", "-1")).code, 2);
 
     assert.equal((await cli("libs", "--perms", "rwz")).code, 2);
     assert.equal((await cli("libs", "--path", "(")).code, 2);

@@ -102,7 +102,7 @@ test("parseAddressRange rejects reversed, empty, junk and unsafe addresses", () 
 
 // ---------------------------------------------------------------- CSV
 
-test("renderCsv: RFC 4180 quoting for commas, quotes and newlines; null is empty", () => {
+test("renderCsv: RFC 4180 quoting for commas, quotes and newlines; null is empty; a carriage return is shown, not sent", () => {
   const out = renderCsv(
     ["pid", "name", "pss", "ok"],
     [
@@ -121,7 +121,7 @@ test("renderCsv: RFC 4180 quoting for commas, quotes and newlines; null is empty
       '2,"a,b",,false',
       '3,"say ""hi""",0,true',
       '4,"/tmp/new\nline",7,false',
-      '5,"cr\rhere",1,true',
+      "5,cr\\rhere,1,true",
       "",
     ].join("\n"),
   );

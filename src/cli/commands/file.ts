@@ -7,7 +7,7 @@ import { Option, type Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { NativeUnavailableError } from "../../native/libc.js";
 import type { FileReport } from "../../report/file-report.js";
-import { writeFileJson, writeFileTable } from "../../render/file-render.js";
+import { writeFileCsv, writeFileJson, writeFileTable } from "../../render/file-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import { fileView } from "../../views/file.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
@@ -15,6 +15,7 @@ import { EXIT } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import { parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface FileCommandOptions {
   readonly list: boolean;
@@ -25,9 +26,13 @@ export interface FileCommandOptions {
   readonly totalsOnly: boolean;
   readonly units: Unit;
   readonly json: boolean;
+  readonly csv?: boolean;
+  readonly wide?: boolean;
 }
 
 export function fileCommand(ctx: Context, paths: readonly string[], o: FileCommandOptions): number {
+  rejectJsonAndCsv(o);
+  if (o.csv && (o.list || o.each)) throw new UsageError("--csv prints one row per file: it cannot be combined with --list or --each (their listings are tab-separated already)");
   if (o.list && o.each) throw new UsageError("--list and --each cannot be used together");
   if (o.totalsOnly && (o.list || o.each || o.raw)) throw new UsageError("--totals-only maps nothing, so it has no pages to --list, --each or show --raw");
   const progress = new Progress(ctx.io, "files");
@@ -48,9 +53,14 @@ export function fileCommand(ctx: Context, paths: readonly string[], o: FileComma
     progress.done();
   }
   if (o.json) writeFileJson(report, ctx.io.stdout);
-  else {
-    writeFileTable(report, o.units, ctx.io.stdout);
+  else if (o.csv) {
+    writeFileCsv(report, ctx.io.stdout);
     printNotes(ctx, report.notes);
+  } else {
+    const t = tableOutput(ctx, o.units, o.wide === true);
+    writeFileTable(report, { ...t, wide: o.wide }, ctx.io.stdout);
+    printNotes(ctx, report.notes);
+    noteFit(ctx, t);
   }
   return EXIT.ok;
 }
@@ -92,6 +102,8 @@ export function registerFileCommand(program: Command, io: CliIo, setCode: (n: nu
     .option("--totals-only", "cachestat(2) totals only: map nothing, no flags", false)
     .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
     .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--csv", "print CSV, one row per file (sizes in bytes)", false)
+    .option("--wide", "show every column whole, even when it does not fit the terminal", false)
     .addHelpText("after", FILE_HELP)
     .action(function (this: Command, paths: string[]) {
       const o = this.opts() as FileCommandOptions;

@@ -9,12 +9,13 @@ import { UsageError } from "../../errors.js";
 import { parseBitsSpec, parseCNumber, parseFlagList, type BitsFilter } from "../../decode/flag-filter.js";
 import { PAGE_FLAGS } from "../../decode/kpageflags.js";
 import { describeFlags } from "../../report/flags-report.js";
-import { renderDescribe, renderDescribeJson, writeFlagsJson, writeFlagsTable } from "../../render/flags-render.js";
+import { renderDescribe, renderDescribeJson, writeFlagsCsv, writeFlagsJson, writeFlagsTable } from "../../render/flags-render.js";
 import type { PageRange } from "../../scan/census.js";
 import { flagsView } from "../../views/flags.js";
 import { makeContext, printNotes, type Context, type GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
 import { parsePid } from "../options.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface FlagsCommandOptions {
   readonly pid?: number;
@@ -29,6 +30,8 @@ export interface FlagsCommandOptions {
   readonly summary: boolean;
   readonly kpageflags?: string;
   readonly json: boolean;
+  readonly csv?: boolean;
+  readonly wide?: boolean;
 }
 
 function pageNumber(text: string, spec: string): number {
@@ -76,6 +79,7 @@ export function collectBits(text: string, prev: readonly BitsFilter[] = []): Bit
 }
 
 export function flagsCommand(ctx: Context, o: FlagsCommandOptions): number {
+  rejectJsonAndCsv(o);
   if (o.describe !== undefined) {
     const w = parseFlagList(o.describe);
     const d = describeFlags(w.lo, w.hi);
@@ -94,9 +98,14 @@ export function flagsCommand(ctx: Context, o: FlagsCommandOptions): number {
     kpageflags: o.kpageflags,
   });
   if (o.json) writeFlagsJson(report, ctx.io.stdout);
-  else {
-    writeFlagsTable(report, ctx.io.stdout, o.summary);
+  else if (o.csv) {
+    writeFlagsCsv(report, ctx.io.stdout);
     printNotes(ctx, report.notes);
+  } else {
+    const t = tableOutput(ctx, "human", o.wide === true);
+    writeFlagsTable(report, ctx.io.stdout, o.summary, t);
+    printNotes(ctx, report.notes);
+    noteFit(ctx, t);
   }
   return 0;
 }
@@ -147,6 +156,8 @@ export function registerFlagsCommand(program: Command, io: CliIo, setCode: (n: n
     .option("--no-summary", "with --list or --list-each: omit the summary table")
     .option("--kpageflags <file>", "read a saved kpageflags file instead of the live one")
     .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--csv", "print the summary as CSV (sizes in bytes)", false)
+    .option("--wide", "show every column whole, even when it does not fit the terminal", false)
     .addHelpText("after", FLAGS_HELP)
     .action(function (this: Command) {
       const o = this.opts() as Omit<FlagsCommandOptions, "addr" | "bits"> & { addr?: PageRange[]; bits?: BitsFilter[] };

@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { GROUP_BY, GROUP_SORT_KEYS, type GroupBy, type GroupSortKey } from "../../report/groups-report.js";
-import { renderGroupsJson, renderGroupsTable } from "../../render/groups-render.js";
+import { renderGroupsJson, writeGroupsCsv, writeGroupsTable } from "../../render/groups-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import type { Scan } from "../../scan/system-scan.js";
 import { groupsView } from "../../views/groups.js";
@@ -15,6 +15,7 @@ import { makeContext, printNotes, scanOutcome, traceTo, type Context, type Globa
 import type { CliIo } from "../io.js";
 import { parsePidList, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface GroupsCommandOptions {
   readonly by?: GroupBy;
@@ -26,10 +27,13 @@ export interface GroupsCommandOptions {
   readonly exact: boolean;
   readonly units: Unit;
   readonly json: boolean;
+  readonly csv?: boolean;
+  readonly wide?: boolean;
 }
 
 
 export async function groupsCommand(ctx: Context, o: GroupsCommandOptions): Promise<number> {
+  rejectJsonAndCsv(o);
   const progress = new Progress(ctx.io, "scanning processes");
   let scan: Scan | undefined;
   const report = await groupsView(
@@ -39,12 +43,17 @@ export async function groupsCommand(ctx: Context, o: GroupsCommandOptions): Prom
   );
   progress.done();
   if (o.json) ctx.io.stdout(renderGroupsJson(report));
-  else {
-    ctx.io.stdout(renderGroupsTable(report, o.units));
+  else if (o.csv) {
+    writeGroupsCsv(report, ctx.io.stdout);
     printNotes(ctx, report.notes);
+  } else {
+    const t = tableOutput(ctx, o.units, o.wide === true);
+    writeGroupsTable(report, t, ctx.io.stdout);
+    printNotes(ctx, report.notes);
+    noteFit(ctx, t);
   }
   // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
-  return scanOutcome(ctx, scan!, o.json);
+  return scanOutcome(ctx, scan!, o.json || o.csv === true);
 }
 
 const GROUPS_HELP = `
@@ -84,6 +93,8 @@ export function registerGroupsCommand(program: Command, io: CliIo, setCode: (n: 
     .option("--exact", "look every page up in kpagecount (slower; never settle pages from pagemap bits)", false)
     .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
     .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--csv", "print CSV, one row per group (sizes in bytes)", false)
+    .option("--wide", "show every column whole, even when it does not fit the terminal", false)
     .addHelpText("after", GROUPS_HELP)
     .action(async function (this: Command) {
       const o = this.opts() as GroupsCommandOptions;

@@ -1,12 +1,13 @@
 /** `pagelens ps` (the default): every process, procrank-style. */
 import type { SortKey } from "../../report/process-report.js";
-import { renderPsCsv, renderPsJson, renderPsTable } from "../../render/ps-render.js";
+import { renderPsJson, writePsCsv, writePsTable } from "../../render/ps-render.js";
 import type { Unit } from "../../render/units.js";
 import type { Scan } from "../../scan/system-scan.js";
 import { psView } from "../../views/ps.js";
 import { printNotes, scanOutcome, traceTo, type Context } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { Progress } from "../progress.js";
+import { noteFit, tableOutput } from "./output.js";
 
 export interface PsCommandOptions {
   readonly sort: SortKey;
@@ -32,10 +33,12 @@ export async function psCommand(ctx: Context, o: PsCommandOptions): Promise<numb
   );
   progress.done();
   if (o.json) ctx.io.stdout(renderPsJson(report));
-  else if (o.csv) ctx.io.stdout(renderPsCsv(report));
+  else if (o.csv) writePsCsv(report, ctx.io.stdout);
   else {
-    ctx.io.stdout(renderPsTable(report, o.units, o.wide));
+    const t = tableOutput(ctx, o.units, o.wide);
+    writePsTable(report, { ...t, wide: o.wide }, ctx.io.stdout);
     printNotes(ctx, report.notes);
+    noteFit(ctx, t);
   }
   // A pid asked for that is not shown is an error for that pid (exit 4); the others are still printed.
   for (const pid of report.notFound) ctx.io.stderr(`pagelens: no such process: ${pid}\n`);

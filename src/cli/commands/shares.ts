@@ -4,8 +4,8 @@
  * by kind (file, shmem, copy-on-write, KSM, hugetlb) and by mapping.
  */
 import { Option, type Command } from "commander";
-import { DEFAULT_SHARES_TOP } from "../../report/shares-report.js";
-import { renderSharesJson, renderSharesTable } from "../../render/shares-render.js";
+import { DEFAULT_SHARES_LIMIT, DEFAULT_SHARES_TOP } from "../../report/shares-report.js";
+import { writeSharesCsv, writeSharesJson, writeSharesTable } from "../../render/shares-render.js";
 import { COMMAND_WIDTH } from "../../render/ps-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import type { Scan } from "../../scan/system-scan.js";
@@ -14,7 +14,8 @@ import { makeContext, printNotes, scanOutcome, traceTo, type Context, type Globa
 import type { CliIo } from "../io.js";
 import { parsePidList, parseRegex, parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
-import { parseCount } from "./libs.js";
+import { parseCount, parseLimit } from "./libs.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface SharesCommandOptions {
   readonly pid?: readonly number[];
@@ -25,21 +26,34 @@ export interface SharesCommandOptions {
   readonly exact: boolean;
   readonly units: Unit;
   readonly json: boolean;
+  readonly csv?: boolean;
   readonly wide: boolean;
+  /** Pairs and groups kept, most shared first; 0 for all. */
+  readonly limit?: number;
 }
 
 export async function sharesCommand(ctx: Context, o: SharesCommandOptions): Promise<number> {
+  rejectJsonAndCsv(o);
   const progress = new Progress(ctx.io, "scanning processes");
   let scan: Scan | undefined;
-  const report = await sharesView(ctx, { pids: o.pid, command: o.command, top: o.top, exact: o.exact }, { onProgress: progress.update, trace: traceTo(ctx), onScan: (s) => (scan = s) });
+  const report = await sharesView(
+    ctx,
+    { pids: o.pid, command: o.command, top: o.top, limit: o.limit, exact: o.exact },
+    { onProgress: progress.update, trace: traceTo(ctx), onScan: (s) => (scan = s) },
+  );
   progress.done();
-  if (o.json) ctx.io.stdout(renderSharesJson(report));
-  else {
-    ctx.io.stdout(renderSharesTable(report, { unit: o.units, groups: o.groups, mappings: o.mappings, wide: o.wide }));
+  if (o.json) writeSharesJson(report, ctx.io.stdout);
+  else if (o.csv) {
+    writeSharesCsv(report, ctx.io.stdout);
     printNotes(ctx, report.notes);
+  } else {
+    const t = tableOutput(ctx, o.units, o.wide);
+    writeSharesTable(report, { ...t, unit: o.units, groups: o.groups, mappings: o.mappings, wide: o.wide }, ctx.io.stdout);
+    printNotes(ctx, report.notes);
+    noteFit(ctx, t);
   }
   // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
-  return scanOutcome(ctx, scan!, o.json);
+  return scanOutcome(ctx, scan!, o.json || o.csv === true);
 }
 
 /** Register `shares` on the program (run.ts calls this once). */
@@ -54,8 +68,10 @@ export function registerSharesCommand(program: Command, io: CliIo, setCode: (n: 
     .option("--mappings <n>", "mappings named per pair or group in the table (default 3)", (t: string) => parseCount(t, "--mappings"))
     .option("--exact", "look every page up in kpagecount (slower)", false)
     .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
+    .option("--limit <n>", `pairs and groups listed, most shared bytes first (default ${DEFAULT_SHARES_LIMIT}; 0 lists all)`, (t: string) => parseLimit(t))
     .option("--json", "print one JSON document (sizes in bytes)", false)
-    .option("--wide", `do not cut commands longer than ${COMMAND_WIDTH} characters in the table`, false)
+    .option("--csv", "print the pairs as CSV (sizes in bytes)", false)
+    .option("--wide", `do not cut commands longer than ${COMMAND_WIDTH} characters, nor fit the table to the terminal`, false)
     .action(async function (this: Command) {
       const o = this.opts() as SharesCommandOptions;
       setCode(await sharesCommand(makeContext(this.optsWithGlobals() as GlobalOptions, io), o));

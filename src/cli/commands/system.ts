@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { Option } from "commander";
-import { renderSystemJson, renderSystemTable } from "../../render/system-render.js";
+import { renderSystemJson, renderSystemTable, writeSystemCsv } from "../../render/system-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
 import type { Scan } from "../../scan/system-scan.js";
 import { systemView } from "../../views/system.js";
@@ -13,21 +13,30 @@ import { makeContext, printNotes, scanOutcome, traceTo, type Context, type Globa
 import type { CliIo } from "../io.js";
 import { parseUnit } from "../options.js";
 import { Progress } from "../progress.js";
+import { noteFit, rejectJsonAndCsv, tableOutput } from "./output.js";
 
 export interface SystemCommandOptions {
   readonly units: Unit;
   readonly json: boolean;
+  readonly csv?: boolean;
+  readonly wide?: boolean;
 }
 
 export async function systemCommand(ctx: Context, o: SystemCommandOptions): Promise<number> {
+  rejectJsonAndCsv(o);
   const progress = new Progress(ctx.io, "scanning processes");
   let scan: Scan | undefined;
   const report = await systemView(ctx, { onProgress: progress.update, trace: traceTo(ctx), onScan: (s) => (scan = s) });
   progress.done();
   if (o.json) ctx.io.stdout(renderSystemJson(report));
-  else {
-    ctx.io.stdout(renderSystemTable(report, o.units));
+  else if (o.csv) {
+    writeSystemCsv(report, ctx.io.stdout);
     printNotes(ctx, report.notes);
+  } else {
+    const t = tableOutput(ctx, o.units, o.wide === true);
+    ctx.io.stdout(renderSystemTable(report, o.units, t));
+    printNotes(ctx, report.notes);
+    noteFit(ctx, t);
   }
   // A process left out for a bad file: the report is printed, the exit code says so (README, exit codes).
   return scanOutcome(ctx, scan!, o.json);
@@ -40,6 +49,8 @@ export function registerSystemCommand(program: Command, io: CliIo, setCode: (n: 
     .description("the whole machine: MemTotal split into processes, page cache, shmem, kernel, hugetlb and free, with the rest shown as not attributed")
     .addOption(new Option("--units <unit>", `size units: ${UNITS.join(", ")}`).default("human").argParser(parseUnit))
     .option("--json", "print one JSON document (sizes in bytes)", false)
+    .option("--csv", "print the reconciliation as CSV, one row per line (sizes in bytes)", false)
+    .option("--wide", "show every column whole, even when it does not fit the terminal", false)
     .action(async function (this: Command) {
       const o = this.opts() as SystemCommandOptions;
       setCode(await systemCommand(makeContext(this.optsWithGlobals() as GlobalOptions, io), o));
