@@ -24,6 +24,7 @@ import { registerFileCommand } from "./commands/file.js";
 import { registerSystemCommand } from "./commands/system.js";
 import { registerKernelCommand } from "./commands/kernel.js";
 import { registerWssCommand } from "./commands/wss.js";
+import { registerTopCommand } from "./commands/top.js";
 
 export const VERSION = "0.1.0";
 
@@ -114,6 +115,7 @@ internal errors).`,
   registerSystemCommand(program, io, setCode);
   registerKernelCommand(program, io, setCode);
   registerWssCommand(program, io, setCode);
+  registerTopCommand(program, io, setCode);
 
   return program;
 }
