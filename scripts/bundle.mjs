@@ -17,6 +17,8 @@ await build({
   target: "node20",
   sourcemap: true,
   logLevel: "warning",
+  // Loaded at run time by `pagelens top` only (src/cli/top/screen.ts): it requires its own parts by computed names.
+  external: ["terminal-kit"],
   // The sources are ES modules: give them their import.meta.url back.
   define: { "import.meta.url": "__plImportMetaUrl" },
   banner: { js: 'const __plImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },

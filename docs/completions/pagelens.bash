@@ -7,7 +7,7 @@ _pagelens() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
       --root|--sys-root|--passwd) ((i++)) ;;
-      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss|serve) cmd="${COMP_WORDS[i]}"; break ;;
+      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss|serve|top) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   case "${cmd:-ps}:$prev" in
@@ -58,9 +58,14 @@ _pagelens() {
     serve:--interval) return ;;
     serve:--scan-timeout) return ;;
     serve:--top) return ;;
+    top:--interval) return ;;
+    top:--iterations) return ;;
+    top:--sort) COMPREPLY=($(compgen -W "pss uss rss swap name" -- "$cur")); return ;;
+    top:--view) COMPREPLY=($(compgen -W "processes users cgroups libraries" -- "$cur")); return ;;
+    top:--filter) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve help --version -V --root --sys-root --passwd --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve top help --version -V --root --sys-root --passwd --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
     ps) COMPREPLY=($(compgen -W "--sort --reverse --pid --user --command --all --exact --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     maps) COMPREPLY=($(compgen -W "--exact --sort --reverse --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     pages) COMPREPLY=($(compgen -W "--addr --each --raw --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
@@ -73,6 +78,7 @@ _pagelens() {
     kernel) COMPREPLY=($(compgen -W "--json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     wss) COMPREPLY=($(compgen -W "--interval --count --method --reset --mappings --units --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
     serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    top) COMPREPLY=($(compgen -W "--interval --iterations --sort --reverse --view --filter --batch --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
   esac
 }
 complete -F _pagelens pagelens

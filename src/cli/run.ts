@@ -27,6 +27,7 @@ import { registerSystemCommand } from "./commands/system.js";
 import { registerKernelCommand } from "./commands/kernel.js";
 import { registerWssCommand } from "./commands/wss.js";
 import { registerServeCommand } from "./commands/serve.js";
+import { registerTopCommand } from "./commands/top.js";
 
 export const VERSION = "0.1.0";
 
@@ -130,6 +131,7 @@ internal errors).`,
   registerKernelCommand(program, io, setCode);
   registerWssCommand(program, io, setCode);
   registerServeCommand(program, io, setCode);
+  registerTopCommand(program, io, setCode);
 
   return program;
 }
