@@ -24,6 +24,8 @@ import { registerFileCommand } from "./commands/file.js";
 import { registerSystemCommand } from "./commands/system.js";
 import { registerKernelCommand } from "./commands/kernel.js";
 import { registerWssCommand } from "./commands/wss.js";
+import { registerCaptureCommand } from "./commands/capture.js";
+import { registerDiffCommand } from "./commands/diff.js";
 
 export const VERSION = "0.1.0";
 
@@ -41,6 +43,7 @@ function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
     .option("--root <dir>", "procfs root to read (a live /proc, a fixture tree or a capture)", "/proc")
     .option("--sys-root <dir>", "sysfs root (default /sys when --root is /proc)")
     .option("--passwd <file>", "passwd file for user names (default /etc/passwd)")
+    .addOption(new Option("--from <file>", "read a capture (from pagelens capture) instead of /proc: every command answers as the machine did then").conflicts(["root", "sysRoot"]))
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
@@ -114,6 +117,8 @@ internal errors).`,
   registerSystemCommand(program, io, setCode);
   registerKernelCommand(program, io, setCode);
   registerWssCommand(program, io, setCode);
+  registerCaptureCommand(program, io, setCode, VERSION);
+  registerDiffCommand(program, io, setCode);
 
   return program;
 }

@@ -12,7 +12,7 @@ import type { Vma } from "../parse/maps.js";
 import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
 import { parseSmapsRollup } from "../parse/smaps.js";
 import type { ProcFs } from "../procfs/procfs.js";
-import { UserNames } from "../procfs/users.js";
+import { UserNames, type PasswdSource } from "../procfs/users.js";
 import { discoverProcesses, type Candidate } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageTable, lookupStoreAsync, type LookupStats } from "./kpage-lookup.js";
@@ -75,7 +75,7 @@ export interface ScanOptions {
   readonly trace?: (phase: string, ms: number, detail?: string) => void;
   /** Called as processes are read with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
-  readonly passwdFile?: string;
+  readonly passwdFile?: PasswdSource;
 }
 
 export interface Scan {

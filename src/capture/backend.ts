@@ -1,0 +1,148 @@
+/**
+ * `--from FILE`: a ProcFs backend that answers from a capture, exactly as
+ * the machine answered when the capture was taken: the same contents, the
+ * same errors (a process that was gone, a file the kernel refused), the same
+ * words. What the capture did not record is a CaptureMissingError, never an
+ * empty file or a zero word. It never writes and never touches the machine
+ * it runs on.
+ */
+import { ProcReadError } from "../errors.js";
+import { mapOpenError, U64File, type ProcBackend } from "../procfs/procfs.js";
+import { CaptureMissingError } from "./errors.js";
+import type { CaptureContents, RecordedError } from "./format.js";
+import { WordTable } from "./words.js";
+
+function replay(e: RecordedError, file: string, pid: number | undefined): Error {
+  if (e.code !== undefined) return mapOpenError(Object.assign(new Error(e.code), { code: e.code }), file, pid);
+  return new ProcReadError(file, e.reason ?? "error");
+}
+
+const absent = (e: RecordedError | undefined): boolean => e?.code === "ENOENT" || e?.code === "ENOTDIR";
+
+/** A word file served from a capture: the U64File interface, no file descriptor. */
+class CaptureU64File extends U64File {
+  constructor(
+    file: string,
+    private readonly procPid: number | undefined,
+    private readonly table: WordTable,
+    private readonly capture: string,
+    private readonly failed: RecordedError | undefined,
+    private readonly bytes: number | undefined,
+  ) {
+    super(file, -1, procPid);
+  }
+
+  private readAt(index: number, count: number, into: Uint8Array, at: number): number {
+    try {
+      return this.table.read(index, count, into, at, this.capture, this.file);
+    } catch (err) {
+      // Words past the point where the process exited: replay its exit, as the machine did.
+      if (err instanceof CaptureMissingError && this.failed) throw replay(this.failed, this.file, this.procPid);
+      throw err;
+    }
+  }
+
+  override readWords(index: number, count: number, into: Uint8Array): number {
+    return this.readAt(index, count, into, 0);
+  }
+
+  override readWordsAsync(index: number, count: number, into: Uint8Array, at = 0): Promise<number> {
+    try {
+      return Promise.resolve(this.readAt(index, count, into, at));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  override writeWords(): number {
+    throw new ProcReadError(this.file, "a capture cannot be written to");
+  }
+
+  override close(): void {}
+
+  override size(): number | undefined {
+    return this.bytes;
+  }
+}
+
+export class CaptureBackend implements ProcBackend {
+  readonly live = false;
+  private readonly tables = new Map<string, WordTable>();
+
+  constructor(
+    private readonly c: CaptureContents,
+    /** The capture file's name, for messages. */
+    private readonly name: string,
+  ) {}
+
+  private missing(what: string): CaptureMissingError {
+    return new CaptureMissingError(this.name, what);
+  }
+
+  private error(file: string): RecordedError | undefined {
+    return Object.hasOwn(this.c.meta.errors, file) ? this.c.meta.errors[file] : undefined;
+  }
+
+  checkRoot(): void {}
+
+  listPids(root: string): number[] {
+    if (this.c.meta.pids === null) throw this.missing(`the process list of ${root}`);
+    return [...this.c.meta.pids];
+  }
+
+  readText(file: string, pid: number | undefined): string {
+    const data = this.c.files.get(file);
+    if (data !== undefined) return Buffer.from(data.buffer, data.byteOffset, data.length).toString("utf8");
+    const e = this.error(file);
+    if (e) throw replay(e, file, pid);
+    throw this.missing(file);
+  }
+
+  readOptionalText(file: string): string | undefined {
+    if (absent(this.error(file))) return undefined;
+    return this.readText(file, undefined);
+  }
+
+  readOptionalBytes(file: string): Uint8Array | undefined {
+    const data = this.c.files.get(file);
+    if (data !== undefined) return data;
+    const e = this.error(file);
+    if (absent(e)) return undefined;
+    if (e) throw replay(e, file, undefined);
+    throw this.missing(file);
+  }
+
+  readSysDir(dir: string): { ino: number; subdirs: string[] } | undefined {
+    if (Object.hasOwn(this.c.meta.dirs, dir)) return this.c.meta.dirs[dir] ?? undefined;
+    const e = this.error(dir);
+    if (e) throw replay(e, dir, undefined);
+    throw this.missing(`the directory ${dir}`);
+  }
+
+  exists(file: string): boolean {
+    if (Object.hasOwn(this.c.meta.exists, file)) return this.c.meta.exists[file]!;
+    throw this.missing(`whether ${file} exists`);
+  }
+
+  ownerOf(dir: string): number | undefined {
+    if (Object.hasOwn(this.c.meta.owners, dir)) return this.c.meta.owners[dir] ?? undefined;
+    throw this.missing(`the owner of ${dir}`);
+  }
+
+  openU64(file: string, pid: number | undefined): U64File {
+    let table = this.tables.get(file);
+    if (table === undefined) {
+      const data = this.c.words.get(file);
+      if (data === undefined) {
+        const e = this.error(file);
+        if (e) throw replay(e, file, pid);
+        throw this.missing(file);
+      }
+      table = WordTable.decode(data, this.name);
+      this.tables.set(file, table);
+    }
+    const failed = Object.hasOwn(this.c.meta.wordErrors, file) ? this.c.meta.wordErrors[file] : undefined;
+    const size = Object.hasOwn(this.c.meta.sizes, file) ? (this.c.meta.sizes[file] ?? undefined) : undefined;
+    return new CaptureU64File(file, pid, table, this.name, failed, size);
+  }
+}
