@@ -73,9 +73,15 @@ export class CaptureBackend implements ProcBackend {
     private readonly c: CaptureContents,
     /** The capture file's name, for messages. */
     private readonly name: string,
-  ) {}
+  ) {
+    this.pidSet = new Set(c.meta.pids ?? []);
+  }
 
-  private missing(what: string): CaptureMissingError {
+  private readonly pidSet: ReadonlySet<number>;
+
+  /** An unrecorded file, or, for a process that did not exist when the capture listed them all, ENOENT as the machine said. */
+  private missing(what: string, pid?: number): Error {
+    if (pid !== undefined && this.c.meta.pidsComplete && !this.pidSet.has(pid)) return replay({ code: "ENOENT" }, what, pid);
     return new CaptureMissingError(this.name, what);
   }
 
@@ -95,7 +101,7 @@ export class CaptureBackend implements ProcBackend {
     if (data !== undefined) return Buffer.from(data.buffer, data.byteOffset, data.length).toString("utf8");
     const e = this.error(file);
     if (e) throw replay(e, file, pid);
-    throw this.missing(file);
+    throw this.missing(file, pid);
   }
 
   readOptionalText(file: string): string | undefined {
@@ -136,7 +142,7 @@ export class CaptureBackend implements ProcBackend {
       if (data === undefined) {
         const e = this.error(file);
         if (e) throw replay(e, file, pid);
-        throw this.missing(file);
+        throw this.missing(file, pid);
       }
       table = WordTable.decode(data, this.name);
       this.tables.set(file, table);

@@ -53,6 +53,8 @@ export interface RecordedError {
 
 export interface Meta {
   readonly pids: number[] | null;
+  /** `pids` is every process there was (not a --pid selection): a pid not in it did not exist. */
+  readonly pidsComplete: boolean;
   readonly errors: Record<string, RecordedError>;
   readonly dirs: Record<string, { ino: number; subdirs: string[] } | null>;
   readonly exists: Record<string, boolean>;
@@ -125,6 +127,7 @@ function checkMeta(x: unknown, file: string): Meta {
   if (typeof x["passwd"] !== "string") throw new CaptureFormatError(file, "meta.json: passwd is not a string");
   return {
     pids: pids as number[] | null,
+    pidsComplete: x["pidsComplete"] === true,
     errors: checkRecord(x["errors"], isErr, "errors", file),
     dirs: checkRecord(x["dirs"], isDir, "dirs", file),
     exists: checkRecord(x["exists"], (v): v is boolean => typeof v === "boolean", "exists", file),

@@ -9,7 +9,7 @@
 import { errnoOf, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 import { directoryBackend, U64File, type ProcBackend } from "../procfs/procfs.js";
 import type { RecordedError } from "./format.js";
-import { MAX_WORD_INDEX, type WordChunk } from "./words.js";
+import { WordRecorder } from "./words.js";
 
 /** How a read failed, in the terms the capture replays (see backend.ts), or undefined for a failure not worth keeping. */
 function recordable(err: unknown): RecordedError | undefined {
@@ -24,13 +24,10 @@ function recordable(err: unknown): RecordedError | undefined {
   return undefined;
 }
 
+/** One word file's recorded words (encoded as they arrive), and its stat size. */
 export interface WordRecord {
-  readonly chunks: WordChunk[];
-  /** The first index a read found past the end of the file, or MAX_WORD_INDEX if none did. */
-  end: number;
-  size: number | undefined;
-  /** Bytes kept. */
-  bytes: number;
+  readonly words: WordRecorder;
+  readonly size: number | undefined;
 }
 
 class RecordingU64File extends U64File {
@@ -44,11 +41,7 @@ class RecordingU64File extends U64File {
   }
 
   private keep(index: number, count: number, got: number, into: Uint8Array, at: number): void {
-    if (got > 0) {
-      this.rec.chunks.push({ index, bytes: into.slice(at, at + got * 8) });
-      this.rec.bytes += got * 8;
-    }
-    if (got < count) this.rec.end = Math.min(this.rec.end, index + got);
+    this.rec.words.record(index, count, got, into, at);
   }
 
   private failed(err: unknown): never {
@@ -171,7 +164,7 @@ export class RecordingBackend implements ProcBackend {
     const inner = this.attempt(file, () => this.inner.openU64(file, pid));
     let rec = this.words.get(file);
     if (rec === undefined) {
-      rec = { chunks: [], end: MAX_WORD_INDEX, size: inner.size(), bytes: 0 };
+      rec = { words: new WordRecorder(), size: inner.size() };
       this.words.set(file, rec);
     }
     return new RecordingU64File(inner, pid, rec, (e) => {

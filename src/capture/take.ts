@@ -17,7 +17,6 @@ import { parsePasswd } from "../procfs/users.js";
 import { scanSystem, type Scan } from "../scan/system-scan.js";
 import { CAPTURE_FORMAT, CAPTURE_VERSION, writeCapture, type Meta } from "./format.js";
 import { RecordingBackend, type WordRecord } from "./recorder.js";
-import { encodeWords } from "./words.js";
 
 export interface CaptureOptions {
   readonly root?: string;
@@ -39,18 +38,6 @@ export interface CaptureResult {
   readonly notRecorded: readonly string[];
 }
 
-/** Merged [start, end) intervals of what a word record holds. */
-function covered(rec: WordRecord): Array<[number, number]> {
-  const iv = rec.chunks.map((c): [number, number] => [c.index, c.index + c.bytes.length / 8]).sort((a, b) => a[0] - b[0]);
-  const out: Array<[number, number]> = [];
-  for (const [s, e] of iv) {
-    const last = out[out.length - 1];
-    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
-    else out.push([s, e]);
-  }
-  return out;
-}
-
 /** The parts of [s, e) not in `cov` (sorted, merged). */
 function gaps(cov: ReadonlyArray<[number, number]>, s: number, e: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -68,32 +55,24 @@ function gaps(cov: ReadonlyArray<[number, number]>, s: number, e: number): Array
 
 const WINDOW = 64 * 1024;
 
-/** Read [s, e) of an open word file in windows (the reads are what gets recorded). */
-function readRange(file: { readWords(i: number, n: number, into: Uint8Array): number }, s: number, e: number, buf: Uint8Array): void {
+/**
+ * Read [s, e) of an open word file in windows (the reads are what gets
+ * recorded); with `pfns`, collect the PFNs of present pagemap entries
+ * (bit 63 set; PFN in bits 0-54).
+ */
+function readRange(file: { readWords(i: number, n: number, into: Uint8Array): number }, s: number, e: number, buf: Uint8Array, pfns?: number[]): void {
+  const u32 = new Uint32Array(buf.buffer, buf.byteOffset, buf.length / 4);
   for (let i = s; i < e; ) {
     const n = Math.min(WINDOW, e - i);
     const got = file.readWords(i, n, buf);
+    if (pfns)
+      for (let k = 0; k < got; k++) {
+        const hi = u32[2 * k + 1]!;
+        if ((hi & 0x80000000) !== 0 && ((hi & 0x7fffff) !== 0 || u32[2 * k] !== 0)) pfns.push((hi & 0x7fffff) * 2 ** 32 + u32[2 * k]!);
+      }
     if (got < n) return;
     i += n;
   }
-}
-
-/** PFNs of present pagemap words (bit 63 set; PFN in bits 0-54). */
-function pfnsOf(rec: WordRecord): Float64Array {
-  let n = 0;
-  for (const c of rec.chunks) n += c.bytes.length / 8;
-  const out = new Float64Array(n);
-  let k = 0;
-  for (const c of rec.chunks) {
-    const u32 = new Uint32Array(c.bytes.buffer, c.bytes.byteOffset, c.bytes.length / 4);
-    for (let i = 0; i < u32.length; i += 2) {
-      const hi = u32[i + 1]!;
-      if ((hi & 0x80000000) === 0) continue;
-      const pfn = (hi & 0x7fffff) * 2 ** 32 + u32[i]!;
-      if (pfn !== 0) out[k++] = pfn;
-    }
-  }
-  return out.subarray(0, k).sort();
 }
 
 function timed<T>(trace: CaptureOptions["trace"], phase: string, f: () => T): T {
@@ -127,6 +106,8 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   // 2. Per process: the text files the other views read, and pagemap of every mapping the scan did not read.
   const pageSize = kernel.pageSize;
   let mapped = 0;
+  // The scan looked up every page it read (exact); pages of mappings it did not read are looked up here.
+  const gapPfns: number[] = [];
   timed(o.trace, "capture: per-process files", () => {
     const buf = new Uint8Array(WINDOW * 8);
     for (const p of scan.processes) {
@@ -148,7 +129,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
       }
       const name = procfs.path(pid, "pagemap");
       const wr = rec.words.get(name);
-      const cov = wr ? covered(wr) : [];
+      const cov = wr ? wr.words.covered() : [];
       let file;
       try {
         file = procfs.openU64(`${pid}/pagemap`, pid);
@@ -161,7 +142,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
           const e = Math.ceil(v.end / pageSize);
           if (e > 2 ** 52 / pageSize) continue; // [vsyscall] and kernel addresses: pagemap has nothing there
           mapped += v.end - v.start;
-          for (const [gs, ge] of gaps(cov, s, e)) readRange(file, gs, ge, buf);
+          for (const [gs, ge] of gaps(cov, s, e)) readRange(file, gs, ge, buf, gapPfns);
         }
       } catch (err) {
         if (!(err instanceof ProcessGoneError)) throw err;
@@ -185,17 +166,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
 
   // 4. kpagecount and kpagecgroup of every PFN any recorded pagemap word names; the whole kpageflags.
   timed(o.trace, "capture: kpage files", () => {
-    const pfnSet: Float64Array[] = [];
-    for (const [name, wr] of rec.words) if (/\/pagemap$/.test(name)) pfnSet.push(pfnsOf(wr));
-    let total = 0;
-    for (const a of pfnSet) total += a.length;
-    const all = new Float64Array(total);
-    let k = 0;
-    for (const a of pfnSet) {
-      all.set(a, k);
-      k += a.length;
-    }
-    all.sort();
+    const all = Float64Array.from(gapPfns).sort();
     const buf = new Uint8Array(WINDOW * 8);
     const names = ["kpagecount", ...(cgroups ? ["kpagecgroup"] : [])];
     if (!kernel.features.kpagecount.available) notRecorded.push(`kpagecount, kpageflags (${kernel.features.kpagecount.note ?? "unavailable"}): page-level numbers come from smaps_rollup, as they would on the machine`);
@@ -203,7 +174,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
       for (const n of names) {
         const file = procfs.openU64(n);
         try {
-          const cov = covered(rec.words.get(procfs.path(n))!);
+          const cov = rec.words.get(procfs.path(n))?.words.covered() ?? [];
           let ci = 0;
           for (let i = 0; i < all.length; ) {
             // One read per run of PFNs not yet recorded, windows at most WINDOW words.
@@ -257,13 +228,14 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
     const words = new Map<string, Uint8Array>();
     let recorded = 0;
     for (const [name, wr] of rec.words) {
-      words.set(name, encodeWords(wr.chunks, wr.end));
-      recorded += wr.bytes / 8;
+      words.set(name, wr.words.encodeMember());
+      recorded += wr.words.words;
     }
     const sizes: Record<string, number | null> = {};
     for (const [name, wr] of rec.words) sizes[name] = wr.size ?? null;
     const meta: Meta = {
       pids: o.pids ? [...o.pids].sort((a, b) => a - b) : rec.pids,
+      pidsComplete: o.pids === undefined && rec.pids !== null,
       errors: rec.errors,
       dirs: rec.dirs,
       exists: rec.exist,

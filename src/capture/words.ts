@@ -28,102 +28,176 @@ const MAX_RUN = 1 << 20;
 /** No file has more words than this (2^52 words of 8 bytes: more than any address space or memory). */
 export const MAX_WORD_INDEX = 2 ** 52;
 
-export interface WordChunk {
-  readonly index: number;
-  /** Whole words, little-endian, as read. */
-  readonly bytes: Uint8Array;
+/** Growable columns of runs. */
+class Columns {
+  n = 0;
+  len = new Uint32Array(1024);
+  step = new Int32Array(1024);
+  lo = new Uint32Array(1024);
+  hi = new Uint32Array(1024);
+
+  push(len: number, step: number, lo: number, hi: number): void {
+    if (this.n === this.len.length) {
+      const grow = <T extends Uint32Array | Int32Array>(a: T, make: (n: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.len = grow(this.len, (k) => new Uint32Array(k));
+      this.step = grow(this.step, (k) => new Int32Array(k));
+      this.lo = grow(this.lo, (k) => new Uint32Array(k));
+      this.hi = grow(this.hi, (k) => new Uint32Array(k));
+    }
+    this.len[this.n] = len;
+    this.step[this.n] = step;
+    this.lo[this.n] = lo;
+    this.hi[this.n] = hi;
+    this.n++;
+  }
 }
 
-/** Encode recorded reads (first read of a word wins) into the member format above. */
-export function encodeWords(chunks: readonly WordChunk[], end: number): Uint8Array {
-  const sorted = [...chunks].filter((c) => c.bytes.length >= 8).sort((a, b) => a.index - b.index);
-  const extStart: number[] = [];
-  const extCount: number[] = [];
-  const len: number[] = [];
-  const step: number[] = [];
-  const lo: number[] = [];
-  const hi: number[] = [];
-  let curEnd = -1;
-  // Run state.
-  let rLen = 0;
-  let rStep = 0;
-  let pLo = 0;
-  let pHi = 0;
-  const close = (): void => {
-    if (rLen > 0) {
-      len.push(rLen);
-      step.push(rStep);
+/** Disjoint sorted [start, end) intervals: what a word file already holds. */
+class Coverage {
+  readonly s: number[] = [];
+  readonly e: number[] = [];
+
+  /** Add [a, b); return the parts of it that were not yet covered. */
+  add(a: number, b: number): Array<[number, number]> {
+    const s = this.s;
+    const e = this.e;
+    // First interval ending after a.
+    let lo = 0;
+    let hi = e.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (e[mid]! < a) lo = mid + 1;
+      else hi = mid;
     }
-    rLen = 0;
-  };
-  const add = (wLo: number, wHi: number): void => {
-    if (rLen === 1) {
-      const d = (wHi - pHi) * TWO32 + (wLo - pLo);
-      if (d >= -0x80000000 && d <= 0x7fffffff) {
-        rStep = d;
-        rLen = 2;
-        pLo = wLo;
-        pHi = wHi;
-        return;
-      }
-    } else if (rLen > 1 && rLen < MAX_RUN) {
-      const t = pLo + rStep;
-      const eLo = ((t % TWO32) + TWO32) % TWO32;
-      const eHi = (pHi + Math.floor(t / TWO32)) >>> 0;
-      if (eLo === wLo && eHi === wHi) {
-        rLen++;
-        pLo = wLo;
-        pHi = wHi;
-        return;
-      }
+    const first = lo;
+    const out: Array<[number, number]> = [];
+    let at = a;
+    let k = first;
+    for (; k < s.length && s[k]! <= b; k++) {
+      if (s[k]! > at) out.push([at, Math.min(s[k]!, b)]);
+      at = Math.max(at, e[k]!);
     }
-    close();
-    rLen = 1;
-    rStep = 0;
-    lo.push(wLo);
-    hi.push(wHi);
-    pLo = wLo;
-    pHi = wHi;
-  };
-  for (const c of sorted) {
-    const words = Math.floor(c.bytes.length / 8);
-    const dv = new DataView(c.bytes.buffer, c.bytes.byteOffset, words * 8);
-    let first = 0;
-    if (c.index < curEnd) first = Math.min(words, curEnd - c.index);
-    if (first >= words) continue;
-    const from = c.index + first;
-    if (from !== curEnd) {
-      close();
-      extStart.push(from);
-      extCount.push(0);
-    }
-    for (let i = first; i < words; i++) add(dv.getUint32(i * 8, true), dv.getUint32(i * 8 + 4, true));
-    extCount[extCount.length - 1]! += words - first;
-    curEnd = c.index + words;
+    if (at < b) out.push([at, b]);
+    const ns = Math.min(a, first < s.length ? s[first]! : a);
+    const ne = Math.max(b, k > first ? e[k - 1]! : b);
+    s.splice(first, k - first, ns);
+    e.splice(first, k - first, ne);
+    return out;
   }
-  close();
-  const E = extStart.length;
-  const R = len.length;
-  const out = new Uint8Array(24 + 12 * E + 16 * R);
-  const dv = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) out[i] = MAGIC.charCodeAt(i);
-  const endC = Math.min(end, MAX_WORD_INDEX);
-  dv.setUint32(8, endC % TWO32, true);
-  dv.setUint32(12, Math.floor(endC / TWO32), true);
-  dv.setUint32(16, E, true);
-  dv.setUint32(20, R, true);
-  let at = 24;
-  for (let i = 0; i < E; i++, at += 4) dv.setUint32(at, extStart[i]! % TWO32, true);
-  for (let i = 0; i < E; i++, at += 4) dv.setUint32(at, Math.floor(extStart[i]! / TWO32), true);
-  for (let i = 0; i < E; i++, at += 4) dv.setUint32(at, extCount[i]!, true);
-  for (let i = 0; i < R; i++, at += 4) dv.setUint32(at, len[i]!, true);
-  for (let i = 0; i < R; i++, at += 4) dv.setInt32(at, step[i]!, true);
-  for (let i = 0, prev = 0; i < R; i++, at += 4) {
-    dv.setUint32(at, (lo[i]! - prev) >>> 0, true);
-    prev = lo[i]!;
+}
+
+/**
+ * The words recorded from one file, encoded as they arrive (the raw words
+ * are not kept: a process with a 300 GiB reservation has 80 M pagemap words,
+ * nearly all one run of zeros). The first read of a word is the one kept:
+ * the reports computed while capturing saw that value.
+ */
+export class WordRecorder {
+  private readonly cov = new Coverage();
+  private readonly pieces: Array<{ index: number; count: number; first: number; runs: number }> = [];
+  private readonly cols = new Columns();
+  /** The first index a read found past the end of the file. */
+  end = MAX_WORD_INDEX;
+  /** Words kept. */
+  words = 0;
+
+  /** Keep `got` words read at `index` (bytes at `into[at..]`); `count` were asked for. */
+  record(index: number, count: number, got: number, into: Uint8Array, at: number): void {
+    if (got < count) this.end = Math.min(this.end, index + got);
+    if (got <= 0) return;
+    let u32: Uint32Array;
+    if ((into.byteOffset + at) % 4 === 0) u32 = new Uint32Array(into.buffer, into.byteOffset + at, got * 2);
+    else u32 = new Uint32Array(into.slice(at, at + got * 8).buffer);
+    for (const [a, b] of this.cov.add(index, index + got)) this.encode(a, u32.subarray((a - index) * 2, (b - index) * 2));
   }
-  for (let i = 0; i < R; i++, at += 4) dv.setUint32(at, hi[i]!, true);
-  return out;
+
+  private encode(index: number, w: Uint32Array): void {
+    const cols = this.cols;
+    const firstRun = cols.n;
+    const count = w.length / 2;
+    let i = 0;
+    while (i < count) {
+      const lo = w[2 * i]!;
+      const hi = w[2 * i + 1]!;
+      let len = 1;
+      let step = 0;
+      if (i + 1 < count) {
+        const d = (w[2 * i + 3]! - hi) * TWO32 + (w[2 * i + 2]! - lo);
+        if (d >= -0x80000000 && d <= 0x7fffffff) {
+          step = d;
+          let pLo = w[2 * i + 2]!;
+          let pHi = w[2 * i + 3]!;
+          len = 2;
+          while (i + len < count && len < MAX_RUN) {
+            const t = pLo + step;
+            const eLo = t >>> 0 === t ? t : ((t % TWO32) + TWO32) % TWO32;
+            const eHi = t >= 0 && t < TWO32 ? pHi : (pHi + Math.floor(t / TWO32)) >>> 0;
+            if (w[2 * (i + len)] !== eLo || w[2 * (i + len) + 1] !== eHi) break;
+            pLo = eLo;
+            pHi = eHi;
+            len++;
+          }
+        }
+      }
+      cols.push(len, step, lo, hi);
+      i += len;
+    }
+    this.pieces.push({ index, count, first: firstRun, runs: cols.n - firstRun });
+    this.words += count;
+  }
+
+  /** The member (layout above): pieces sorted, touching pieces made one extent. */
+  encodeMember(): Uint8Array {
+    const pieces = [...this.pieces].sort((a, b) => a.index - b.index);
+    const extStart: number[] = [];
+    const extCount: number[] = [];
+    for (const p of pieces) {
+      const last = extStart.length - 1;
+      if (last >= 0 && extStart[last]! + extCount[last]! === p.index) extCount[last]! += p.count;
+      else {
+        extStart.push(p.index);
+        extCount.push(p.count);
+      }
+    }
+    const E = extStart.length;
+    const R = this.cols.n;
+    const out = new Uint8Array(24 + 12 * E + 16 * R);
+    const dv = new DataView(out.buffer);
+    for (let i = 0; i < 8; i++) out[i] = MAGIC.charCodeAt(i);
+    const endC = Math.min(this.end, MAX_WORD_INDEX);
+    dv.setUint32(8, endC % TWO32, true);
+    dv.setUint32(12, Math.floor(endC / TWO32), true);
+    dv.setUint32(16, E, true);
+    dv.setUint32(20, R, true);
+    let at = 24;
+    for (let i = 0; i < E; i++, at += 4) dv.setUint32(at, extStart[i]! % TWO32, true);
+    for (let i = 0; i < E; i++, at += 4) dv.setUint32(at, Math.floor(extStart[i]! / TWO32), true);
+    for (let i = 0; i < E; i++, at += 4) dv.setUint32(at, extCount[i]!, true);
+    // Runs in the order of the sorted pieces, each column whole.
+    const cols = this.cols;
+    const colAt = [at, at + 4 * R, at + 8 * R, at + 12 * R];
+    let r = 0;
+    let prevLo = 0;
+    for (const p of pieces) {
+      for (let k = p.first; k < p.first + p.runs; k++, r++) {
+        dv.setUint32(colAt[0]! + 4 * r, cols.len[k]!, true);
+        dv.setInt32(colAt[1]! + 4 * r, cols.step[k]!, true);
+        dv.setUint32(colAt[2]! + 4 * r, (cols.lo[k]! - prevLo) >>> 0, true);
+        dv.setUint32(colAt[3]! + 4 * r, cols.hi[k]!, true);
+        prevLo = cols.lo[k]!;
+      }
+    }
+    return out;
+  }
+
+  /** Merged [start, end) intervals recorded. */
+  covered(): Array<[number, number]> {
+    return this.cov.s.map((s, i): [number, number] => [s, this.cov.e[i]!]);
+  }
 }
 
 /** A decoded word member: answers reads inside its extents, refuses the rest. */
