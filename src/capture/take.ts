@@ -16,7 +16,7 @@ import { ProcFs } from "../procfs/procfs.js";
 import { parsePasswd } from "../procfs/users.js";
 import { scanSystem, type Scan } from "../scan/system-scan.js";
 import { CAPTURE_FORMAT, CAPTURE_VERSION, writeCapture, type Meta } from "./format.js";
-import { RecordingBackend, type WordRecord } from "./recorder.js";
+import { RecordingBackend } from "./recorder.js";
 
 export interface CaptureOptions {
   readonly root?: string;
