@@ -8,7 +8,7 @@
  */
 import { ProcReadError } from "../errors.js";
 import { mapOpenError, U64File, type ProcBackend } from "../procfs/procfs.js";
-import { CaptureMissingError } from "./errors.js";
+import { CaptureFormatError, CaptureMissingError } from "./errors.js";
 import type { CaptureContents, RecordedError } from "./format.js";
 import { WordTable } from "./words.js";
 
@@ -28,17 +28,36 @@ class CaptureU64File extends U64File {
     private readonly capture: string,
     private readonly failed: RecordedError | undefined,
     private readonly bytes: number | undefined,
+    /** For pagemap: PFNs must lie below this (the machine's kpageflags end), as the kernel guarantees. */
+    private readonly pfnLimit: number | undefined,
   ) {
     super(file, -1, procPid);
   }
 
   private readAt(index: number, count: number, into: Uint8Array, at: number): number {
     try {
-      return this.table.read(index, count, into, at, this.capture, this.file);
+      const got = this.table.read(index, count, into, at, this.capture, this.file);
+      if (this.pfnLimit !== undefined && got > 0) this.checkPfns(into, at, got);
+      return got;
     } catch (err) {
       // Words past the point where the process exited: replay its exit, as the machine did.
       if (err instanceof CaptureMissingError && this.failed) throw replay(this.failed, this.file, this.procPid);
       throw err;
+    }
+  }
+
+  /**
+   * A hostile capture could name a PFN no machine has; the kernel never
+   * does, and the scan engine sizes its tables from the PFNs it sees.
+   */
+  private checkPfns(into: Uint8Array, at: number, got: number): void {
+    const dv = new DataView(into.buffer, into.byteOffset + at, got * 8);
+    const limit = this.pfnLimit!;
+    for (let k = 0; k < got; k++) {
+      const hi = dv.getUint32(k * 8 + 4, true);
+      if ((hi & 0x80000000) === 0) continue;
+      const pfn = (hi & 0x7fffff) * 2 ** 32 + dv.getUint32(k * 8, true);
+      if (pfn >= limit) throw new CaptureFormatError(this.capture, `${this.file} names page frame ${pfn}, beyond the ${limit} the machine had`);
     }
   }
 
@@ -149,6 +168,24 @@ export class CaptureBackend implements ProcBackend {
     }
     const failed = Object.hasOwn(this.c.meta.wordErrors, file) ? this.c.meta.wordErrors[file] : undefined;
     const size = Object.hasOwn(this.c.meta.sizes, file) ? (this.c.meta.sizes[file] ?? undefined) : undefined;
-    return new CaptureU64File(file, pid, table, this.name, failed, size);
+    return new CaptureU64File(file, pid, table, this.name, failed, size, /\/pagemap$/.test(file) ? this.pfnLimit() : undefined);
+  }
+
+  /** The machine's PFN count: where its kpageflags ended, and no more than 2^36 pages (256 TiB) in any case. */
+  private pfnLimit(): number {
+    const cap = 2 ** 36;
+    const flags = [...this.c.words.keys()].find((k) => /\/kpageflags$/.test(k));
+    if (flags === undefined) return cap;
+    try {
+      const key = flags;
+      let t = this.tables.get(key);
+      if (t === undefined) {
+        t = WordTable.decode(this.c.words.get(key)!, this.name);
+        this.tables.set(key, t);
+      }
+      return Math.min(cap, t.end);
+    } catch {
+      return cap;
+    }
   }
 }

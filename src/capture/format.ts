@@ -31,6 +31,13 @@ export const CAPTURE_LIMITS = {
   members: 1_000_000,
 } as const;
 
+export interface CaptureLimits {
+  readonly fileBytes: number;
+  readonly totalBytes: number;
+  readonly memberBytes: number;
+  readonly members: number;
+}
+
 export interface Manifest {
   readonly format: string;
   readonly version: number;
@@ -148,17 +155,17 @@ function parseJson(data: Uint8Array | undefined, name: string, file: string): un
 }
 
 /** Check and unpack a capture's bytes. Every failure is a CaptureFormatError naming `file`. */
-export function readCapture(bytes: Uint8Array, file: string): CaptureContents {
-  if (bytes.length > CAPTURE_LIMITS.fileBytes) throw new CaptureFormatError(file, `larger than ${CAPTURE_LIMITS.fileBytes} bytes`);
+export function readCapture(bytes: Uint8Array, file: string, limits: CaptureLimits = CAPTURE_LIMITS): CaptureContents {
+  if (bytes.length > limits.fileBytes) throw new CaptureFormatError(file, `larger than ${limits.fileBytes} bytes`);
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) throw new CaptureFormatError(file, "not gzip-compressed (a capture is a .tar.gz)");
   let tar: Buffer;
   try {
-    tar = gunzipSync(bytes, { maxOutputLength: CAPTURE_LIMITS.totalBytes });
+    tar = gunzipSync(bytes, { maxOutputLength: limits.totalBytes });
   } catch (err) {
-    const why = err instanceof RangeError || /maxOutputLength|larger than/i.test(String(err)) ? `inflates to more than ${CAPTURE_LIMITS.totalBytes} bytes` : `gzip stream damaged (${(err as Error).message})`;
+    const why = err instanceof RangeError || /maxOutputLength|larger than/i.test(String(err)) ? `inflates to more than ${limits.totalBytes} bytes` : `gzip stream damaged (${(err as Error).message})`;
     throw new CaptureFormatError(file, why);
   }
-  const members = readTar(tar, file, CAPTURE_LIMITS);
+  const members = readTar(tar, file, limits);
   const byName = new Map<string, Uint8Array>();
   for (const m of members) {
     if (byName.has(m.name)) throw new CaptureFormatError(file, `member ${JSON.stringify(m.name.slice(0, 200))} appears twice`);

@@ -4,7 +4,7 @@ import { errnoOf, ProcReadError } from "../errors.js";
 import { ProcFs } from "../procfs/procfs.js";
 import { CaptureBackend } from "./backend.js";
 import { CaptureFormatError } from "./errors.js";
-import { CAPTURE_LIMITS, readCapture, type Manifest } from "./format.js";
+import { CAPTURE_LIMITS, readCapture, type CaptureLimits, type Manifest } from "./format.js";
 
 export interface OpenedCapture {
   readonly procfs: ProcFs;
@@ -14,8 +14,8 @@ export interface OpenedCapture {
 }
 
 /** Parse capture bytes into a ProcFs that answers from them. */
-export function captureProcFs(bytes: Uint8Array, name: string): OpenedCapture {
-  const contents = readCapture(bytes, name);
+export function captureProcFs(bytes: Uint8Array, name: string, limits?: CaptureLimits): OpenedCapture {
+  const contents = readCapture(bytes, name, limits);
   const procfs = new ProcFs({ root: contents.manifest.root, sysRoot: contents.manifest.sysRoot, backend: new CaptureBackend(contents, name) });
   return { procfs, passwdText: contents.meta.passwd, manifest: contents.manifest };
 }
