@@ -86,6 +86,7 @@ class CaptureU64File extends U64File {
 
 export class CaptureBackend implements ProcBackend {
   readonly live = false;
+  readonly capturedAt: string;
   private readonly tables = new Map<string, WordTable>();
 
   constructor(
@@ -94,6 +95,7 @@ export class CaptureBackend implements ProcBackend {
     private readonly name: string,
   ) {
     this.pidSet = new Set(c.meta.pids ?? []);
+    this.capturedAt = c.manifest.time;
   }
 
   private readonly pidSet: ReadonlySet<number>;

@@ -251,7 +251,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
           format: CAPTURE_FORMAT,
           version: CAPTURE_VERSION,
           pagelens: o.pagelensVersion,
-          time: new Date().toISOString(),
+          time: scan.takenAt,
           host: hostname(),
           kernel: (procfs.readOptionalText("sys/kernel/osrelease") ?? "").trim(),
           root: procfs.root,

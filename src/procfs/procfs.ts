@@ -38,6 +38,8 @@ export interface ProcFsOptions {
 export interface ProcBackend {
   /** Does this backend read the running kernel (the recorder does; a capture does not)? */
   readonly live: boolean;
+  /** When the bytes were read, if not now (a capture's time, ISO 8601). */
+  readonly capturedAt?: string;
   checkRoot(root: string): void;
   listPids(root: string): number[];
   readText(file: string, pid: number | undefined): string;
@@ -156,6 +158,11 @@ export class ProcFs {
     this.root = options.root ?? "/proc";
     const sys = options.sysRoot === undefined ? (this.root === "/proc" ? "/sys" : undefined) : options.sysRoot;
     this.sysRoot = sys ?? undefined;
+  }
+
+  /** When the bytes were read, for a capture; undefined means now. */
+  get capturedAt(): string | undefined {
+    return this.backend?.capturedAt;
   }
 
   /** Is this the kernel's own procfs (rather than a fixture or snapshot tree)? */

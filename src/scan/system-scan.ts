@@ -222,7 +222,7 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}): Pro
   }
   processes.sort((a, b) => a.info.pid - b.info.pid);
   return {
-    takenAt: new Date().toISOString(),
+    takenAt: procfs.capturedAt ?? new Date().toISOString(),
     durationMs: performance.now() - t0,
     kernel,
     meminfo,
