@@ -29,7 +29,8 @@ async function sideOf(spec: string, g: GlobalOptions, io: CliIo, o: DiffOptions)
     return { procfs: c.procfs, passwdFile: g.passwd ?? { text: c.passwdText } };
   })();
   const ps = await psView(src, { pids: o.pid });
-  const libs = await libsView(src, {});
+  // --all: unnamed anonymous memory ([anon]) is where most growth is.
+  const libs = await libsView(src, { all: true });
   const startOf = (pid: number): number | null => {
     try {
       return parseStatStartTime(src.procfs.readText(`${pid}/stat`, pid)) ?? null;
