@@ -91,8 +91,9 @@ export function writeCapture(c: CaptureContents): Uint8Array {
   for (const [p, data] of [...c.files].sort((a, b) => (a[0] < b[0] ? -1 : 1))) members.push({ name: `files/${rel(p)}`, data });
   for (const [p, data] of [...c.words].sort((a, b) => (a[0] < b[0] ? -1 : 1))) members.push({ name: `words/${rel(p)}`, data });
   const mtime = Math.floor(Date.parse(c.manifest.time) / 1000) || 0;
-  // Level 6 (zlib's default): measured on the reference workload, level 9 saved 3% for twice the time.
-  return gzipSync(writeTar(members, mtime), { level: 6, memLevel: 9, strategy: zc.Z_DEFAULT_STRATEGY });
+  // Level 1: on a 16.6 MB capture tar of a 118-process machine, levels 1/3/6/9 gave 3.30/3.04/2.77/2.68 MB
+  // in 81/129/325/3845 ms. The size is far below any limit; the time is what a capture is judged on.
+  return gzipSync(writeTar(members, mtime), { level: 1, memLevel: 9, strategy: zc.Z_DEFAULT_STRATEGY });
 }
 
 function isObj(x: unknown): x is Record<string, unknown> {
