@@ -19,9 +19,10 @@ import * as os from "node:os";
 import { envInt, loadAverage, repoRoot, round, sharedBenchDir, type Suite, type SuiteContext } from "./lib.js";
 import { psSuite } from "./suites/ps.js";
 import { censusSuite } from "./suites/census.js";
+import { captureSuite } from "./suites/capture.js";
 
 /** Every suite, in the order they run. Add new suites here. */
-const SUITES: readonly Suite[] = [psSuite, censusSuite];
+const SUITES: readonly Suite[] = [psSuite, censusSuite, captureSuite];
 
 async function main(): Promise<number> {
   const root = repoRoot();
