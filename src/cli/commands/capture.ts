@@ -20,6 +20,12 @@ export function registerCaptureCommand(program: Command, io: CliIo, setCode: (n:
       const o = this.opts() as { output: string; pid?: number[] };
       const g = this.optsWithGlobals() as GlobalOptions;
       if (g.from !== undefined) throw new UsageError("capture reads a live /proc or a --root tree, not another capture (--from)");
+      // Fail before the work, not after it, when the file cannot be written.
+      try {
+        fs.accessSync(path.dirname(path.resolve(o.output)), fs.constants.W_OK);
+      } catch (err) {
+        throw new UsageError(`-o ${o.output}: cannot write there (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      }
       const progress = new Progress(io, "capturing processes");
       const r = await takeCapture({
         root: g.root,
