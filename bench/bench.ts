@@ -22,9 +22,10 @@ import { envInt, loadAverage, repoRoot, round, sharedBenchDir, type Suite, type 
 import { psSuite } from "./suites/ps.js";
 import { censusSuite } from "./suites/census.js";
 import { scaleSuite } from "./suites/scale.js";
+import { captureSuite } from "./suites/capture.js";
 
 /** Every suite, in the order they run. Add new suites here. */
-const SUITES: readonly Suite[] = [psSuite, censusSuite, scaleSuite];
+const SUITES: readonly Suite[] = [psSuite, censusSuite, captureSuite, scaleSuite];
 
 async function main(): Promise<number> {
   const root = repoRoot();

@@ -6,14 +6,15 @@ _pagelens() {
   prev="${COMP_WORDS[COMP_CWORD-1]}"
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      --root|--sys-root|--passwd) ((i++)) ;;
-      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss|serve|top) cmd="${COMP_WORDS[i]}"; break ;;
+      --root|--sys-root|--passwd|--from) ((i++)) ;;
+      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss|serve|top|capture|diff) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   case "${cmd:-ps}:$prev" in
     *:--root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     *:--sys-root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     *:--passwd) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    *:--from) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ps:--sort) COMPREPLY=($(compgen -W "pss uss rss vss swap pid command" -- "$cur")); return ;;
     ps:--pid) return ;;
     ps:--user) return ;;
@@ -63,22 +64,29 @@ _pagelens() {
     top:--sort) COMPREPLY=($(compgen -W "pss uss rss swap name" -- "$cur")); return ;;
     top:--view) COMPREPLY=($(compgen -W "processes users cgroups libraries" -- "$cur")); return ;;
     top:--filter) return ;;
+    capture:--output|capture:-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    capture:--pid) return ;;
+    diff:--pid) return ;;
+    diff:--limit) return ;;
+    diff:--units) COMPREPLY=($(compgen -W "human bytes k m g" -- "$cur")); return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve top help --version -V --root --sys-root --passwd --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
-    ps) COMPREPLY=($(compgen -W "--sort --reverse --pid --user --command --all --exact --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    maps) COMPREPLY=($(compgen -W "--exact --sort --reverse --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    pages) COMPREPLY=($(compgen -W "--addr --each --raw --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    flags) COMPREPLY=($(compgen -W "--pid --cgroup --addr --bits --raw --describe --list --list-each --no-summary --kpageflags --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    libs) COMPREPLY=($(compgen -W "--path --perms --sort --reverse --all --top --summary --exact --units --limit --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    shares) COMPREPLY=($(compgen -W "--pid --top --command --groups --mappings --exact --units --limit --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    groups) COMPREPLY=($(compgen -W "--by --pids --root-pid --charges --sort --reverse --exact --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    file) COMPREPLY=($(compgen -W "--list --each --raw --top --no-processes --totals-only --units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")); [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur")) ;;
-    system) COMPREPLY=($(compgen -W "--units --json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    kernel) COMPREPLY=($(compgen -W "--json --csv --wide --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    wss) COMPREPLY=($(compgen -W "--interval --count --method --reset --mappings --units --json --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
-    top) COMPREPLY=($(compgen -W "--interval --iterations --sort --reverse --view --filter --batch --version -V --root --sys-root --passwd --help" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve top capture diff help --version -V --root --sys-root --passwd --from --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
+    ps) COMPREPLY=($(compgen -W "--sort --reverse --pid --user --command --all --exact --units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    maps) COMPREPLY=($(compgen -W "--exact --sort --reverse --units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    pages) COMPREPLY=($(compgen -W "--addr --each --raw --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    flags) COMPREPLY=($(compgen -W "--pid --cgroup --addr --bits --raw --describe --list --list-each --no-summary --kpageflags --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    libs) COMPREPLY=($(compgen -W "--path --perms --sort --reverse --all --top --summary --exact --units --limit --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    shares) COMPREPLY=($(compgen -W "--pid --top --command --groups --mappings --exact --units --limit --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    groups) COMPREPLY=($(compgen -W "--by --pids --root-pid --charges --sort --reverse --exact --units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    file) COMPREPLY=($(compgen -W "--list --each --raw --top --no-processes --totals-only --units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")); [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur")) ;;
+    system) COMPREPLY=($(compgen -W "--units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    kernel) COMPREPLY=($(compgen -W "--json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    wss) COMPREPLY=($(compgen -W "--interval --count --method --reset --mappings --units --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    top) COMPREPLY=($(compgen -W "--interval --iterations --sort --reverse --view --filter --batch --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    capture) COMPREPLY=($(compgen -W "--output -o --pid --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    diff) COMPREPLY=($(compgen -W "--pid --mappings --limit --units --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
   esac
 }
 complete -F _pagelens pagelens

@@ -1,5 +1,7 @@
 /** What every command needs: the procfs handle built from the global options, and the io. */
+import { openCapture } from "../capture/open.js";
 import { ProcFs } from "../procfs/procfs.js";
+import type { PasswdSource } from "../procfs/users.js";
 import type { ViewSource } from "../views/source.js";
 import type { CliIo } from "./io.js";
 import { scanExitCode } from "./exit-codes.js";
@@ -8,16 +10,23 @@ export interface GlobalOptions {
   readonly root: string;
   readonly sysRoot?: string;
   readonly passwd?: string;
+  /** A capture file to read instead of a procfs tree (`--from`). */
+  readonly from?: string;
 }
 
 /** A command reads through the same source its view does, and writes to the io. */
 export interface Context extends ViewSource {
   readonly procfs: ProcFs;
   readonly io: CliIo;
-  readonly passwdFile: string | undefined;
+  readonly passwdFile: PasswdSource | undefined;
 }
 
 export function makeContext(g: GlobalOptions, io: CliIo): Context {
+  if (g.from !== undefined) {
+    // Names come from the capture's own passwd entries unless --passwd says otherwise.
+    const c = openCapture(g.from);
+    return { procfs: c.procfs, io, passwdFile: g.passwd ?? { text: c.passwdText } };
+  }
   const procfs = new ProcFs({ root: g.root, sysRoot: g.sysRoot });
   procfs.checkRoot();
   return { procfs, io, passwdFile: g.passwd };

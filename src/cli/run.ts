@@ -28,6 +28,8 @@ import { registerKernelCommand } from "./commands/kernel.js";
 import { registerWssCommand } from "./commands/wss.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerTopCommand } from "./commands/top.js";
+import { registerCaptureCommand } from "./commands/capture.js";
+import { registerDiffCommand } from "./commands/diff.js";
 
 export const VERSION = "0.1.0";
 
@@ -50,6 +52,7 @@ export function buildProgram(io: CliIo, setCode: (n: number) => void): Command {
     .option("--root <dir>", "procfs root to read (a live /proc, a fixture tree or a capture)", "/proc")
     .option("--sys-root <dir>", "sysfs root (default /sys when --root is /proc)")
     .option("--passwd <file>", "passwd file for user names (default /etc/passwd)")
+    .addOption(new Option("--from <file>", "read a capture (from pagelens capture) instead of /proc: every command answers as the machine did then").conflicts(["root", "sysRoot"]))
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
@@ -132,6 +135,8 @@ internal errors).`,
   registerWssCommand(program, io, setCode);
   registerServeCommand(program, io, setCode);
   registerTopCommand(program, io, setCode);
+  registerCaptureCommand(program, io, setCode, VERSION);
+  registerDiffCommand(program, io, setCode);
 
   return program;
 }

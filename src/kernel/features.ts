@@ -4,7 +4,6 @@
  * and why not, so the tool can say plainly which numbers it cannot give.
  */
 import { gunzipSync } from "node:zlib";
-import * as fs from "node:fs";
 import type { ProcFs } from "../procfs/procfs.js";
 import { parseKernelConfig, parseOsRelease, versionAtLeast, type KernelConfig, type KernelVersion } from "../parse/kernel-config.js";
 import { parseSwaps, type SwapArea } from "../parse/meminfo.js";
@@ -52,7 +51,8 @@ export type FeatureName =
 
 function readConfig(procfs: ProcFs): KernelConfig | undefined {
   try {
-    const gz = fs.readFileSync(procfs.path("config.gz"));
+    const gz = procfs.readOptionalBytes("config.gz");
+    if (gz === undefined) return undefined;
     return parseKernelConfig(gunzipSync(gz).toString("utf8"));
   } catch {
     return undefined;
@@ -177,7 +177,7 @@ export function probeKernel(procfs: ProcFs, options: ProbeOptions = {}): KernelI
     pfns: pfnVisibility(procfs),
     softDirty: cfg("CONFIG_MEM_SOFT_DIRTY"),
     idlePageTracking:
-      idle !== undefined && fs.existsSync(idle)
+      idle !== undefined && procfs.sysExists("kernel/mm/page_idle/bitmap")
         ? { available: true }
         : { available: false, note: "no /sys/kernel/mm/page_idle/bitmap (CONFIG_IDLE_PAGE_TRACKING)" },
     anonVmaNames: cfg("CONFIG_ANON_VMA_NAME"),

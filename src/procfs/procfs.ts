@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { errnoOf, ParseError, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
+import { errnoOf, PagelensError, ParseError, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 
 /** Text files are small, but a process with 60 000 VMAs has a multi-megabyte maps file. */
 const MAX_TEXT_BYTES = 256 * 1024 * 1024;
@@ -20,6 +20,37 @@ export interface ProcFsOptions {
    * fixture tree never reads the live machine's sysfs by accident.
    */
   readonly sysRoot?: string | null;
+  /**
+   * Where the bytes come from instead of the directory tree: a capture file
+   * (`--from`), or a recorder that keeps what is read (`pagelens capture`).
+   * Paths are still built from `root` and `sysRoot`, so reports and errors
+   * name the files the capture was taken from. See procfs/backend.ts.
+   */
+  readonly backend?: ProcBackend;
+}
+
+/**
+ * A source of procfs/sysfs bytes other than the directory tree. Each method
+ * takes the full path ProcFs built and behaves as the directory code below
+ * does (same return values, same typed errors), so every reader runs
+ * unchanged on it.
+ */
+export interface ProcBackend {
+  /** Does this backend read the running kernel (the recorder does; a capture does not)? */
+  readonly live: boolean;
+  /** When the bytes were read, if not now (a capture's time, ISO 8601). */
+  readonly capturedAt?: string;
+  checkRoot(root: string): void;
+  listPids(root: string): number[];
+  readText(file: string, pid: number | undefined): string;
+  /** undefined when the file does not exist. */
+  readOptionalText(file: string): string | undefined;
+  /** A whole binary file (config.gz); undefined when it does not exist. */
+  readOptionalBytes(file: string): Uint8Array | undefined;
+  readSysDir(dir: string): { ino: number; subdirs: string[] } | undefined;
+  exists(file: string): boolean;
+  openU64(file: string, pid: number | undefined): U64File;
+  ownerOf(dir: string): number | undefined;
 }
 
 /** An open PFN- or page-indexed binary file (pagemap, kpagecount, ...). */
@@ -126,21 +157,37 @@ export class U64File {
   close(): void {
     fs.closeSync(this.fd);
   }
+
+  /** The file's size in bytes as stat reports it (0 for files under /proc), undefined if unknown. */
+  size(): number | undefined {
+    try {
+      return fs.fstatSync(this.fd).size;
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 export class ProcFs {
   readonly root: string;
   readonly sysRoot: string | undefined;
+  readonly backend: ProcBackend | undefined;
 
   constructor(options: ProcFsOptions = {}) {
+    this.backend = options.backend;
     this.root = options.root ?? "/proc";
     const sys = options.sysRoot === undefined ? (this.root === "/proc" ? "/sys" : undefined) : options.sysRoot;
     this.sysRoot = sys ?? undefined;
   }
 
+  /** When the bytes were read, for a capture; undefined means now. */
+  get capturedAt(): string | undefined {
+    return this.backend?.capturedAt;
+  }
+
   /** Is this the kernel's own procfs (rather than a fixture or snapshot tree)? */
   get isLive(): boolean {
-    return path.resolve(this.root) === "/proc";
+    return (this.backend === undefined || this.backend.live) && path.resolve(this.root) === "/proc";
   }
 
   path(...parts: (string | number)[]): string {
@@ -158,6 +205,7 @@ export class ProcFs {
    * processes and a kernel without kpagecount.
    */
   checkRoot(): void {
+    if (this.backend) return this.backend.checkRoot(this.root);
     let ok = false;
     try {
       ok = fs.statSync(this.root).isDirectory();
@@ -183,6 +231,7 @@ export class ProcFs {
 
   /** Numeric directories under the root, ascending. */
   listPids(): number[] {
+    if (this.backend) return this.backend.listPids(this.root);
     let names: string[];
     try {
       names = fs.readdirSync(this.root);
@@ -196,17 +245,39 @@ export class ProcFs {
 
   /** Read a whole text file under the procfs root. `pid` makes ENOENT/ESRCH mean "process gone". */
   readText(rel: string, pid?: number): string {
+    if (this.backend) return this.backend.readText(this.path(rel), pid);
     return readTextFile(this.path(rel), pid);
   }
 
   /** Like readText, but undefined when the file does not exist (optional kernel features). */
   readOptionalText(rel: string): string | undefined {
+    if (this.backend) return this.backend.readOptionalText(this.path(rel));
     return readOptional(this.path(rel));
+  }
+
+  /** A whole binary file under the procfs root (config.gz), or undefined when it does not exist. */
+  readOptionalBytes(rel: string): Uint8Array | undefined {
+    const file = this.path(rel);
+    if (this.backend) return this.backend.readOptionalBytes(file);
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      if (errnoOf(err) === "ENOENT" || errnoOf(err) === "ENOTDIR") return undefined;
+      throw mapOpenError(err, file, undefined);
+    }
+  }
+
+  /** Does this file exist under the sysfs root? */
+  sysExists(rel: string): boolean {
+    const p = this.sysPath(rel);
+    if (p === undefined) return false;
+    return this.backend ? this.backend.exists(p) : fs.existsSync(p);
   }
 
   readSysText(rel: string): string | undefined {
     const p = this.sysPath(rel);
-    return p === undefined ? undefined : readOptional(p);
+    if (p === undefined) return undefined;
+    return this.backend ? this.backend.readOptionalText(p) : readOptional(p);
   }
 
   /**
@@ -217,6 +288,7 @@ export class ProcFs {
   readSysDir(rel: string): { ino: number; subdirs: string[] } | undefined {
     const p = this.sysPath(rel);
     if (p === undefined) return undefined;
+    if (this.backend) return this.backend.readSysDir(p);
     try {
       const ino = Number(fs.statSync(p, { bigint: true }).ino);
       const subdirs = fs
@@ -237,6 +309,7 @@ export class ProcFs {
    */
   openU64(rel: string, pid?: number): U64File {
     const file = this.path(rel);
+    if (this.backend) return this.backend.openU64(file, pid);
     try {
       return new U64File(file, fs.openSync(file, "r"), pid, pid !== undefined && !this.isLive);
     } catch (err) {
@@ -252,6 +325,7 @@ export class ProcFs {
    */
   writeControl(rel: string, text: string, pid?: number): void {
     const file = this.path(rel);
+    if (this.backend && !this.backend.live) throw new ProcReadError(file, "a capture cannot be written to");
     let fd: number;
     try {
       fd = fs.openSync(file, "w");
@@ -275,6 +349,7 @@ export class ProcFs {
   openSysU64ReadWrite(rel: string): U64File | undefined {
     const file = this.sysPath(rel);
     if (file === undefined) return undefined;
+    if (this.backend && !this.backend.live) throw new ProcReadError(file, "a capture cannot be written to");
     try {
       return new U64File(file, fs.openSync(file, "r+"), undefined);
     } catch (err) {
@@ -285,6 +360,7 @@ export class ProcFs {
 
   /** The real user id owning a process directory (the fallback when status is unreadable). */
   ownerOf(pid: number): number | undefined {
+    if (this.backend) return this.backend.ownerOf(this.path(pid));
     try {
       return fs.statSync(this.path(pid)).uid;
     } catch {
@@ -334,7 +410,9 @@ function readTextFile(file: string, pid: number | undefined): string {
   }
 }
 
-function mapOpenError(err: unknown, file: string, pid: number | undefined): Error {
+/** A system error (its `code`) on `file` as the typed error readers expect; exported for the backends. */
+export function mapOpenError(err: unknown, file: string, pid: number | undefined): Error {
+  if (err instanceof PagelensError) return err;
   const code = errnoOf(err);
   if (pid !== undefined && (code === "ENOENT" || code === "ESRCH")) return new ProcessGoneError(pid, file, code);
   if (code === "EACCES" || code === "EPERM") return new PermissionError(file, permissionHint(file), code);
@@ -362,4 +440,31 @@ function permissionHint(file: string): string {
   if (/\/clear_refs$/.test(file)) return "only the process's owner, or root, may reset its page bits";
   if (/page_idle\/bitmap$/.test(file)) return "the idle page bitmap is root only (mode 0600)";
   return "insufficient privilege";
+}
+
+/**
+ * The directory tree as a backend: exactly what ProcFs does without one, for
+ * a backend that wraps the live machine (the recorder of `pagelens capture`).
+ * Paths given to it are absolute, so a ProcFs rooted at "/" resolves them as they are.
+ */
+export function directoryBackend(): ProcBackend {
+  const plain = new ProcFs({ root: "/", sysRoot: "/" });
+  return {
+    live: true,
+    checkRoot: (root) => new ProcFs({ root, sysRoot: null }).checkRoot(),
+    listPids: (root) => new ProcFs({ root, sysRoot: null }).listPids(),
+    readText: (file, pid) => readTextFile(file, pid),
+    readOptionalText: (file) => readOptional(file),
+    readOptionalBytes: (file) => plain.readOptionalBytes(file),
+    readSysDir: (dir) => plain.readSysDir(dir),
+    exists: (file) => fs.existsSync(file),
+    openU64: (file, pid) => plain.openU64(file, pid),
+    ownerOf: (dir) => {
+      try {
+        return fs.statSync(dir).uid;
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }

@@ -10,12 +10,15 @@ export function parsePasswd(text: string): Map<number, string> {
   return out;
 }
 
+/** A passwd file's path, or its text (the entries a capture recorded). */
+export type PasswdSource = string | { readonly text: string };
+
 export class UserNames {
   private readonly names: Map<number, string>;
-  constructor(passwdFile = "/etc/passwd") {
+  constructor(passwdFile: PasswdSource = "/etc/passwd") {
     let text = "";
     try {
-      text = fs.readFileSync(passwdFile, "utf8");
+      text = typeof passwdFile === "string" ? fs.readFileSync(passwdFile, "utf8") : passwdFile.text;
     } catch {
       // No passwd file (a snapshot, a container): uids are shown as numbers.
     }

@@ -12,7 +12,6 @@
  * the previous word and touches the hash table once per run of equal
  * words. No BigInt, no Map and no object per page.
  */
-import * as fs from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
 import { ParseError, ProcReadError } from "../errors.js";
@@ -192,12 +191,9 @@ function halves(n: number): [number, number] {
  * (Files under /proc report size 0.)
  */
 export function checkWholeWords(file: U64File): void {
-  let size: number;
-  try {
-    size = fs.statSync(file.file).size;
-  } catch {
-    return; // it was opened a moment ago; the read will report any problem
-  }
+  // Through the open file (not its path), so a capture answers for the file it recorded.
+  const size = file.size();
+  if (size === undefined) return; // the read will report any problem
   if (size % 8 !== 0) throw new ParseError(file.file, undefined, `size ${size} is not a multiple of 8 bytes: truncated or not a kpageflags file`);
 }
 

@@ -22,6 +22,7 @@
  * Calls are queued: a scan starts when the previous one has finished.
  */
 import { ProcFs } from "../procfs/procfs.js";
+import type { PasswdSource } from "../procfs/users.js";
 import { MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageWasm } from "./kpage-index.js";
@@ -29,7 +30,7 @@ import { scanSystem, type Scan, type ScanOptions, type ScanState } from "./syste
 
 /** Options fixed for a scanner's life (the user names are read once). */
 export interface ScannerOptions {
-  readonly passwdFile?: string;
+  readonly passwdFile?: PasswdSource;
 }
 
 export class Scanner {

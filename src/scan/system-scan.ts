@@ -12,7 +12,7 @@ import type { Vma } from "../parse/maps.js";
 import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
 import { parseSmapsRollup } from "../parse/smaps.js";
 import { runningAsRoot, type ProcFs } from "../procfs/procfs.js";
-import { UserNames } from "../procfs/users.js";
+import { UserNames, type PasswdSource } from "../procfs/users.js";
 import { discoverProcesses, type Candidate, type MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageTable, lookupStoreAsync, type LookupStats } from "./kpage-lookup.js";
@@ -87,7 +87,7 @@ export interface ScanOptions {
   readonly trace?: (phase: string, ms: number, detail?: string) => void;
   /** Called as processes are read with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
-  readonly passwdFile?: string;
+  readonly passwdFile?: PasswdSource;
 }
 
 export interface Scan {
@@ -296,7 +296,7 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
   }
   processes.sort((a, b) => a.info.pid - b.info.pid);
   return {
-    takenAt: new Date().toISOString(),
+    takenAt: procfs.capturedAt ?? new Date().toISOString(),
     durationMs: performance.now() - t0,
     kernel,
     meminfo,

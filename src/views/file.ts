@@ -34,7 +34,7 @@ export interface FileViewOptions {
  */
 export function fileView(src: ViewSource, paths: readonly string[], o: FileViewOptions = {}, hooks: ViewHooks = {}): FileReport {
   const { procfs } = src;
-  if (!procfs.isLive) throw new UsageError("file reads the live page cache through our own mappings: it cannot be used with --root");
+  if (!procfs.isLive) throw new UsageError("file reads the live page cache through our own mappings: it cannot be used with --root or on a capture (--from)");
   const native = nativeAvailability();
   if (!native.available) throw new NativeUnavailableError(native.reason);
   const kernel = probeKernel(procfs);

@@ -7,12 +7,13 @@
  */
 import type { ProcFs } from "../procfs/procfs.js";
 import type { Scan } from "../scan/system-scan.js";
+import type { PasswdSource } from "../procfs/users.js";
 
 export interface ViewSource {
   /** The procfs (and sysfs) tree to read: the live /proc, a fixture tree or a capture. */
   readonly procfs: ProcFs;
   /** passwd file for user names (default /etc/passwd). */
-  readonly passwdFile?: string;
+  readonly passwdFile?: PasswdSource;
 }
 
 /** What a long view may tell its caller while it runs. */

@@ -9,7 +9,6 @@
  * other, scan first, and meminfo is read right before and right after the
  * census so the report can say how much memory moved meanwhile.
  */
-import * as fs from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { parseKernelConfig } from "../parse/kernel-config.js";
 import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
@@ -36,12 +35,14 @@ function readMeminfo(procfs: ProcFs): Meminfo {
 /**
  * CONFIG_VMAP_STACK from the tree's config.gz, or undefined when there is
  * none (the reconciliation then decides from the numbers and says so).
- * Read as features.ts reads it: config.gz is binary, which ProcFs does not read.
+ * Read as features.ts reads it.
  */
 function vmapStackOf(procfs: ProcFs): boolean | undefined {
   let text: string;
   try {
-    text = gunzipSync(fs.readFileSync(procfs.path("config.gz"))).toString("utf8");
+    const gz = procfs.readOptionalBytes("config.gz");
+    if (gz === undefined) return undefined;
+    text = gunzipSync(gz).toString("utf8");
   } catch {
     return undefined;
   }

@@ -1,0 +1,174 @@
+/**
+ * `pagelens capture` reads the machine through this backend: it answers
+ * every read from the real files (procfs.ts's own code) and keeps what came
+ * back, errors included, so that a capture replays exactly what the
+ * commands saw. The first answer for a file is the one kept: later reads of
+ * the same file (meminfo before and after a census) get the live answer now
+ * but the first one from the capture, so the capture is one consistent set.
+ */
+import { errnoOf, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
+import { directoryBackend, U64File, type ProcBackend } from "../procfs/procfs.js";
+import type { RecordedError } from "./format.js";
+import { WordRecorder } from "./words.js";
+
+/** How a read failed, in the terms the capture replays (see backend.ts), or undefined for a failure not worth keeping. */
+function recordable(err: unknown): RecordedError | undefined {
+  if (err instanceof ProcessGoneError) return { code: "ESRCH" };
+  if (err instanceof PermissionError) return { code: "EACCES" };
+  if (err instanceof ProcReadError) {
+    const code = errnoOf(err.cause);
+    if (code !== undefined) return { code };
+    if (/^ENOENT/.test(err.reason)) return { code: "ENOENT" };
+    return { reason: err.reason };
+  }
+  return undefined;
+}
+
+/** One word file's recorded words (encoded as they arrive), and its stat size. */
+export interface WordRecord {
+  readonly words: WordRecorder;
+  readonly size: number | undefined;
+}
+
+class RecordingU64File extends U64File {
+  constructor(
+    private readonly inner: U64File,
+    pid: number | undefined,
+    private readonly rec: WordRecord,
+    private readonly onError: (e: RecordedError) => void,
+  ) {
+    super(inner.file, -1, pid);
+  }
+
+  private keep(index: number, count: number, got: number, into: Uint8Array, at: number): void {
+    this.rec.words.record(index, count, got, into, at);
+  }
+
+  private failed(err: unknown): never {
+    const e = recordable(err);
+    if (e) this.onError(e);
+    throw err;
+  }
+
+  override readWords(index: number, count: number, into: Uint8Array): number {
+    let got: number;
+    try {
+      got = this.inner.readWords(index, count, into);
+    } catch (err) {
+      this.failed(err);
+    }
+    this.keep(index, count, got, into, 0);
+    return got;
+  }
+
+  override async readWordsAsync(index: number, count: number, into: Uint8Array, at = 0): Promise<number> {
+    let got: number;
+    try {
+      got = await this.inner.readWordsAsync(index, count, into, at);
+    } catch (err) {
+      this.failed(err);
+    }
+    this.keep(index, count, got, into, at);
+    return got;
+  }
+
+  override writeWords(): number {
+    throw new ProcReadError(this.file, "pagelens capture only reads");
+  }
+
+  override close(): void {
+    this.inner.close();
+  }
+
+  override size(): number | undefined {
+    return this.rec.size;
+  }
+}
+
+export class RecordingBackend implements ProcBackend {
+  readonly live = true;
+  private readonly inner = directoryBackend();
+  readonly files = new Map<string, Uint8Array>();
+  readonly words = new Map<string, WordRecord>();
+  readonly errors: Record<string, RecordedError> = Object.create(null) as Record<string, RecordedError>;
+  readonly wordErrors: Record<string, RecordedError> = Object.create(null) as Record<string, RecordedError>;
+  readonly dirs: Record<string, { ino: number; subdirs: string[] } | null> = Object.create(null) as Record<string, { ino: number; subdirs: string[] } | null>;
+  readonly exist: Record<string, boolean> = Object.create(null) as Record<string, boolean>;
+  readonly owners: Record<string, number | null> = Object.create(null) as Record<string, number | null>;
+  pids: number[] | null = null;
+
+  private attempt<T>(file: string, read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      const e = recordable(err);
+      if (e && !this.files.has(file) && !(file in this.errors)) this.errors[file] = e;
+      throw err;
+    }
+  }
+
+  private keepText(file: string, text: string | undefined): void {
+    if (text !== undefined && !this.files.has(file) && !(file in this.errors)) this.files.set(file, Buffer.from(text, "utf8"));
+  }
+
+  checkRoot(root: string): void {
+    this.inner.checkRoot(root);
+  }
+
+  listPids(root: string): number[] {
+    const pids = this.inner.listPids(root);
+    this.pids ??= pids;
+    return pids;
+  }
+
+  readText(file: string, pid: number | undefined): string {
+    const text = this.attempt(file, () => this.inner.readText(file, pid));
+    this.keepText(file, text);
+    return text;
+  }
+
+  readOptionalText(file: string): string | undefined {
+    const text = this.attempt(file, () => this.inner.readOptionalText(file));
+    if (text === undefined && !this.files.has(file)) this.errors[file] ??= { code: "ENOENT" };
+    this.keepText(file, text);
+    return text;
+  }
+
+  readOptionalBytes(file: string): Uint8Array | undefined {
+    const data = this.attempt(file, () => this.inner.readOptionalBytes(file));
+    if (data === undefined) {
+      if (!this.files.has(file)) this.errors[file] ??= { code: "ENOENT" };
+    } else if (!this.files.has(file) && !(file in this.errors)) this.files.set(file, Uint8Array.from(data));
+    return data;
+  }
+
+  readSysDir(dir: string): { ino: number; subdirs: string[] } | undefined {
+    const d = this.attempt(dir, () => this.inner.readSysDir(dir));
+    if (!(dir in this.dirs)) this.dirs[dir] = d ?? null;
+    return d;
+  }
+
+  exists(file: string): boolean {
+    const yes = this.inner.exists(file);
+    this.exist[file] ??= yes;
+    return yes;
+  }
+
+  ownerOf(dir: string): number | undefined {
+    const uid = this.inner.ownerOf(dir);
+    if (!(dir in this.owners)) this.owners[dir] = uid ?? null;
+    return uid;
+  }
+
+  openU64(file: string, pid: number | undefined): U64File {
+    const inner = this.attempt(file, () => this.inner.openU64(file, pid));
+    let rec = this.words.get(file);
+    if (rec === undefined) {
+      rec = { words: new WordRecorder(), size: inner.size() };
+      this.words.set(file, rec);
+    }
+    return new RecordingU64File(inner, pid, rec, (e) => {
+      this.wordErrors[file] ??= e;
+    });
+  }
+}
