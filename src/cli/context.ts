@@ -3,6 +3,7 @@ import { openCapture } from "../capture/open.js";
 import { ProcFs } from "../procfs/procfs.js";
 import type { PasswdSource } from "../procfs/users.js";
 import type { ViewSource } from "../views/source.js";
+import { safeText } from "../render/safe-text.js";
 import type { CliIo } from "./io.js";
 import { scanExitCode } from "./exit-codes.js";
 
@@ -34,7 +35,8 @@ export function makeContext(g: GlobalOptions, io: CliIo): Context {
 
 /** Notes go to stderr once, so stdout stays clean for tables and JSON. */
 export function printNotes(ctx: Context, notes: readonly string[]): void {
-  for (const n of notes) ctx.io.stderr(`pagelens: note: ${n}\n`);
+  // Notes quote paths, cgroup names and reasons from /proc: shown, never obeyed, like every name.
+  for (const n of notes) ctx.io.stderr(`pagelens: note: ${safeText(n)}\n`);
 }
 
 /**

@@ -10,6 +10,7 @@ import { SORT_KEYS, type SortKey } from "../report/process-report.js";
 import type { Unit } from "../render/units.js";
 import { UNITS } from "../render/units.js";
 import { COMMAND_WIDTH } from "../render/ps-render.js";
+import { safeText } from "../render/safe-text.js";
 import { makeContext, type GlobalOptions } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import type { CliIo } from "./io.js";
@@ -173,7 +174,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const unknown = unknownCommand(program, argv);
   if (unknown !== undefined) {
     const names = program.commands.map((c) => c.name()).join(", ");
-    io.stderr(`pagelens: unknown command '${unknown}' (commands: ${names}; run with --help for usage)\n`);
+    io.stderr(`pagelens: unknown command '${safeText(unknown)}' (commands: ${names}; run with --help for usage)\n`);
     return EXIT.usage;
   }
   try {
@@ -186,10 +187,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return EXIT.usage;
     }
     if (err instanceof PagelensError) {
-      io.stderr(`pagelens: ${err.message}\n`);
+      // Messages name files and processes, which anyone can name: shown, never obeyed.
+      io.stderr(`pagelens: ${safeText(err.message)}\n`);
       return exitCodeFor(err);
     }
-    io.stderr(`pagelens: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`pagelens: internal error: ${safeText(err instanceof Error ? err.message : String(err))}\n`);
     if (io.env["PAGELENS_DEBUG"]) io.stderr(`${err instanceof Error ? err.stack : ""}\n`);
     return EXIT.internal;
   }
