@@ -137,13 +137,16 @@ test("200 concurrent scrapes, slow, stalled and vanishing clients: up, scans bou
     closedAfter.every((ms) => ms >= 9000 && ms < 15_000),
     `stalled clients closed after ${closedAfter.join(",")} ms`,
   );
-  // The first round warms the heap and the socket buffers up to a crowd of 200: growth is measured after it.
-  const growth = Math.max(...rss.slice(1)) - rss[1]!;
+  // The first rounds warm the heap, the socket buffers and malloc's arenas up to a crowd of 200, in
+  // one step whose round depends on timing (measured: 85.9 -> 108.4 MiB at round 3 in one run, at
+  // round 2 in another). A leak grows round after round instead: growth is the highest VmRSS of the
+  // last four rounds over the highest of rounds 2-4.
+  const growth = Math.max(...rss.slice(4)) - Math.max(...rss.slice(1, 4));
   t.diagnostic(
     `exposition ${size} bytes; ${rounds} rounds of 200 scrapes + 20 byte-at-a-time readers + 100 hang-ups; ${scans} scans in ${elapsed.toFixed(1)} s; ` +
       `VmRSS per round ${rss.map((b) => (b / MiB).toFixed(1)).join(", ")} MiB; JS heap used ${heap.map((b) => (b / MiB).toFixed(1)).join(", ")} MiB; stalled headers closed after ${Math.min(...closedAfter)}-${Math.max(...closedAfter)} ms`,
   );
-  assert.ok(growth < 16 * MiB, `VmRSS grew by ${(growth / MiB).toFixed(1)} MiB after the first round`);
+  assert.ok(growth < 16 * MiB, `VmRSS grew by ${(growth / MiB).toFixed(1)} MiB from the first rounds to the last`);
   assert.equal((await get(`${url}/metrics`)).status, 200, "still answering");
 });
 

@@ -8,7 +8,6 @@ import { UsageError } from "../../errors.js";
 import type { Context } from "../context.js";
 import { BasicAuth } from "./auth.js";
 import { loadWebConfig, parseListen, readTlsFiles, type WebConfig } from "./config.js";
-import { Scanner } from "../../scan/scanner.js";
 import { scanReports } from "./collect.js";
 import { Exposition } from "./exposition.js";
 import { metricFamilies } from "./metrics.js";
@@ -45,11 +44,10 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Started
   const config: WebConfig = o.config !== undefined ? loadWebConfig(o.config) : { tls: undefined, basicAuthUsers: undefined };
   const tls = config.tls ? readTlsFiles(config.tls) : undefined;
   const exposition = new Exposition();
-  const scanner = new Scanner(ctx.procfs, { passwdFile: ctx.passwdFile });
   const scheduler = new ScanScheduler<Refresh>(
     async () => {
       exposition.scanStarted();
-      const reports = await scanReports(ctx, scanner);
+      const reports = await scanReports(ctx);
       return { reports, families: metricFamilies(reports, { top: o.top }) };
     },
     { freshMs: o.interval * 1000, timeoutMs: o.scanTimeout * 1000, onScanEnd: (e) => exposition.scanEnded(e) },
