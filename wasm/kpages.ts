@@ -88,7 +88,10 @@ export function maxBlock(pfnPtr: usize, lenPtr: usize, n: i32): u32 {
     const end = <u64>load<f64>(pfnPtr + (<usize>i << 3)) + <u64>load<u32>(lenPtr + (<usize>i << 2));
     if (end > top) top = end;
   }
-  return top == 0 ? 0 : <u32>((top - 1) >> BLOCK_SHIFT) + 1;
+  if (top == 0) return 0;
+  // Saturates instead of wrapping: a PFN no machine has (a hostile tree) must not look small.
+  const blocks: u64 = ((top - 1) >> BLOCK_SHIFT) + 1;
+  return blocks > <u64>0xffffffff ? 0xffffffff : <u32>blocks;
 }
 
 /** Give each block that runs [0, n) touch a slot in the directory at `dirPtr` (-1 elsewhere); returns the slots. */

@@ -7,8 +7,12 @@
  * valid.
  */
 import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
+import { ParseError } from "../errors.js";
 import { BLOCK_WORDS, E_HUGE_RUN, E_SHMEM_VMA, SUMS } from "./wasm-abi.js";
 import { wasmModule } from "./wasm-modules.js";
+
+/** Blocks of 2^16 page frames in a 52-bit physical address space. */
+const MAX_BLOCKS = 1 << 24;
 
 /** Stored runs handed to the accounting loop at once (an EntryStore chunk). */
 export const RUNS_AT_ONCE = 16384;
@@ -174,7 +178,11 @@ export class KpageIndex {
       bits.set(cols.bits.subarray(from, to), k);
       k += to - from;
     });
-    const blocks = x.maxBlock(pfnAt, lenAt, n);
+    const blocks = x.maxBlock(pfnAt, lenAt, n) >>> 0;
+    // Physical addresses have at most 52 bits (x86-64, arm64 with LPA): 2^40 page frames, 2^24
+    // blocks. A pagemap naming more was not written by a kernel (a bad or hostile tree), and the
+    // directory it would need does not fit in memory.
+    if (blocks > MAX_BLOCKS) throw new ParseError("pagemap", undefined, `names page frame numbers beyond 2^40 (52-bit physical addresses): no kernel wrote it`);
     const dirAt = areas.take(blocks * 4);
     areas.grow();
     const slots = x.markBlocks(pfnAt, lenAt, n, dirAt, blocks);
