@@ -666,6 +666,9 @@ export interface WorkloadCommand {
   readonly source: string;
 }
 
+/** The reference workload of the issues: 8 processes x 512 MiB private + 1 GiB shared. */
+export const REFERENCE_WORKLOAD = { nproc: 8, privateMiB: 512, sharedMiB: 1024 } as const;
+
 /**
  * The workload generator to use: `../shared/bench/workload.c` when present,
  * else the project's own `test/support/c/memscenario.c` in `workload` mode;

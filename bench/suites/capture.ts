@@ -15,6 +15,7 @@ import {
   memAvailableKiB,
   note,
   pagelensArgv,
+  REFERENCE_WORKLOAD,
   resolveWorkload,
   round,
   startWorkload,
@@ -28,7 +29,7 @@ import {
   type Workload,
 } from "../lib.js";
 
-const SPEC = { nproc: 8, privateMiB: 512, sharedMiB: 1024 } as const;
+const SPEC = REFERENCE_WORKLOAD;
 const RATIO_TARGET = 1.5;
 const SIZE_TARGET = 16 * 1024 * 1024;
 

@@ -22,6 +22,7 @@ import {
   pagelensArgv,
   peakRssRuns,
   pagelensEntry,
+  REFERENCE_WORKLOAD,
   resolveWorkload,
   round,
   ratioVerdict,
@@ -41,7 +42,7 @@ import {
   type Workload,
 } from "../lib.js";
 
-const SPEC = { nproc: 8, privateMiB: 512, sharedMiB: 1024 } as const;
+const SPEC = REFERENCE_WORKLOAD;
 const RATIO_TARGET = 1.2;
 const RSS_TARGET_MIB = 150;
 const PSS_TOLERANCE = 0.01;

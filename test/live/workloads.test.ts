@@ -16,7 +16,7 @@ import { ProcFs } from "../../src/procfs/procfs.js";
 import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
 import * as path from "node:path";
 import { sumRows, usageRow, type MemUsage } from "../../src/accounting/usage.js";
-import { liveSkipReason, makeTempDir, MiB, onExit, PAGE, processIn, readRollupKb, readSmapsVmaKb, removeTempDir, runCli, scenarioFor, startScenario, vmaUsage, type Scenario } from "../support/scenario.js";
+import { liveSkipReason, makeTempDir, MiB, onExit, PAGE, processIn, readRollupKb, readSmapsVmaKb, removeTempDir, runCli, scenarioFor, startScenario, vmaUsage, type KbFields, type Scenario } from "../support/scenario.js";
 
 const skip = liveSkipReason();
 const procfs = new ProcFs();
@@ -319,48 +319,77 @@ test("workload 3 64 128: each child has USS >= 64 MiB and PSS 128 MiB / 4 of the
   }
 });
 
-test("ksm: N identical MADV_MERGEABLE pages merged into one KSM page: RSS N, PSS 1 page, USS 0", { skip }, async (t) => {
-  const ksm = "/sys/kernel/mm/ksm";
-  if (!fs.existsSync(`${ksm}/run`)) {
-    t.skip("no /sys/kernel/mm/ksm (kernel built without CONFIG_KSM)");
-    return;
-  }
-  const N = 128; // below max_page_sharing (256): one KSM page
+const KSM = "/sys/kernel/mm/ksm";
+
+/**
+ * KSM for one test: its knobs saved now and restored at the end (also should this process die first),
+ * ksmd sped up on start(), and on cleanup() run until its counters are back where they were, since
+ * they only drop when ksmd prunes the freed stable nodes: left stale, pages_shared/pages_sharing would
+ * claim KSM is in use after the test is gone.
+ */
+function ksmControl(): {
+  counters(): number;
+  start(): void;
+  stop(): void;
+  waitMerged(pid: number, addr: number, pages: number): Promise<KbFields | undefined>;
+  cleanup(stopScenarios: () => Promise<void>): Promise<void>;
+} {
   const knobs = ["run", "pages_to_scan", "sleep_millisecs"] as const;
-  const saved = Object.fromEntries(knobs.map((k) => [k, fs.readFileSync(`${ksm}/${k}`, "utf8").trim()]));
-  const counters = (): number => Number(fs.readFileSync(`${ksm}/pages_shared`, "utf8")) + Number(fs.readFileSync(`${ksm}/pages_sharing`, "utf8"));
+  const saved = Object.fromEntries(knobs.map((k) => [k, fs.readFileSync(`${KSM}/${k}`, "utf8").trim()]));
+  const counters = (): number => Number(fs.readFileSync(`${KSM}/pages_shared`, "utf8")) + Number(fs.readFileSync(`${KSM}/pages_sharing`, "utf8"));
   const before = counters();
   let restored = false;
   const restoreKnobs = (): void => {
     if (restored) return;
     restored = true;
-    for (const k of ["run", "sleep_millisecs", "pages_to_scan"] as const) fs.writeFileSync(`${ksm}/${k}`, `${saved[k]}\n`);
+    for (const k of ["run", "sleep_millisecs", "pages_to_scan"] as const) fs.writeFileSync(`${KSM}/${k}`, `${saved[k]}\n`);
   };
-  onExit(restoreKnobs); // should this process die before t.after runs
-  const s = await startScenario("ksm", [N]);
-  t.after(async () => {
-    try {
-      await s.stop();
-      // KSM's counters only drop when ksmd runs again and prunes the freed stable node; left stale,
-      // pages_shared/pages_sharing would claim KSM is in use after we are gone. Let ksmd run until
-      // they are back where they were, then restore the knobs.
-      fs.writeFileSync(`${ksm}/run`, "1\n");
-      const until = Date.now() + 5000;
-      while (counters() > before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    } finally {
-      restoreKnobs();
-    }
-  });
-  fs.writeFileSync(`${ksm}/pages_to_scan`, "5000\n");
-  fs.writeFileSync(`${ksm}/sleep_millisecs`, "10\n");
-  fs.writeFileSync(`${ksm}/run`, "1\n");
-  const addr = s.addr("addr");
-  const until = Date.now() + 15_000;
-  let k = readSmapsVmaKb(s.pid, addr);
-  while ((k?.["KSM"] ?? 0) < (N * PAGE) / 1024 && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 50));
-    k = readSmapsVmaKb(s.pid, addr);
+  onExit(restoreKnobs);
+  return {
+    counters,
+    start(): void {
+      fs.writeFileSync(`${KSM}/pages_to_scan`, "5000\n");
+      fs.writeFileSync(`${KSM}/sleep_millisecs`, "10\n");
+      fs.writeFileSync(`${KSM}/run`, "1\n");
+    },
+    stop(): void {
+      fs.writeFileSync(`${KSM}/run`, "0\n");
+    },
+    /** smaps of the VMA at `addr` once `pages` pages are merged, or as far as ksmd got in 15 s. */
+    async waitMerged(pid, addr, pages): Promise<KbFields | undefined> {
+      const until = Date.now() + 15_000;
+      let k = readSmapsVmaKb(pid, addr);
+      while ((k?.["KSM"] ?? 0) < (pages * PAGE) / 1024 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 50));
+        k = readSmapsVmaKb(pid, addr);
+      }
+      return k;
+    },
+    async cleanup(stopScenarios): Promise<void> {
+      try {
+        await stopScenarios();
+        fs.writeFileSync(`${KSM}/run`, "1\n");
+        const until = Date.now() + 5000;
+        while (counters() > before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      } finally {
+        restoreKnobs();
+      }
+    },
+  };
+}
+
+test("ksm: N identical MADV_MERGEABLE pages merged into one KSM page: RSS N, PSS 1 page, USS 0", { skip }, async (t) => {
+  if (!fs.existsSync(`${KSM}/run`)) {
+    t.skip("no /sys/kernel/mm/ksm (kernel built without CONFIG_KSM)");
+    return;
   }
+  const N = 128; // below max_page_sharing (256): one KSM page
+  const ksm = ksmControl();
+  const s = await startScenario("ksm", [N]);
+  t.after(() => ksm.cleanup(() => s.stop()));
+  ksm.start();
+  const addr = s.addr("addr");
+  const k = await ksm.waitMerged(s.pid, addr, N);
   if ((k?.["KSM"] ?? 0) < (N * PAGE) / 1024) {
     t.skip(`KSM merged only ${k?.["KSM"]} kB of ${(N * PAGE) / 1024} kB within 15 s`);
     return;
@@ -375,8 +404,7 @@ test("ksm: N identical MADV_MERGEABLE pages merged into one KSM page: RSS N, PSS
 });
 
 test("ksm per process: with KSM merged, a KSM page mapped once is still counted as KSM, and a process without KSM keeps the exclusive-page shortcut", { skip }, async (t) => {
-  const ksm = "/sys/kernel/mm/ksm";
-  if (!fs.existsSync(`${ksm}/run`)) {
+  if (!fs.existsSync(`${KSM}/run`)) {
     t.skip("no /sys/kernel/mm/ksm (kernel built without CONFIG_KSM)");
     return;
   }
@@ -384,41 +412,19 @@ test("ksm per process: with KSM merged, a KSM page mapped once is still counted 
     t.skip("no ksm_mergeable line in /proc/PID/ksm_stat: the shortcut stays off for every process once KSM has merged");
     return;
   }
-  const knobs = ["run", "pages_to_scan", "sleep_millisecs"] as const;
-  const saved = Object.fromEntries(knobs.map((k) => [k, fs.readFileSync(`${ksm}/${k}`, "utf8").trim()]));
-  const counters = (): number => Number(fs.readFileSync(`${ksm}/pages_shared`, "utf8")) + Number(fs.readFileSync(`${ksm}/pages_sharing`, "utf8"));
-  const before = counters();
-  let restored = false;
-  const restoreKnobs = (): void => {
-    if (restored) return;
-    restored = true;
-    for (const k of ["run", "sleep_millisecs", "pages_to_scan"] as const) fs.writeFileSync(`${ksm}/${k}`, `${saved[k]}\n`);
-  };
-  onExit(restoreKnobs);
   const N = 64;
+  const ksm = ksmControl();
   const merged = await startScenario("ksm", [N]);
   const plain = await startScenario("private", [256]);
-  t.after(async () => {
-    try {
+  t.after(() =>
+    ksm.cleanup(async () => {
       await merged.stop();
       await plain.stop();
-      fs.writeFileSync(`${ksm}/run`, "1\n");
-      const until = Date.now() + 5000;
-      while (counters() > before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    } finally {
-      restoreKnobs();
-    }
-  });
-  fs.writeFileSync(`${ksm}/pages_to_scan`, "5000\n");
-  fs.writeFileSync(`${ksm}/sleep_millisecs`, "10\n");
-  fs.writeFileSync(`${ksm}/run`, "1\n");
+    }),
+  );
+  ksm.start();
   const addr = merged.addr("addr");
-  const until = Date.now() + 15_000;
-  let k = readSmapsVmaKb(merged.pid, addr);
-  while ((k?.["KSM"] ?? 0) < (N * PAGE) / 1024 && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 50));
-    k = readSmapsVmaKb(merged.pid, addr);
-  }
+  let k = await ksm.waitMerged(merged.pid, addr, N);
   if ((k?.["KSM"] ?? 0) < (N * PAGE) / 1024) {
     t.skip(`KSM merged only ${k?.["KSM"]} kB of ${(N * PAGE) / 1024} kB within 15 s`);
     return;
@@ -426,7 +432,7 @@ test("ksm per process: with KSM merged, a KSM page mapped once is still counted 
   // Stop ksmd (merged pages stay merged), then write a different byte into all pages but the last through
   // /proc/PID/mem: each write breaks that mapping of the KSM page (copy on write), so the last page is left
   // a KSM page mapped once, which pagemap shows as PM_MMAP_EXCLUSIVE exactly like a private page.
-  fs.writeFileSync(`${ksm}/run`, "0\n");
+  ksm.stop();
   const mem = fs.openSync(`/proc/${merged.pid}/mem`, "r+");
   try {
     for (let i = 0; i < N - 1; i++) fs.writeSync(mem, Buffer.from([0x10 + (i % 200)]), 0, 1, addr + i * PAGE + 100);
@@ -437,7 +443,7 @@ test("ksm per process: with KSM merged, a KSM page mapped once is still counted 
   plain.freeze();
   k = readSmapsVmaKb(merged.pid, addr);
   assert.equal(k?.["KSM"], PAGE / 1024, "scenario check: one KSM page left, mapped once");
-  assert.ok(counters() > 0, "scenario check: KSM's counters say it has merged pages");
+  assert.ok(ksm.counters() > 0, "scenario check: KSM's counters say it has merged pages");
   const pids = [merged.pid, plain.pid];
   const def = await scanSystem(procfs, { pids });
   const exact = await scanSystem(procfs, { pids, exact: true });
