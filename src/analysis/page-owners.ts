@@ -32,11 +32,11 @@
  * The zero page and PFN maps (map count 0) are in the index like any other
  * PFN; callers that count memory skip them by their kpageflags.
  */
-import { KPAGE_PAGE_SHIFT } from "../accounting/account.js";
 import type { RunColumns } from "../scan/entry-store.js";
+import { BLOCK_SHIFT } from "../scan/wasm-abi.js";
 
 /** Paged exactly like the kpage table, so a loop can walk both page by page with the same offsets. */
-export const OWNER_PAGE_SHIFT = KPAGE_PAGE_SHIFT;
+export const OWNER_PAGE_SHIFT = BLOCK_SHIFT;
 const PAGE = 1 << OWNER_PAGE_SHIFT;
 
 /** What the index needs of a scanned process (ScannedProcess fits). */

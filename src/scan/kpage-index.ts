@@ -3,7 +3,7 @@
  * rank index of a PFN set, counts, flags and cgroups by rank, the buffers
  * the kpage files are read into, and the accounting loop's buffers. One per
  * scan: the lookup fills it (kpage-lookup.ts), the accounting reads it
- * (accounting/account.ts). Its memory is sized once, so views on it stay
+ * (kpage-account.ts). Its memory is sized once, so views on it stay
  * valid.
  */
 import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";

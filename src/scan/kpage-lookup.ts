@@ -156,7 +156,7 @@ export class KpageTable {
     return { table: new KpageTable(set, v.bases, v.size, withCgroup, index), subsetSize: subset ? v.subsetSize : v.size };
   }
 
-  /** The rank index (see KpagePages in accounting/account.ts). */
+  /** The rank index (see KpagePages in kpage-account.ts). */
   rankIndex(): { readonly pages: readonly (Uint32Array | undefined)[]; readonly bases: readonly (Uint32Array | undefined)[] } {
     return { pages: this.set.pages, bases: this.bases };
   }
