@@ -1,17 +1,8 @@
 /**
- * Pure accounting over decoded arrays: stored pagemap runs plus their
- * kpagecount/kpageflags values become usage rows, following the kernel's own
- * smaps rules (fs/proc/task_mmu.c smaps_account) so that the results can be
- * checked against smaps_rollup:
- *  - zero pages (KPF_ZERO_PAGE) are not memory use and are left out of Rss;
- *  - pages with map count 0 are not rmap-tracked (PFN maps, device memory)
- *    and are left out, as vm_normal_page() leaves them out;
- *  - hugetlb pages (KPF_HUGE) are reported apart, not in Rss/Pss;
- *  - PSS adds page/mapcount per page, exactly (the kernel truncates a fixed-
- *    point value per page and per VMA; see docs/numbers.md).
- * The loop over runs and pages is wasm/kpages.ts, compiled to WebAssembly
- * and driven over the scan's runs and kpage values by scan/kpage-account.ts;
- * swap, whose entries need no lookup, is counted here.
+ * Proportional swap. The rule that classes each resident page (and so RSS,
+ * PSS, USS and their split) is accounting/page-class.ts; the loop that
+ * applies it to a scan's runs is wasm/kpages.ts, driven by
+ * scan/kpage-account.ts. Swap entries need no lookup: they are counted here.
  */
 import { NF, U } from "./usage.js";
 

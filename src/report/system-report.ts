@@ -18,7 +18,8 @@
  * and explain the remainder (vmap'd stacks, the pages the zones manage,
  * free page reporting); the command gathers them.
  */
-import { F_ANON, F_BUDDY, F_HUGE, F_LRU, F_MMAP, F_NOPAGE, F_PGTABLE, F_SLAB, F_SWAPBACKED, F_ZERO_PAGE, KPF_OFFLINE, KPF_RESERVED } from "../decode/kpageflags.js";
+import { memoryKind, PAGE_ANON, PAGE_FILE, PAGE_MEMORY, PAGE_SHMEM, pageClass } from "../accounting/page-class.js";
+import { F_BUDDY, F_HUGE, F_LRU, F_MMAP, F_NOPAGE, F_PGTABLE, F_SLAB, F_ZERO_PAGE, KPF_OFFLINE, KPF_RESERVED } from "../decode/kpageflags.js";
 import type { Meminfo } from "../parse/meminfo.js";
 import type { Census } from "../scan/census.js";
 import type { Scan } from "../scan/system-scan.js";
@@ -76,6 +77,9 @@ export const CENSUS_CLASS_LABELS: Readonly<Record<CensusClass, string>> = {
   other: "other flag combinations",
 };
 
+/** The census class of a mapped page, by the kind accounting/page-class.ts gives it. */
+const MAPPED_CLASS: Readonly<Record<number, CensusClass>> = { [PAGE_ANON]: "mappedAnon", [PAGE_SHMEM]: "mappedShmem", [PAGE_FILE]: "mappedFile" };
+
 /** The class of one raw kpageflags word (lo, hi halves). */
 export function classifyFlags(lo: number, hi: number): CensusClass {
   if (lo === 0 && hi === 0) return "noFlags";
@@ -87,9 +91,10 @@ export function classifyFlags(lo: number, hi: number): CensusClass {
   if (lo & F_PGTABLE) return "pageTables";
   if (lo & F_ZERO_PAGE) return "zeroPage";
   // MMAP before RESERVED: vDSO pages are reserved kernel pages that processes map, and the scan counts them.
-  if (lo & F_MMAP) return lo & F_ANON ? "mappedAnon" : lo & F_SWAPBACKED ? "mappedShmem" : "mappedFile";
-  if (lo & F_ANON) return "anonUnmapped";
-  if (lo & F_SWAPBACKED) return "shmemUnmapped";
+  const kind = memoryKind(lo);
+  if (lo & F_MMAP) return MAPPED_CLASS[kind]!;
+  if (kind === PAGE_ANON) return "anonUnmapped";
+  if (kind === PAGE_SHMEM) return "shmemUnmapped";
   if (lo & F_LRU) return "pageCacheUnmapped";
   if (hi & H_RESERVED) return "reserved";
   return "other";
@@ -163,10 +168,10 @@ export function processFigures(scan: Scan): ProcessFigures | undefined {
   let shmem = 0;
   const { count, flagsLo } = scan.kpage;
   for (let r = 0; r < count.length; r++) {
-    // The same pages machineFigures counts: mapped (count > 0), not zero pages, not hugetlb.
-    const lo = flagsLo[r]!;
-    if (count[r] === 0 || (lo & (F_ZERO_PAGE | F_HUGE)) !== 0 || (lo & F_ANON) !== 0) continue;
-    if (lo & F_SWAPBACKED) shmem++;
+    // The same pages machineFigures counts: memory use (mapped, not zero pages, not hugetlb).
+    const cls = pageClass(count[r]!, flagsLo[r]!);
+    if (cls < PAGE_MEMORY || cls === PAGE_ANON) continue;
+    if (cls === PAGE_SHMEM) shmem++;
     else file++;
   }
   const pageSize = scan.kernel.pageSize;

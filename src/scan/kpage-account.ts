@@ -3,9 +3,9 @@
  * pagemap runs (entry-store.ts) and their looked-up kpagecount/kpageflags
  * values (kpage-index.ts) are fed, a chunk of runs at a time, to the
  * WebAssembly accounting loop of wasm/kpages.ts, and the per-VMA sums it
- * writes are added to the usage rows. The rules the loop applies to each
- * page, and why, are the page maths of src/accounting/ (the comment at the
- * top of accounting/account.ts; definitions in docs/numbers.md).
+ * writes are added to the usage rows. The rule the loop applies to each
+ * page, and why, is the page maths of src/accounting/page-class.ts
+ * (definitions in docs/numbers.md).
  */
 import { NF, U } from "../accounting/usage.js";
 import type { RunColumns } from "./entry-store.js";

@@ -6,9 +6,8 @@
  * (kpage-account.ts). Its memory is sized once, so views on it stay
  * valid.
  */
-import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
 import { ParseError } from "../errors.js";
-import { BLOCK_WORDS, E_HUGE_RUN, E_SHMEM_VMA, SUMS } from "./wasm-abi.js";
+import { BLOCK_WORDS, E_SHMEM_VMA, SUMS } from "./wasm-abi.js";
 import { wasmModule } from "./wasm-modules.js";
 
 /** Blocks of 2^16 page frames in a 52-bit physical address space. */
@@ -24,7 +23,6 @@ interface Exports {
   heapBase(): number;
   setup(dir: number, blocks: number, bitmaps: number, bases: number, counts: number, flags: number, pfn: number, len: number, vma: number, bits: number, out: number, acc: number): void;
   setValues(flagsHi: number, cgroups: number): void;
-  setFlags(zero: number, huge: number, anon: number, swapbacked: number, ksm: number, thp: number, hugeRun: number, shmemVma: number): void;
   compact(into: number, n: number, start: number, len: number, got: number, buf: number): number;
   runsReset(subset: number): void;
   maxBlock(pfn: number, len: number, n: number): number;
@@ -232,7 +230,6 @@ export class KpageIndex {
     }));
     x.setup(rank.dirAt, rank.blocks, rank.bitmapAt, rank.baseAt, countAt, flagAt, pfnAt, lenAt, vmaAt, bitsAt, outAt, accAt);
     x.setValues(flagHiAt, cgroupAt);
-    x.setFlags(F_ZERO_PAGE, F_HUGE, F_ANON, F_SWAPBACKED, F_KSM, F_THP, E_HUGE_RUN, E_SHMEM_VMA);
     if (subsetSize === undefined) this.views = undefined;
     else {
       const dir = new Int32Array(buf, rank.dirAt, rank.blocks);
