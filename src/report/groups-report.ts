@@ -28,6 +28,7 @@
  * and hugetlb pages (which return to the hugetlb pool, not to free memory).
  */
 import { PAGE_ANON, PAGE_MEMORY, PAGE_SHMEM, pageClass } from "../accounting/page-class.js";
+import { distinctMappedOf, settledBytes } from "./distinct-mapped.js";
 import { sumRows } from "../accounting/usage.js";
 import { isAncestorPath, unitOf, type CgroupAccounting, type UnitInfo } from "../kernel/cgroups.js";
 import type { KpageTable } from "../scan/kpage-lookup.js";
@@ -237,30 +238,6 @@ function forEachSegment(p: ScannedProcess, kpage: KpageTable, fn: (from: number,
   });
 }
 
-/**
- * Bytes of a process's pages that the scan settled without a lookup. They
- * are exactly the USS not explained by looked-up pages of map count 1: the
- * usage rows hold both, the runs hold only the looked-up ones.
- */
-export function settledBytes(p: ScannedProcess, kpage: KpageTable, pageSize: number): number {
-  if (p.source !== "pagemap") return 0;
-  const known = settledCache.get(p);
-  if (known !== undefined) return known;
-  let single = 0;
-  const counts = kpage.count;
-  const flags = kpage.flagsLo;
-  forEachSegment(p, kpage, (from, to) => {
-    for (let o = from; o < to; o++) if (counts[o] === 1 && pageClass(1, flags[o]!) >= PAGE_MEMORY) single++;
-  });
-  // Whole pages either way: rounding only guards against float noise in the row sums.
-  const bytes = Math.max(0, Math.round((sumRows(p.usage).uss - single * pageSize) / pageSize) * pageSize);
-  settledCache.set(p, bytes);
-  return bytes;
-}
-
-/** A scanned process belongs to one scan (one kpage table, one page size), so its settled bytes never change. */
-const settledCache = new WeakMap<ScannedProcess, number>();
-
 export interface GroupFigures {
   /** Sums of the members' own figures (RSS double-counts pages members share, as usual). */
   readonly rss: number;
@@ -365,23 +342,6 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
     };
   });
   return { figures, stats: { overcounted } };
-}
-
-/**
- * Distinct memory mapped by all scanned processes (bytes): settled pages plus
- * every looked-up PFN that counts as memory, once. For a partition into
- * groups, what is not in some group's USS is shared across groups (or with
- * processes the scan could not read).
- */
-export function distinctMapped(scan: Scan): number | null {
-  if (scan.mode !== "pagemap") return null;
-  const ps = scan.kernel.pageSize;
-  let pages = 0;
-  const { count, flagsLo } = scan.kpage;
-  for (let r = 0; r < count.length; r++) if (pageClass(count[r]!, flagsLo[r]!) >= PAGE_MEMORY) pages++;
-  let settled = 0;
-  for (const p of scan.processes) settled += settledBytes(p, scan.kpage, ps);
-  return pages * ps + settled;
 }
 
 // ---------------------------------------------------------------------------
@@ -717,7 +677,7 @@ export function buildGroupsReport(scan: Scan, opts: GroupsOptions = {}): GroupsR
 
   const measured = groupable(scan);
   const sum = (k: "rss" | "pss" | "uss" | "swap"): number => measured.reduce((a, p) => a + (p.state === "ok" ? sumRows(p.usage)[k] : 0), 0);
-  const distinct = distinctMapped(scan);
+  const distinct = distinctMappedOf(scan)?.bytes ?? null;
   const privateSum = partition && distinct !== null ? rows.reduce((a, r) => a + (r.groupUss ?? 0), 0) : null;
   return {
     ...scanHeader(scan),

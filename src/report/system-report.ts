@@ -18,11 +18,12 @@
  * and explain the remainder (vmap'd stacks, the pages the zones manage,
  * free page reporting); the command gathers them.
  */
-import { memoryKind, PAGE_ANON, PAGE_FILE, PAGE_MEMORY, PAGE_SHMEM, pageClass } from "../accounting/page-class.js";
+import { memoryKind, PAGE_ANON, PAGE_FILE, PAGE_SHMEM } from "../accounting/page-class.js";
 import { F_BUDDY, F_HUGE, F_LRU, F_MMAP, F_NOPAGE, F_PGTABLE, F_SLAB, F_ZERO_PAGE, KPF_OFFLINE, KPF_RESERVED } from "../decode/kpageflags.js";
 import type { Meminfo } from "../parse/meminfo.js";
 import type { Census } from "../scan/census.js";
 import type { Scan } from "../scan/system-scan.js";
+import { distinctMappedOf } from "./distinct-mapped.js";
 import { buildPsReport } from "./process-report.js";
 import type { ScanHeader } from "./scan-header.js";
 
@@ -139,7 +140,7 @@ export function zoneManagedPages(zoneinfo: string): number {
 export interface ProcessFigures {
   /** Distinct physical pages mapped by the processes read page by page: `ps`'s `machine.distinctMapped`. */
   readonly distinct: number;
-  /** Its split. anon is the remainder (distinct − file − shmem): private pages settled from pagemap bits have no flags looked up. */
+  /** Its split. anon includes the private pages settled from pagemap bits (no flags looked up: anonymous by the walk's rule). */
   readonly anon: number;
   readonly file: number;
   readonly shmem: number;
@@ -155,34 +156,23 @@ export interface ProcessFigures {
 
 /**
  * The figures from a scan, or undefined when it has no page-level data (no
- * root). `distinct` is taken from buildPsReport so it is `ps`'s number by
- * construction; file and shmem are counted from the looked-up PFNs, every
- * PFN once, since every mapped file or shmem page is looked up (only
+ * root): report/distinct-mapped.ts, the computation behind `ps`'s
+ * machine.distinctMapped, so the line is `ps`'s number by construction. file
+ * and shmem are exact (every mapped file or shmem page is looked up: only
  * exclusive private anonymous pages are settled without a lookup).
  */
 export function processFigures(scan: Scan): ProcessFigures | undefined {
+  const d = distinctMappedOf(scan);
+  if (d === null) return undefined;
   const ps = buildPsReport(scan);
-  const distinct = ps.machine.distinctMapped;
-  if (distinct === null) return undefined;
-  let file = 0;
-  let shmem = 0;
-  const { count, flagsLo } = scan.kpage;
-  for (let r = 0; r < count.length; r++) {
-    // The same pages machineFigures counts: memory use (mapped, not zero pages, not hugetlb).
-    const cls = pageClass(count[r]!, flagsLo[r]!);
-    if (cls < PAGE_MEMORY || cls === PAGE_ANON) continue;
-    if (cls === PAGE_SHMEM) shmem++;
-    else file++;
-  }
-  const pageSize = scan.kernel.pageSize;
   let rollupOnly = 0;
   for (const p of scan.processes) if (p.state === "ok" && p.source === "smaps_rollup") rollupOnly++;
   return {
-    distinct,
-    anon: distinct - (file + shmem) * pageSize,
-    file: file * pageSize,
-    shmem: shmem * pageSize,
-    hugetlbMapped: ps.machine.distinctHugetlb ?? 0,
+    distinct: d.bytes,
+    anon: d.anon,
+    file: d.file,
+    shmem: d.shmem,
+    hugetlbMapped: d.hugetlb,
     measured: ps.processes.filter((r) => r.state === "ok" && r.source === "pagemap").length,
     unreadable: ps.totals.unreadable,
     rollupOnly,

@@ -1,0 +1,74 @@
+/**
+ * Distinct memory mapped by the scanned processes: every physical page once,
+ * however many processes map it. `ps`'s machine figure, the groups report's
+ * total (what no group owns alone is shared across groups) and the "mapped
+ * by processes" line of `system` are this one computation.
+ *
+ * Looked-up pages are counted once each by class (accounting/distinct-pages.ts).
+ * Pages the scan settled without a lookup (private anonymous pages proved
+ * mapped once, scan/pagemap-walk.ts) are in no run: each is in exactly one
+ * process's USS, so they are that USS minus the looked-up pages of map
+ * count 1 (settledBytes). Like RSS, the figure leaves out the zero page and
+ * PFN maps; hugetlb pages are counted apart.
+ */
+import { countDistinctPages } from "../accounting/distinct-pages.js";
+import { PAGE_MEMORY, pageClass } from "../accounting/page-class.js";
+import { sumRows } from "../accounting/usage.js";
+import type { KpageTable } from "../scan/kpage-lookup.js";
+import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+
+/** Bytes of distinct mapped memory, by kind. */
+export interface DistinctMapped {
+  /** All of it: anon + shmem + file. */
+  readonly bytes: number;
+  /** Anonymous pages, settled ones included. */
+  readonly anon: number;
+  readonly shmem: number;
+  readonly file: number;
+  /** Distinct hugetlb pages mapped (not in `bytes`). */
+  readonly hugetlb: number;
+}
+
+/**
+ * Bytes of a process's pages that the scan settled without a lookup. They
+ * are exactly the USS not explained by looked-up pages of map count 1: the
+ * usage rows hold both, the runs hold only the looked-up ones.
+ */
+export function settledBytes(p: ScannedProcess, kpage: KpageTable, pageSize: number): number {
+  if (p.source !== "pagemap") return 0;
+  const known = settledCache.get(p);
+  if (known !== undefined) return known;
+  let single = 0;
+  const counts = kpage.count;
+  const flags = kpage.flagsLo;
+  p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => {
+    for (let i = from; i < to; i++) {
+      const r0 = kpage.rankOf(cols.pfn[i]!);
+      if (r0 < 0) continue;
+      for (let o = r0; o < r0 + cols.len[i]!; o++) if (counts[o] === 1 && pageClass(1, flags[o]!) >= PAGE_MEMORY) single++;
+    }
+  });
+  // Whole pages either way: rounding only guards against float noise in the row sums.
+  const bytes = Math.max(0, Math.round((sumRows(p.usage).uss - single * pageSize) / pageSize) * pageSize);
+  settledCache.set(p, bytes);
+  return bytes;
+}
+
+/** A scanned process belongs to one scan (one kpage table, one page size), so its settled bytes never change. */
+const settledCache = new WeakMap<ScannedProcess, number>();
+
+/** Distinct memory mapped by all scanned processes; null without page-level data (no root). */
+export function distinctMappedOf(scan: Scan): DistinctMapped | null {
+  if (scan.mode !== "pagemap") return null;
+  const ps = scan.kernel.pageSize;
+  const d = countDistinctPages(scan.kpage.count, scan.kpage.flagsLo);
+  let settled = 0;
+  for (const p of scan.processes) settled += settledBytes(p, scan.kpage, ps);
+  return {
+    bytes: (d.anon + d.shmem + d.file) * ps + settled,
+    anon: d.anon * ps + settled,
+    shmem: d.shmem * ps,
+    file: d.file * ps,
+    hugetlb: d.hugetlb * ps,
+  };
+}
