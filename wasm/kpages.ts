@@ -26,7 +26,7 @@ import {
   SHMEM_MAPPING_FLAGS,
 } from "../src/accounting/page-class";
 import {
-  BLOCK_SHIFT,
+  PFN_BLOCK_SHIFT as BLOCK_SHIFT,
   BLOCK_WORDS,
   E_HUGE_RUN,
   E_SHMEM_VMA,
@@ -127,7 +127,7 @@ export function markBlocks(pfnPtr: usize, lenPtr: usize, n: i32, dirPtr: usize, 
   const end = pfn + <u64>len;
   while (p < end) {
     const slot = load<i32>(dir + (<usize>(p >> BLOCK_SHIFT) << 2));
-    const o = <u32>p & 0xffff;
+    const o = <u32>p & ((1 << BLOCK_SHIFT) - 1);
     const k = <u32>min<u64>(end - p, <u64>(32 - (o & 31)));
     const mask: u32 = k == 32 ? 0xffffffff : ((<u32>1 << k) - 1) << (o & 31);
     const at = maps + ((<usize>slot * BLOCK_WORDS + <usize>(o >> 5)) << 2);
@@ -314,7 +314,7 @@ function rankOf(pfn: u64): i32 {
   if (pfn >> BLOCK_SHIFT >= <u64>nBlocks) return -1;
   const slot = load<i32>(dir + (<usize>block << 2));
   if (slot < 0) return -1;
-  const o = <u32>pfn & 0xffff;
+  const o = <u32>pfn & ((1 << BLOCK_SHIFT) - 1);
   const w = <usize>(o >> 5);
   const bit = o & 31;
   const word = load<u32>(bitmaps + ((<usize>slot * BLOCK_WORDS + w) << 2));

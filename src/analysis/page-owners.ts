@@ -33,11 +33,10 @@
  * PFN; callers that count memory skip them by their kpageflags.
  */
 import type { RunColumns } from "../scan/entry-store.js";
-import { BLOCK_SHIFT } from "../scan/wasm-abi.js";
+import { PFN_BLOCK_SHIFT } from "../scan/wasm-abi.js";
 
-/** Paged exactly like the kpage table, so a loop can walk both page by page with the same offsets. */
-export const OWNER_PAGE_SHIFT = BLOCK_SHIFT;
-const PAGE = 1 << OWNER_PAGE_SHIFT;
+/** Paged exactly like the kpage table (by PFN_BLOCK_SHIFT), so a loop can walk both page by page with the same offsets. */
+const PAGE = 1 << PFN_BLOCK_SHIFT;
 
 /** What the index needs of a scanned process (ScannedProcess fits). */
 export interface OwnerSource {

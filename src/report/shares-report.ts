@@ -24,15 +24,16 @@
  */
 import { NF, U } from "../accounting/usage.js";
 import { isKsmPage, PAGE_ANON, PAGE_HUGETLB, PAGE_SHMEM, PAGE_UNMANAGED, PAGE_ZERO, pageClass } from "../accounting/page-class.js";
-import { buildPageOwners, OWNER_PAGE_SHIFT, type PageOwners } from "../analysis/page-owners.js";
+import { buildPageOwners, type PageOwners } from "../analysis/page-owners.js";
 import { commandOf } from "../scan/process-info.js";
 import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import { PFN_BLOCK_SHIFT } from "../scan/wasm-abi.js";
 import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 export const SHARE_KINDS = ["file", "shmem", "cow", "ksm", "hugetlb"] as const;
 export type ShareKind = (typeof SHARE_KINDS)[number];
 const NK = SHARE_KINDS.length;
-const OWNER_PAGE = 1 << OWNER_PAGE_SHIFT;
+const OWNER_PAGE = 1 << PFN_BLOCK_SHIFT;
 const K_FILE = 0;
 const K_SHMEM = 1;
 const K_COW = 2;

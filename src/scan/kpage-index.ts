@@ -7,11 +7,11 @@
  * valid.
  */
 import { ParseError } from "../errors.js";
-import { BLOCK_WORDS, E_SHMEM_VMA, SUMS } from "./wasm-abi.js";
+import { BLOCK_WORDS, E_SHMEM_VMA, PFN_BLOCK_SHIFT, SUMS } from "./wasm-abi.js";
 import { wasmModule } from "./wasm-modules.js";
 
-/** Blocks of 2^16 page frames in a 52-bit physical address space. */
-const MAX_BLOCKS = 1 << 24;
+/** PFN blocks in a 52-bit physical address space (2^40 page frames). */
+const MAX_BLOCKS = 2 ** (40 - PFN_BLOCK_SHIFT);
 
 /** Stored runs handed to the accounting loop at once (an EntryStore chunk). */
 export const RUNS_AT_ONCE = 16384;

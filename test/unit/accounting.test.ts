@@ -10,10 +10,10 @@ import { accountEntries, type KpagePages, type RunSource } from "../../src/scan/
 import { NF, U, USAGE_FIELDS, addUsage, sumRows, usageRow, zeroUsage, type MemUsage } from "../../src/accounting/usage.js";
 import { E_HUGE_RUN, EntryStore, type RunColumns } from "../../src/scan/entry-store.js";
 import { KpageTable, PfnSet } from "../../src/scan/kpage-lookup.js";
-import { BLOCK_SHIFT } from "../../src/scan/wasm-abi.js";
+import { PFN_BLOCK_SHIFT } from "../../src/scan/wasm-abi.js";
 
 const PS = 4096;
-const TABLE_PAGE = 1 << BLOCK_SHIFT;
+const TABLE_PAGE = 1 << PFN_BLOCK_SHIFT;
 
 // kpageflags bits, written out by number (uapi kernel-page-flags.h).
 const DIRTY = 1 << 4;
