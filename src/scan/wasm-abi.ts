@@ -23,9 +23,11 @@ export const WALK_PAGES = 8;
 export const WALK_COUNTERS = 9;
 
 /**
- * Compact pagemap bits kept per stored run: pagemap bits 55-61 shifted down
- * by 55 (so the walk takes them with one shift and mask), plus our own marks
- * (see entry-store.ts).
+ * Compact pagemap bits kept per stored run: pagemap bits 55-61
+ * (decode/pagemap-bits.ts) shifted down by 55 (so the walk takes them with
+ * one shift and mask), plus our own marks (see entry-store.ts). Written out
+ * because asc cannot follow an import from here
+ * (test/unit/decode-pagemap.test.ts checks them against pagemap-bits.ts).
  */
 export const E_SOFT_DIRTY = 1; // bit 55
 export const E_EXCLUSIVE = 2; // bit 56, PM_MMAP_EXCLUSIVE
