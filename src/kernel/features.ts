@@ -8,8 +8,8 @@ import type { ProcFs } from "../procfs/procfs.js";
 import { parseKernelConfig, parseOsRelease, versionAtLeast, type KernelConfig, type KernelVersion } from "../parse/kernel-config.js";
 import { parseSwaps, type SwapArea } from "../parse/meminfo.js";
 import { PM_FRAME_HI_MASK, PM_PRESENT_HI } from "../decode/pagemap.js";
-import { PermissionError } from "../errors.js";
-import { PagemapScanner, ScanUnsupportedError } from "../native/pagemap-scan.js";
+import { PermissionError, ScanUnsupportedError } from "../errors.js";
+import { PagemapScanner } from "../native/pagemap-scan.js";
 
 /** How /proc/kpagecount and smaps count mappings of pages inside large folios. */
 export type MapcountMode = "precise" | "average" | "unknown";
