@@ -87,18 +87,35 @@ function instantiate(): Exports {
 }
 
 /**
+ * WebAssembly memory never shrinks: a KpageWasm holding more than this, over
+ * twice what the last scan needed, is let go before the next scan, which
+ * then starts on a fresh instance sized for itself. One scan of a machine
+ * with ~300 K mapped PFNs needs about 10 MiB.
+ */
+export const KPAGE_WASM_KEEP_BYTES = 32 * 1024 * 1024;
+
+/**
  * One kpages WebAssembly instance kept for scan after scan (src/scan/scanner.ts):
  * its memory, grown to the largest scan so far, is cleared and laid out
  * again instead of a new instance (and a new memory) per scan. An index
- * built on it is valid until the next index is built on it.
+ * built on it is valid until the next index is built on it. Memory grown
+ * by a scan much larger than the ones that follow (a burst of processes)
+ * is released: see KPAGE_WASM_KEEP_BYTES.
  */
 export class KpageWasm {
   private x: Exports | undefined;
-  /** End of the areas the last index used: what must be zeroed before the next. */
+  /** End of the areas any index used: what must be zeroed before the next. */
   private used = 0;
+  /** End of the areas the last index used. */
+  private last = 0;
 
   /** The instance, its used memory zeroed (the set-building loops OR bits into zeroed bitmaps). */
   take(): Exports {
+    if (this.x && this.bytes > KPAGE_WASM_KEEP_BYTES && this.bytes > 2 * this.last) {
+      // Dropped: the next instance's memory comes zeroed from the system and grows only as far as this scan needs.
+      this.x = undefined;
+      this.used = 0;
+    }
     if (!this.x) this.x = instantiate();
     else if (this.used > this.x.heapBase()) new Uint8Array(this.x.memory.buffer, this.x.heapBase(), this.used - this.x.heapBase()).fill(0);
     return this.x;
@@ -107,6 +124,7 @@ export class KpageWasm {
   /** Record how far the index just built reaches. */
   usedTo(at: number): void {
     this.used = Math.max(this.used, at);
+    this.last = at;
   }
 
   /** Bytes of WebAssembly memory held. */
