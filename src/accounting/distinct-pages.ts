@@ -5,7 +5,7 @@
  * arrays visits every page once. Pages the scan settled without a lookup are
  * not in the arrays; report/distinct-mapped.ts adds them.
  */
-import { PAGE_ANON, PAGE_HUGETLB, PAGE_SHMEM, PAGE_FILE, pageClass } from "./page-class.js";
+import { PAGE_ANON, PAGE_FILE, PAGE_HUGETLB, PAGE_MEMORY, PAGE_SHMEM, pageClass } from "./page-class.js";
 
 export interface DistinctPages {
   readonly anon: number;
@@ -13,11 +13,19 @@ export interface DistinctPages {
   readonly file: number;
   /** hugetlb pages: not memory use in RSS's sense (they return to the hugetlb pool), counted apart. */
   readonly hugetlb: number;
+  /** Memory-use pages (any kind) with a map count of 2 or more: in no process's USS. */
+  readonly shared: number;
 }
 
 /** Pages by class from per-page map counts and kpageflags (low half). */
 export function countDistinctPages(count: Uint32Array, flagsLo: Uint32Array): DistinctPages {
   const n = new Float64Array(PAGE_FILE + 1);
-  for (let r = 0; r < count.length; r++) n[pageClass(count[r]!, flagsLo[r]!)]!++;
-  return { anon: n[PAGE_ANON]!, shmem: n[PAGE_SHMEM]!, file: n[PAGE_FILE]!, hugetlb: n[PAGE_HUGETLB]! };
+  let shared = 0;
+  for (let r = 0; r < count.length; r++) {
+    const c = count[r]!;
+    const cls = pageClass(c, flagsLo[r]!);
+    n[cls]!++;
+    if (c >= 2 && cls >= PAGE_MEMORY) shared++;
+  }
+  return { anon: n[PAGE_ANON]!, shmem: n[PAGE_SHMEM]!, file: n[PAGE_FILE]!, hugetlb: n[PAGE_HUGETLB]!, shared };
 }

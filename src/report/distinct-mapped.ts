@@ -4,12 +4,16 @@
  * total (what no group owns alone is shared across groups) and the "mapped
  * by processes" line of `system` are this one computation.
  *
- * Looked-up pages are counted once each by class (accounting/distinct-pages.ts).
- * Pages the scan settled without a lookup (private anonymous pages proved
- * mapped once, scan/pagemap-walk.ts) are in no run: each is in exactly one
- * process's USS, so they are that USS minus the looked-up pages of map
- * count 1 (settledBytes). Like RSS, the figure leaves out the zero page and
- * PFN maps; hugetlb pages are counted apart.
+ * A page with map count 1 is in exactly one process's USS, whether it was
+ * looked up or settled without a lookup (private anonymous pages proved
+ * mapped once, scan/pagemap-walk.ts); a page mapped more often is in no
+ * USS. So the figure is the sum of the USS of the processes read page by
+ * page plus every looked-up page with map count 2 or more, once
+ * (accounting/distinct-pages.ts): one pass over the looked-up values, none
+ * over the runs. Like RSS, it leaves out the zero page and PFN maps;
+ * hugetlb pages are counted apart. File and shmem pages are all looked up
+ * (only private anonymous pages are settled), so they are counted exactly;
+ * anonymous memory is the rest.
  */
 import { countDistinctPages } from "../accounting/distinct-pages.js";
 import { PAGE_MEMORY, pageClass } from "../accounting/page-class.js";
@@ -21,7 +25,7 @@ import type { Scan, ScannedProcess } from "../scan/system-scan.js";
 export interface DistinctMapped {
   /** All of it: anon + shmem + file. */
   readonly bytes: number;
-  /** Anonymous pages, settled ones included. */
+  /** Anonymous pages, settled ones included: bytes − shmem − file. */
   readonly anon: number;
   readonly shmem: number;
   readonly file: number;
@@ -62,13 +66,8 @@ export function distinctMappedOf(scan: Scan): DistinctMapped | null {
   if (scan.mode !== "pagemap") return null;
   const ps = scan.kernel.pageSize;
   const d = countDistinctPages(scan.kpage.count, scan.kpage.flagsLo);
-  let settled = 0;
-  for (const p of scan.processes) settled += settledBytes(p, scan.kpage, ps);
-  return {
-    bytes: (d.anon + d.shmem + d.file) * ps + settled,
-    anon: d.anon * ps + settled,
-    shmem: d.shmem * ps,
-    file: d.file * ps,
-    hugetlb: d.hugetlb * ps,
-  };
+  let uss = 0;
+  for (const p of scan.processes) if (p.state === "ok" && p.source === "pagemap") uss += sumRows(p.usage).uss;
+  const bytes = uss + d.shared * ps;
+  return { bytes, anon: bytes - (d.shmem + d.file) * ps, shmem: d.shmem * ps, file: d.file * ps, hugetlb: d.hugetlb * ps };
 }
