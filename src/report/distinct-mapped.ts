@@ -16,10 +16,8 @@
  * anonymous memory is the rest.
  */
 import { countDistinctPages } from "../accounting/distinct-pages.js";
-import { PAGE_MEMORY, pageClass } from "../accounting/page-class.js";
 import { sumRows } from "../accounting/usage.js";
-import type { KpageTable } from "../scan/kpage-lookup.js";
-import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import type { Scan } from "../scan/system-scan.js";
 
 /** Bytes of distinct mapped memory, by kind. */
 export interface DistinctMapped {
@@ -32,34 +30,6 @@ export interface DistinctMapped {
   /** Distinct hugetlb pages mapped (not in `bytes`). */
   readonly hugetlb: number;
 }
-
-/**
- * Bytes of a process's pages that the scan settled without a lookup. They
- * are exactly the USS not explained by looked-up pages of map count 1: the
- * usage rows hold both, the runs hold only the looked-up ones.
- */
-export function settledBytes(p: ScannedProcess, kpage: KpageTable, pageSize: number): number {
-  if (p.source !== "pagemap") return 0;
-  const known = settledCache.get(p);
-  if (known !== undefined) return known;
-  let single = 0;
-  const counts = kpage.count;
-  const flags = kpage.flagsLo;
-  p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => {
-    for (let i = from; i < to; i++) {
-      const r0 = kpage.rankOf(cols.pfn[i]!);
-      if (r0 < 0) continue;
-      for (let o = r0; o < r0 + cols.len[i]!; o++) if (counts[o] === 1 && pageClass(1, flags[o]!) >= PAGE_MEMORY) single++;
-    }
-  });
-  // Whole pages either way: rounding only guards against float noise in the row sums.
-  const bytes = Math.max(0, Math.round((sumRows(p.usage).uss - single * pageSize) / pageSize) * pageSize);
-  settledCache.set(p, bytes);
-  return bytes;
-}
-
-/** A scanned process belongs to one scan (one kpage table, one page size), so its settled bytes never change. */
-const settledCache = new WeakMap<ScannedProcess, number>();
 
 /** Distinct memory mapped by all scanned processes; null without page-level data (no root). */
 export function distinctMappedOf(scan: Scan): DistinctMapped | null {

@@ -28,7 +28,7 @@
  * and hugetlb pages (which return to the hugetlb pool, not to free memory).
  */
 import { PAGE_ANON, PAGE_MEMORY, PAGE_SHMEM, pageClass } from "../accounting/page-class.js";
-import { distinctMappedOf, settledBytes } from "./distinct-mapped.js";
+import { distinctMappedOf } from "./distinct-mapped.js";
 import { sumRows } from "../accounting/usage.js";
 import { isAncestorPath, unitOf, type CgroupAccounting, type UnitInfo } from "../kernel/cgroups.js";
 import type { KpageTable } from "../scan/kpage-lookup.js";
@@ -237,6 +237,30 @@ function forEachSegment(p: ScannedProcess, kpage: KpageTable, fn: (from: number,
     }
   });
 }
+
+/**
+ * Bytes of a process's pages that the scan settled without a lookup. They
+ * are exactly the USS not explained by looked-up pages of map count 1: the
+ * usage rows hold both, the runs hold only the looked-up ones.
+ */
+export function settledBytes(p: ScannedProcess, kpage: KpageTable, pageSize: number): number {
+  if (p.source !== "pagemap") return 0;
+  const known = settledCache.get(p);
+  if (known !== undefined) return known;
+  let single = 0;
+  const counts = kpage.count;
+  const flags = kpage.flagsLo;
+  forEachSegment(p, kpage, (from, to) => {
+    for (let o = from; o < to; o++) if (counts[o] === 1 && pageClass(1, flags[o]!) >= PAGE_MEMORY) single++;
+  });
+  // Whole pages either way: rounding only guards against float noise in the row sums.
+  const bytes = Math.max(0, Math.round((sumRows(p.usage).uss - single * pageSize) / pageSize) * pageSize);
+  settledCache.set(p, bytes);
+  return bytes;
+}
+
+/** A scanned process belongs to one scan (one kpage table, one page size), so its settled bytes never change. */
+const settledCache = new WeakMap<ScannedProcess, number>();
 
 export interface GroupFigures {
   /** Sums of the members' own figures (RSS double-counts pages members share, as usual). */
