@@ -128,3 +128,51 @@ export class KernelFeatureError extends PagelensError {
     super(`${feature} is not available here: ${reason}`);
   }
 }
+
+// ---------------------------------------------------------------------------
+// The native calls (src/native/: mmap, mincore, madvise, cachestat, memfd,
+// pwritev and the PAGEMAP_SCAN ioctl through koffi)
+
+/**
+ * The native calls cannot be made here (no koffi, another OS, a 32-bit
+ * platform). Not a bug and not a bad argument: this machine cannot answer
+ * (exit 3, as KernelFeatureError).
+ */
+export class NativeUnavailableError extends PagelensError {
+  constructor(readonly reason: string) {
+    super(`the page-cache interfaces (mmap, mincore, cachestat) are not reachable from Node here: ${reason}`);
+  }
+}
+
+/**
+ * A system call made through koffi failed. `code` is the errno name (ENOSYS,
+ * EPERM, ...), `errno` its number, `file` the file the call was about
+ * (undefined for a call on no file, such as memfd_create). Callers decide on
+ * `code` or `errno`, never on the message. Exit code (when one reaches the
+ * CLI): EACCES/EPERM permission (5), ESRCH no such process (4), anything
+ * else bad input (3): the file could not be read that way.
+ */
+export class SyscallError extends PagelensError {
+  constructor(
+    readonly syscall: string,
+    readonly code: string,
+    readonly errno: number,
+    readonly file?: string,
+  ) {
+    super(`${syscall}${file === undefined ? "" : ` on ${file}`} failed: ${code}`);
+  }
+}
+
+/**
+ * The PAGEMAP_SCAN ioctl is not usable here (Linux before 6.7, not a live
+ * pagemap, a big-endian host, no koffi): the scan reads pagemap as before.
+ * `code` is the errno name when the kernel said so (ENOTTY, EINVAL).
+ */
+export class ScanUnsupportedError extends PagelensError {
+  constructor(
+    readonly reason: string,
+    readonly code?: string,
+  ) {
+    super(reason);
+  }
+}

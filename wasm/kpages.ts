@@ -5,7 +5,8 @@
  *  - compact(): values read from kpagecount/kpageflags/kpagecgroup over runs
  *    of PFNs (holes read through) stored by rank (src/scan/kpage-lookup.ts);
  *  - account(): per stored run, its pages' map counts and flags summed by
- *    the kernel's smaps rules (src/accounting/account.ts says which and why).
+ *    class, by the rule of src/accounting/page-class.ts (imported here: the
+ *    same source the reports call; it says which rules and why).
  *
  * Memory is laid out by the JavaScript side (src/scan/kpage-index.ts) and
  * passed in with setup(): the rank index of the PFN set (a directory of
@@ -14,8 +15,21 @@
  */
 
 import {
-  BLOCK_SHIFT,
+  isKsmPage,
+  isThpPage,
+  PAGE_ANON,
+  PAGE_HUGETLB,
+  PAGE_MEMORY,
+  PAGE_SHMEM,
+  PAGE_ZERO,
+  pageClass,
+  SHMEM_MAPPING_FLAGS,
+} from "../src/accounting/page-class";
+import {
+  PFN_BLOCK_SHIFT as BLOCK_SHIFT,
   BLOCK_WORDS,
+  E_HUGE_RUN,
+  E_SHMEM_VMA,
   INTO_COUNT,
   INTO_FLAGS,
   SUM_ANON as S_ANON,
@@ -56,8 +70,6 @@ let cgroups: usize = 0;
 let acc: usize = 0;
 let one: usize = 0;
 
-let fZero: u32 = 0, fHuge: u32 = 0, fAnon: u32 = 0, fSwapbacked: u32 = 0, fKsm: u32 = 0, fThp: u32 = 0;
-let eHugeRun: u32 = 0, eShmemVma: u32 = 0;
 
 /** Where the scratch areas begin: the first free byte, 16-aligned. */
 export function heapBase(): usize {
@@ -115,7 +127,7 @@ export function markBlocks(pfnPtr: usize, lenPtr: usize, n: i32, dirPtr: usize, 
   const end = pfn + <u64>len;
   while (p < end) {
     const slot = load<i32>(dir + (<usize>(p >> BLOCK_SHIFT) << 2));
-    const o = <u32>p & 0xffff;
+    const o = <u32>p & ((1 << BLOCK_SHIFT) - 1);
     const k = <u32>min<u64>(end - p, <u64>(32 - (o & 31)));
     const mask: u32 = k == 32 ? 0xffffffff : ((<u32>1 << k) - 1) << (o & 31);
     const at = maps + ((<usize>slot * BLOCK_WORDS + <usize>(o >> 5)) << 2);
@@ -296,17 +308,13 @@ export function nextRuns(gap: u32, maxWords: u32, startPtr: usize, lenPtr: usize
   return n;
 }
 
-export function setFlags(zero: u32, huge: u32, anon: u32, swapbacked: u32, ksm: u32, thp: u32, hugeRun: u32, shmemVma: u32): void {
-  fZero = zero; fHuge = huge; fAnon = anon; fSwapbacked = swapbacked; fKsm = ksm; fThp = thp; eHugeRun = hugeRun; eShmemVma = shmemVma;
-}
-
 /** Rank of a looked-up PFN, or -1. */
 function rankOf(pfn: u64): i32 {
   const block = <u32>(pfn >> BLOCK_SHIFT);
   if (pfn >> BLOCK_SHIFT >= <u64>nBlocks) return -1;
   const slot = load<i32>(dir + (<usize>block << 2));
   if (slot < 0) return -1;
-  const o = <u32>pfn & 0xffff;
+  const o = <u32>pfn & ((1 << BLOCK_SHIFT) - 1);
   const w = <usize>(o >> 5);
   const bit = o & 31;
   const word = load<u32>(bitmaps + ((<usize>slot * BLOCK_WORDS + w) << 2));
@@ -320,6 +328,34 @@ function rankOf(pfn: u64): i32 {
   store<f64>(p, load<f64>(p) + v);
 }
 
+/** Add one page of class `cls` (map count `c`, flags `f`) to the sums at `to`. */
+@inline function addPage(to: usize, cls: i32, c: u32, f: u32, huge: bool): void {
+  if (cls < PAGE_MEMORY) {
+    if (cls == PAGE_ZERO) add(to, S_ZERO, 1);
+    else if (cls == PAGE_HUGETLB) {
+      add(to, c >= 2 ? S_HUGE_SHARED : S_HUGE_PRIV, 1);
+      add(to, S_HUGE_PSS, c >= 2 ? 1.0 / <f64>c : 1.0);
+    } else add(to, S_UNMANAGED, 1);
+    return;
+  }
+  const share: f64 = c >= 2 ? 1.0 / <f64>c : 1.0;
+  add(to, S_RSS, 1);
+  add(to, S_PSS, share);
+  if (c == 1) add(to, S_USS, 1);
+  if (cls == PAGE_ANON) {
+    add(to, S_ANON, 1);
+    add(to, S_PSS_ANON, share);
+  } else if (cls == PAGE_SHMEM) {
+    add(to, S_SHMEM, 1);
+    add(to, S_PSS_SHMEM, share);
+  } else {
+    add(to, S_FILE, 1);
+    add(to, S_PSS_FILE, share);
+  }
+  if (isKsmPage(f)) add(to, S_KSM, 1);
+  if (huge && isThpPage(f)) add(to, S_THP, 1);
+}
+
 function sumRun(pfn: u64, len: u32, huge: bool, shmem: bool, to: usize): void {
   const r0 = rankOf(pfn);
   if (r0 < 0) {
@@ -328,48 +364,17 @@ function sumRun(pfn: u64, len: u32, huge: bool, shmem: bool, to: usize): void {
   }
   const end = <u32>r0 + len;
   if (shmem) {
+    // No flags were read for a shmem mapping's pages (E_SHMEM_VMA): its mapping gives the class.
     for (let r = <u32>r0; r < end; r++) {
       const c = load<u32>(counts + (<usize>r << 2));
-      if (c == 0) {
-        add(to, S_UNMANAGED, 1);
-        continue;
-      }
-      const share: f64 = c >= 2 ? 1.0 / <f64>c : 1.0;
-      add(to, S_RSS, 1);
-      add(to, S_PSS, share);
-      if (c == 1) add(to, S_USS, 1);
-      add(to, S_SHMEM, 1);
-      add(to, S_PSS_SHMEM, share);
+      addPage(to, pageClass(c, SHMEM_MAPPING_FLAGS), c, SHMEM_MAPPING_FLAGS, huge);
     }
     return;
   }
   for (let r = <u32>r0; r < end; r++) {
     const f = load<u32>(flags + (<usize>r << 2));
     const c = load<u32>(counts + (<usize>r << 2));
-    if ((f & (fZero | fHuge)) != 0 || c == 0) {
-      if ((f & fZero) != 0) add(to, S_ZERO, 1);
-      else if ((f & fHuge) != 0) {
-        add(to, c >= 2 ? S_HUGE_SHARED : S_HUGE_PRIV, 1);
-        add(to, S_HUGE_PSS, c >= 2 ? 1.0 / <f64>c : 1.0);
-      } else add(to, S_UNMANAGED, 1);
-      continue;
-    }
-    const share: f64 = c >= 2 ? 1.0 / <f64>c : 1.0;
-    add(to, S_RSS, 1);
-    add(to, S_PSS, share);
-    if (c == 1) add(to, S_USS, 1);
-    if ((f & fAnon) != 0) {
-      add(to, S_ANON, 1);
-      add(to, S_PSS_ANON, share);
-    } else if ((f & fSwapbacked) != 0) {
-      add(to, S_SHMEM, 1);
-      add(to, S_PSS_SHMEM, share);
-    } else {
-      add(to, S_FILE, 1);
-      add(to, S_PSS_FILE, share);
-    }
-    if ((f & fKsm) != 0) add(to, S_KSM, 1);
-    if (huge && (f & fThp) != 0) add(to, S_THP, 1);
+    addPage(to, pageClass(c, f), c, f, huge);
   }
 }
 
@@ -407,8 +412,8 @@ export function account(from: i32, to: i32, partial: bool): i32 {
     const pfn = <u64>load<f64>(runPfn + (<usize>i << 3));
     const len = load<u32>(runLen + (<usize>i << 2));
     const bits = load<u32>(runBits + (<usize>i << 2));
-    const huge = (bits & eHugeRun) != 0;
-    const shmem = partial && (bits & eShmemVma) != 0;
+    const huge = (bits & E_HUGE_RUN) != 0;
+    const shmem = partial && (bits & E_SHMEM_VMA) != 0;
     if (len >= GROUP_MIN) {
       memory.fill(one, 0, S_FIELDS * 8);
       sumRun(pfn, len, huge, shmem, one);

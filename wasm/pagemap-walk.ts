@@ -29,15 +29,16 @@ import {
   WALK_TRUSTED as S_TRUSTED,
   WALK_UFFD_WP as S_UFFD_WP,
 } from "../src/scan/wasm-abi";
+import { PM_EXCLUSIVE_BIT, PM_FILE_BIT, PM_FRAME_BITS, PM_GUARD_BIT, PM_PRESENT_BIT, PM_SOFT_DIRTY_BIT, PM_SWAP_BIT, PM_UFFD_WP_BIT } from "../src/decode/pagemap-bits";
 
-const PM_PRESENT: u64 = 1 << 63;
-const PM_SWAP: u64 = 1 << 62;
-const PM_FILE: u64 = 1 << 61;
-const PM_GUARD: u64 = 1 << 58;
-const PM_UFFD_WP: u64 = 1 << 57;
-const PM_EXCLUSIVE: u64 = 1 << 56;
-const PM_SOFT_DIRTY: u64 = 1 << 55;
-const PM_FRAME: u64 = (1 << 55) - 1;
+const PM_PRESENT: u64 = <u64>1 << PM_PRESENT_BIT;
+const PM_SWAP: u64 = <u64>1 << PM_SWAP_BIT;
+const PM_FILE: u64 = <u64>1 << PM_FILE_BIT;
+const PM_GUARD: u64 = <u64>1 << PM_GUARD_BIT;
+const PM_UFFD_WP: u64 = <u64>1 << PM_UFFD_WP_BIT;
+const PM_EXCLUSIVE: u64 = <u64>1 << PM_EXCLUSIVE_BIT;
+const PM_SOFT_DIRTY: u64 = <u64>1 << PM_SOFT_DIRTY_BIT;
+const PM_FRAME: u64 = (<u64>1 << PM_FRAME_BITS) - 1;
 const TRUSTED_MASK: u64 = PM_PRESENT | PM_EXCLUSIVE | PM_FILE | PM_SOFT_DIRTY | PM_UFFD_WP;
 const TRUSTED_VALUE: u64 = PM_PRESENT | PM_EXCLUSIVE;
 const PMD_PAGES: i32 = 512;

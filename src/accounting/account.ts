@@ -1,105 +1,10 @@
 /**
- * Pure accounting over decoded arrays: stored pagemap runs plus their
- * kpagecount/kpageflags values become usage rows, following the kernel's own
- * smaps rules (fs/proc/task_mmu.c smaps_account) so that the results can be
- * checked against smaps_rollup:
- *  - zero pages (KPF_ZERO_PAGE) are not memory use and are left out of Rss;
- *  - pages with map count 0 are not rmap-tracked (PFN maps, device memory)
- *    and are left out, as vm_normal_page() leaves them out;
- *  - hugetlb pages (KPF_HUGE) are reported apart, not in Rss/Pss;
- *  - PSS adds page/mapcount per page, exactly (the kernel truncates a fixed-
- *    point value per page and per VMA; see docs/numbers.md).
- * The loop over runs and pages is wasm/kpages.ts, compiled to WebAssembly.
+ * Proportional swap. The rule that classes each resident page (and so RSS,
+ * PSS, USS and their split) is accounting/page-class.ts; the loop that
+ * applies it to a scan's runs is wasm/kpages.ts, driven by
+ * scan/kpage-account.ts. Swap entries need no lookup: they are counted here.
  */
-import type { RunColumns } from "../scan/entry-store.js";
-import { KpageIndex, RUNS_AT_ONCE } from "../scan/kpage-index.js";
-import { SUM_RSS, SUM_USS, SUMS } from "../scan/wasm-abi.js";
 import { NF, U } from "./usage.js";
-
-/**
- * Per-PFN values by rank (scan/kpage-lookup.ts's KpageTable): the PFNs of a
- * stored run have consecutive ranks from the rank of its first PFN.
- */
-export interface KpagePages {
-  rankOf(pfn: number): number;
-  readonly count: Uint32Array;
-  readonly flagsLo: Uint32Array;
-  /** kpageflags was read only where a page's class is not known from its mapping (E_SHMEM_VMA records have no flags). */
-  readonly partialFlags: boolean;
-  /** Where a lookup left the values (WebAssembly memory), if it did. */
-  readonly index?: KpageIndex;
-  /** The rank index: per 64 Ki-PFN block, its bitmap and the rank of each bitmap word's first PFN. */
-  rankIndex(): { readonly pages: readonly (Uint32Array | undefined)[]; readonly bases: readonly (Uint32Array | undefined)[] };
-}
-
-/** The paging of PFN bitmaps (scan/kpage-lookup.ts PfnSet) and of the page-owner index. */
-export const KPAGE_PAGE_SHIFT = 16;
-
-/** Columns of stored runs. */
-export interface RunSource {
-  forEachChunk(start: number, end: number, fn: (cols: RunColumns, from: number, to: number) => void): void;
-}
-
-/** Usage row columns fed by each of the loop's sums (wasm-abi.ts SUM_ order), and the row's `shared` = rss - uss. */
-const SUM_TO_U: readonly number[] = [
-  U.rss, U.pss, U.uss, U.anon, U.pssAnon, U.shmem, U.pssShmem, U.file, U.pssFile,
-  U.ksm, U.thp, U.zeroPage, U.unmanaged, U.hugetlbPrivate, U.hugetlbShared, U.hugetlbPss,
-];
-
-/**
- * The accounting of one scan, by the WebAssembly loop of wasm/kpages.ts over
- * the lookup's KpageIndex (the values are read where the lookup left them;
- * a table built otherwise, as in tests, is copied into one). Create one per
- * scan and call `account` per process.
- */
-export class Accounting {
-  private readonly index: KpageIndex;
-  private readonly partial: boolean;
-
-  constructor(kpage: KpagePages) {
-    this.partial = kpage.partialFlags;
-    if (kpage.index) this.index = kpage.index;
-    else {
-      const { pages, bases } = kpage.rankIndex();
-      this.index = KpageIndex.fromSet(pages, bases, kpage.count.length, false);
-      this.index.count.set(kpage.count);
-      this.index.flagsLo.set(kpage.flagsLo);
-    }
-  }
-
-  /** Add the stored runs [start, end) of one process to its usage table. */
-  account(entries: RunSource, start: number, end: number, usage: Float64Array, pageSize: number): void {
-    const ix = this.index;
-    ix.begin();
-    entries.forEachChunk(start, end, (cols, from, to) => {
-      for (let a = from; a < to; a += RUNS_AT_ONCE) {
-        const b = Math.min(to, a + RUNS_AT_ONCE);
-        ix.runPfn.set(cols.pfn.subarray(a, b));
-        ix.runLen.set(cols.len.subarray(a, b));
-        ix.runVma.set(cols.vma.subarray(a, b));
-        ix.runBits.set(cols.bits.subarray(a, b));
-        this.addSegments(ix.account(b - a, this.partial), usage, pageSize);
-      }
-    });
-    this.addSegments(ix.end(), usage, pageSize);
-  }
-
-  /** Add the per-VMA sums the loop wrote (each: VMA row, then the sums) to the usage rows. */
-  private addSegments(k: number, usage: Float64Array, ps: number): void {
-    const out = this.index.out;
-    for (let j = 0; j < k; j++) {
-      const o = j * (SUMS + 1);
-      const base = out[o]! * NF;
-      for (let f = 0; f < SUMS; f++) usage[base + SUM_TO_U[f]!]! += out[o + 1 + f]! * ps;
-      usage[base + U.shared]! += (out[o + 1 + SUM_RSS]! - out[o + 1 + SUM_USS]!) * ps;
-    }
-  }
-}
-
-/** Add the stored runs [start, end) of one process to its usage table (one-off; a scan uses one Accounting for all). */
-export function accountEntries(entries: RunSource, start: number, end: number, kpage: KpagePages, usage: Float64Array, pageSize: number): void {
-  new Accounting(kpage).account(entries, start, end, usage, pageSize);
-}
 
 /**
  * Proportional swap: each swap slot's page divided by the number of scanned

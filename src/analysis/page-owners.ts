@@ -32,12 +32,11 @@
  * The zero page and PFN maps (map count 0) are in the index like any other
  * PFN; callers that count memory skip them by their kpageflags.
  */
-import { KPAGE_PAGE_SHIFT } from "../accounting/account.js";
 import type { RunColumns } from "../scan/entry-store.js";
+import { PFN_BLOCK_SHIFT } from "../scan/wasm-abi.js";
 
-/** Paged exactly like the kpage table, so a loop can walk both page by page with the same offsets. */
-export const OWNER_PAGE_SHIFT = KPAGE_PAGE_SHIFT;
-const PAGE = 1 << OWNER_PAGE_SHIFT;
+/** Paged exactly like the kpage table (by PFN_BLOCK_SHIFT), so a loop can walk both page by page with the same offsets. */
+const PAGE = 1 << PFN_BLOCK_SHIFT;
 
 /** What the index needs of a scanned process (ScannedProcess fits). */
 export interface OwnerSource {

@@ -5,6 +5,7 @@
  */
 import {
   KernelFeatureError,
+  NativeUnavailableError,
   NoSuchProcessError,
   OutputError,
   ParseError,
@@ -13,6 +14,8 @@ import {
   ProcessInputError,
   ProcessRefusedError,
   ProcReadError,
+  ScanUnsupportedError,
+  SyscallError,
   UsageError,
 } from "../errors.js";
 
@@ -45,15 +48,18 @@ export const EXIT_MEANINGS: readonly (readonly [number, string])[] = [
   [EXIT.usage, "bad command line: unknown option, bad option value, missing argument"],
   [
     EXIT.badInput,
-    "a file could not be read or parsed (malformed, truncated, missing), or --root is not a procfs tree; commands over many processes still print the others, listing the bad one as bad input; or the machine lacks what the command needs (the page-cache interfaces of file, idle page tracking or soft-dirty for wss --method)",
+    "a file could not be read or parsed (malformed, truncated, missing), or --root is not a procfs tree; commands over many processes still print the others, listing the bad one as bad input; or the machine lacks what the command needs (the page-cache interfaces of file, idle page tracking or soft-dirty for wss --method); or a system call on a file failed (mmap, mincore, cachestat: the errno is in the message)",
   ],
   [EXIT.noSuchProcess, "a process asked for by pid does not exist, or exited before it could be read"],
-  [EXIT.permission, "the kernel refused access to what was asked for"],
+  [EXIT.permission, "the kernel refused access to what was asked for (also a system call refused with EPERM or EACCES)"],
   [EXIT.output, "the output could not be written (disk full, I/O error)"],
 ];
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage;
+  // A native call's failure, by its errno: refused is a permission matter, ESRCH a process that went away, the rest a file that could not be read that way.
+  if (err instanceof SyscallError) return err.code === "EPERM" || err.code === "EACCES" ? EXIT.permission : err.code === "ESRCH" ? EXIT.noSuchProcess : EXIT.badInput;
+  if (err instanceof NativeUnavailableError || err instanceof ScanUnsupportedError) return EXIT.badInput;
   if (err instanceof NoSuchProcessError || err instanceof ProcessGoneError) return EXIT.noSuchProcess;
   if (err instanceof PermissionError || err instanceof ProcessRefusedError) return EXIT.permission;
   if (err instanceof ParseError || err instanceof ProcReadError || err instanceof ProcessInputError || err instanceof KernelFeatureError) return EXIT.badInput;

@@ -10,6 +10,8 @@
  * hi = bits 32-63) so hot loops never need BigInt.
  */
 
+import { PM_EXCLUSIVE_HI, PM_FILE_HI, PM_SOFT_DIRTY_HI, PM_SWAP_HI } from "./pagemap.js";
+
 export const KPF_LOCKED = 0;
 export const KPF_ERROR = 1;
 export const KPF_REFERENCED = 2;
@@ -192,10 +194,10 @@ export function expandOverloadedFlags(lo: number, hi: number, pmHi = 0): [number
     l ^= 1 << KPF_RECLAIM;
     h |= bitHi(KPF_READAHEAD);
   }
-  if (pmHi & (1 << 23)) h |= bitHi(KPF_SOFTDIRTY);
-  if (pmHi & (1 << 29)) h |= bitHi(KPF_FILE);
-  if (pmHi & (1 << 30)) h |= bitHi(KPF_SWAP);
-  if (pmHi & (1 << 24)) h |= bitHi(KPF_MMAP_EXCLUSIVE);
+  if (pmHi & PM_SOFT_DIRTY_HI) h |= bitHi(KPF_SOFTDIRTY);
+  if (pmHi & PM_FILE_HI) h |= bitHi(KPF_FILE);
+  if (pmHi & PM_SWAP_HI) h |= bitHi(KPF_SWAP);
+  if (pmHi & PM_EXCLUSIVE_HI) h |= bitHi(KPF_MMAP_EXCLUSIVE);
   return [l >>> 0, h >>> 0];
 }
 

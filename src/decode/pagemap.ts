@@ -5,16 +5,20 @@
  * functions below: no BigInt and no object per entry.
  */
 
-/** Bits of the high 32-bit half (entry bit N is bit N-32 here). */
-export const PM_PRESENT_HI = 1 << 31; // bit 63
-export const PM_SWAP_HI = 1 << 30; // bit 62: neither present nor none (swap, migration, marker, ...)
-export const PM_FILE_HI = 1 << 29; // bit 61: page is not anonymous (page cache, shmem, vDSO, huge zero page)
-export const PM_GUARD_HI = 1 << 26; // bit 58 (6.15): guard region marker
-export const PM_UFFD_WP_HI = 1 << 25; // bit 57 (5.13)
-export const PM_EXCLUSIVE_HI = 1 << 24; // bit 56 (4.2): precise page mapcount == 1 (see the THP caveat)
-export const PM_SOFT_DIRTY_HI = 1 << 23; // bit 55 (3.11)
+import { PM_EXCLUSIVE_BIT, PM_FILE_BIT, PM_FRAME_BITS, PM_GUARD_BIT, PM_PRESENT_BIT, PM_SOFT_DIRTY_BIT, PM_SWAP_BIT, PM_UFFD_WP_BIT } from "./pagemap-bits.js";
+
+export * from "./pagemap-bits.js";
+
+/** Bits of the high 32-bit half (entry bit N is bit N-32 here); what each means: pagemap-bits.ts. */
+export const PM_PRESENT_HI = 1 << (PM_PRESENT_BIT - 32);
+export const PM_SWAP_HI = 1 << (PM_SWAP_BIT - 32);
+export const PM_FILE_HI = 1 << (PM_FILE_BIT - 32);
+export const PM_GUARD_HI = 1 << (PM_GUARD_BIT - 32);
+export const PM_UFFD_WP_HI = 1 << (PM_UFFD_WP_BIT - 32);
+export const PM_EXCLUSIVE_HI = 1 << (PM_EXCLUSIVE_BIT - 32);
+export const PM_SOFT_DIRTY_HI = 1 << (PM_SOFT_DIRTY_BIT - 32);
 /** PFN / swap bits 32..54 live in the low 23 bits of the high half. */
-export const PM_FRAME_HI_MASK = 0x7fffff;
+export const PM_FRAME_HI_MASK = 2 ** (PM_FRAME_BITS - 32) - 1;
 
 export const TWO_32 = 4294967296;
 

@@ -7,8 +7,9 @@ import { gunzipSync } from "node:zlib";
 import type { ProcFs } from "../procfs/procfs.js";
 import { parseKernelConfig, parseOsRelease, versionAtLeast, type KernelConfig, type KernelVersion } from "../parse/kernel-config.js";
 import { parseSwaps, type SwapArea } from "../parse/meminfo.js";
-import { PermissionError } from "../errors.js";
-import { PagemapScanner, ScanUnsupportedError } from "../native/pagemap-scan.js";
+import { PM_FRAME_HI_MASK, PM_PRESENT_HI } from "../decode/pagemap.js";
+import { PermissionError, ScanUnsupportedError } from "../errors.js";
+import { PagemapScanner } from "../native/pagemap-scan.js";
 
 /** How /proc/kpagecount and smaps count mappings of pages inside large folios. */
 export type MapcountMode = "precise" | "average" | "unknown";
@@ -49,14 +50,25 @@ export type FeatureName =
   | "guardRegions"
   | "config";
 
-function readConfig(procfs: ProcFs): KernelConfig | undefined {
+/** Configs read, per procfs root: a running kernel's build options never change. */
+const configs = new WeakMap<ProcFs, KernelConfig | undefined>();
+
+/**
+ * The kernel's build options from config.gz under the procfs root (the one
+ * place that reads and gunzips it), or undefined when there is none or it
+ * cannot be read (callers then guess and say so). Read once per ProcFs.
+ */
+export function readKernelConfig(procfs: ProcFs): KernelConfig | undefined {
+  if (configs.has(procfs)) return configs.get(procfs);
+  let config: KernelConfig | undefined;
   try {
     const gz = procfs.readOptionalBytes("config.gz");
-    if (gz === undefined) return undefined;
-    return parseKernelConfig(gunzipSync(gz).toString("utf8"));
+    config = gz === undefined ? undefined : parseKernelConfig(gunzipSync(gz).toString("utf8"));
   } catch {
-    return undefined;
+    config = undefined;
   }
+  configs.set(procfs, config);
+  return config;
 }
 
 /** First KernelPageSize in our own smaps: Node has no sysconf(_SC_PAGESIZE). */
@@ -86,9 +98,9 @@ function pfnVisibility(procfs: ProcFs): Feature {
       let present = 0;
       for (let i = 0; i < got; i++) {
         const hi = u32[2 * i + 1]!;
-        if ((hi & 0x80000000) === 0) continue;
+        if ((hi & PM_PRESENT_HI) === 0) continue;
         present++;
-        if (u32[2 * i] !== 0 || (hi & 0x7fffff) !== 0) return { available: true };
+        if (u32[2 * i] !== 0 || (hi & PM_FRAME_HI_MASK) !== 0) return { available: true };
       }
       return present > 0 ? { available: false, note: "PFNs read as zero: no CAP_SYS_ADMIN in the initial user namespace" } : { available: true, note: "not probed (nothing resident)" };
     } finally {
@@ -156,7 +168,7 @@ export interface ProbeOptions {
 
 export function probeKernel(procfs: ProcFs, options: ProbeOptions = {}): KernelInfo {
   const version = parseOsRelease(procfs.readOptionalText("sys/kernel/osrelease") ?? "");
-  const config = readConfig(procfs);
+  const config = readKernelConfig(procfs);
   const swapsText = procfs.readOptionalText("swaps");
   const swapAreas = swapsText === undefined ? [] : parseSwaps(swapsText, procfs.path("swaps"));
   const ksmShared = Number(procfs.readSysText("kernel/mm/ksm/pages_shared") ?? "0");

@@ -20,26 +20,10 @@
  * 64-bit Linux ABI koffi supports.
  */
 import { createRequire } from "node:module";
-import { PagelensError } from "../errors.js";
+import { NativeUnavailableError } from "../errors.js";
 
-/** The native calls cannot be made here (no koffi, another OS, a 32-bit platform). */
-export class NativeUnavailableError extends PagelensError {
-  constructor(readonly reason: string) {
-    super(`the page-cache interfaces (mmap, mincore, cachestat) are not reachable from Node here: ${reason}`);
-  }
-}
-
-/** A system call failed; `code` is the errno name (ENOSYS, EPERM, ...). */
-export class SyscallError extends PagelensError {
-  constructor(
-    readonly syscall: string,
-    readonly code: string,
-    readonly errno: number,
-    readonly target?: string,
-  ) {
-    super(`${syscall}${target === undefined ? "" : ` on ${target}`} failed: ${code}`);
-  }
-}
+/** The errors of the native calls live with the others in src/errors.ts. */
+export { NativeUnavailableError, SyscallError } from "../errors.js";
 
 /** The bound functions. Every one returns -1 (or MAP_FAILED = -1) and sets errno on failure. */
 export interface Libc {
@@ -132,8 +116,6 @@ export function koffiAndLibc(): { koffi: Koffi; lib: KoffiLibrary } {
 
 function bind(): Libc {
   const { koffi, lib } = koffiAndLibc();
-  const names = new Map<number, string>();
-  for (const [name, n] of Object.entries(koffi.os.errno)) if (!names.has(n)) names.set(n, name);
   try {
     const mmap = lib.func("intptr_t mmap(intptr_t addr, size_t length, int prot, int flags, int fd, int64_t offset)");
     const munmap = lib.func("int munmap(intptr_t addr, size_t length)");
@@ -154,11 +136,22 @@ function bind(): Libc {
       pwritev: (fd, iov, count, offset) => Number(pwritev(fd, iov, count, offset)),
       cachestat: (fd, range, cstat) => Number(syscall(NR_CACHESTAT, "uint", fd, "void *", range, "void *", cstat, "uint", 0)),
       errno: () => koffi.errno(),
-      errnoName: (n) => names.get(n) ?? `errno ${n}`,
+      errnoName,
     };
   } catch (err) {
     throw new NativeUnavailableError(`the C library lacks a needed function (${err instanceof Error ? err.message : String(err)})`);
   }
+}
+
+let errnoNames: Map<number, string> | undefined;
+
+/** errno number to name (EPERM, ENOSYS, ...), from koffi's table of the host's values (the first name of a number shared by two). */
+export function errnoName(n: number): string {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    for (const [name, v] of Object.entries(koffiAndLibc().koffi.os.errno)) if (!errnoNames.has(v)) errnoNames.set(v, name);
+  }
+  return errnoNames.get(n) ?? `errno ${n}`;
 }
 
 /** The bound C library; throws NativeUnavailableError (the same one every time) when it cannot be had. */

@@ -7,7 +7,8 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { libc, SyscallError } from "./libc.js";
+import { SyscallError } from "../errors.js";
+import { libc } from "./libc.js";
 
 // Linux values, the same on every architecture libc.ts accepts (asm-generic/mman-common.h, fadvise.h).
 const PROT_READ = 0x1;

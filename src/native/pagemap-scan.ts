@@ -26,7 +26,8 @@
  * allocated once and read back through a typed-array view (no copy).
  */
 import { endianness } from "node:os";
-import { koffiAndLibc, NativeUnavailableError, SyscallError } from "./libc.js";
+import { NativeUnavailableError, ScanUnsupportedError, SyscallError } from "../errors.js";
+import { errnoName, koffiAndLibc } from "./libc.js";
 
 /** _IOWR('f', 16, struct pm_scan_arg). */
 const PAGEMAP_SCAN = 0xc0606610;
@@ -50,12 +51,8 @@ const EINTR = 4;
 const ENOTTY = 25;
 const EINVAL = 22;
 
-/** The ioctl is not there (old kernel, not a pagemap file, no koffi): read pagemap as before. */
-export class ScanUnsupportedError extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-  }
-}
+/** The ioctl is not there (old kernel, not a pagemap file, no koffi): read pagemap as before. Lives in src/errors.ts. */
+export { ScanUnsupportedError } from "../errors.js";
 
 const made = new Map<string, PagemapScanner>();
 
@@ -122,9 +119,9 @@ export class PagemapScanner {
    * and the caller continues from there. Throws ScanUnsupportedError when the
    * kernel has no such ioctl (ENOTTY before 6.7 or on a plain file; EINVAL for
    * an argument it does not know), SyscallError otherwise (ESRCH: the process
-   * is gone).
+   * is gone), naming `file` (the pagemap's path) when given.
    */
-  scan(fd: number, startVpn: number, endVpn: number): [number, number] {
+  scan(fd: number, startVpn: number, endVpn: number, file?: string): [number, number] {
     const u = this.u32;
     const shift = this.pageShift;
     u.fill(0, 0, ARG_BYTES / 4);
@@ -141,8 +138,9 @@ export class PagemapScanner {
       if (n >= 0) break;
       const e = this.errno();
       if (e === EINTR) continue;
-      if (e === ENOTTY || e === EINVAL) throw new ScanUnsupportedError(e === ENOTTY ? "no PAGEMAP_SCAN ioctl here (ENOTTY: Linux before 6.7, or not a live pagemap)" : "PAGEMAP_SCAN refused its arguments (EINVAL)");
-      throw new SyscallError("ioctl(PAGEMAP_SCAN)", e === ESRCH ? "ESRCH" : `errno ${e}`, e);
+      if (e === ENOTTY) throw new ScanUnsupportedError("no PAGEMAP_SCAN ioctl here (ENOTTY: Linux before 6.7, or not a live pagemap)", "ENOTTY");
+      if (e === EINVAL) throw new ScanUnsupportedError("PAGEMAP_SCAN refused its arguments (EINVAL)", "EINVAL");
+      throw new SyscallError("ioctl(PAGEMAP_SCAN)", e === ESRCH ? "ESRCH" : errnoName(e), e, file);
     }
     this.calls++;
     this.regions += n;

@@ -378,8 +378,22 @@ function readOptional(file: string): string | undefined {
   }
 }
 
-/** One reusable read buffer: /proc text files report size 0, so stat-then-read would not help anyway. */
-let textBuf = Buffer.allocUnsafe(64 * 1024);
+/**
+ * One reusable read buffer: /proc text files report size 0, so stat-then-read
+ * would not help anyway. It doubles while a file does not fit; one that grew
+ * beyond TEXT_BUF_KEEP (the smaps of a process with thousands of mappings) is
+ * dropped after that read, so a long-running process (serve, top) does not
+ * keep the largest file it ever read. Reading such a file again costs a few
+ * doublings, small beside the kernel's work of writing that much text.
+ */
+const TEXT_BUF_START = 64 * 1024;
+export const TEXT_BUF_KEEP = 1024 * 1024;
+let textBuf = Buffer.allocUnsafe(TEXT_BUF_START);
+
+/** Bytes the text read buffer holds between reads (for tests of the bound). */
+export function textBufferBytes(): number {
+  return textBuf.length;
+}
 
 function readTextFile(file: string, pid: number | undefined): string {
   let fd: number;
@@ -407,6 +421,7 @@ function readTextFile(file: string, pid: number | undefined): string {
     throw mapOpenError(err, file, pid);
   } finally {
     fs.closeSync(fd);
+    if (textBuf.length > TEXT_BUF_KEEP) textBuf = Buffer.allocUnsafe(TEXT_BUF_START);
   }
 }
 

@@ -7,7 +7,7 @@
  * pid reused by a new process between A and B is a process that left and
  * one that appeared, not one that changed.
  */
-export const DIFF_SCHEMA_VERSION = 1;
+import { SCHEMA_VERSION } from "./scan-header.js";
 
 export interface Sizes {
   readonly rss: number;
@@ -152,7 +152,7 @@ export function buildDiffReport(a: DiffSide, b: DiffSide): DiffReport {
   const before = sum(a.processes);
   const after = sum(b.processes);
   return {
-    schemaVersion: DIFF_SCHEMA_VERSION,
+    schemaVersion: SCHEMA_VERSION,
     a: { source: a.source, takenAt: a.takenAt },
     b: { source: b.source, takenAt: b.takenAt },
     appeared,

@@ -27,7 +27,8 @@
  * Like RSS, both figures leave out the zero page, PFN maps (map count 0)
  * and hugetlb pages (which return to the hugetlb pool, not to free memory).
  */
-import { F_ANON, F_HUGE, F_SWAPBACKED, F_ZERO_PAGE } from "../decode/kpageflags.js";
+import { PAGE_ANON, PAGE_MEMORY, PAGE_SHMEM, pageClass } from "../accounting/page-class.js";
+import { distinctMappedOf } from "./distinct-mapped.js";
 import { sumRows } from "../accounting/usage.js";
 import { isAncestorPath, unitOf, type CgroupAccounting, type UnitInfo } from "../kernel/cgroups.js";
 import type { KpageTable } from "../scan/kpage-lookup.js";
@@ -201,8 +202,6 @@ export function treeGroups(scan: Scan, rootPids?: readonly number[]): { groups: 
 
 /** Marks a PFN already classified for the current group (a mapping count never gets near it). */
 const DONE = 0xffffffff;
-/** Pages that are not memory use, or not the page allocator's: left out like RSS leaves them out. */
-const SKIP_FLAGS = F_ZERO_PAGE | F_HUGE;
 
 /**
  * Per-PFN scratch, indexed like the kpage table's values (by rank): which
@@ -252,7 +251,7 @@ export function settledBytes(p: ScannedProcess, kpage: KpageTable, pageSize: num
   const counts = kpage.count;
   const flags = kpage.flagsLo;
   forEachSegment(p, kpage, (from, to) => {
-    for (let o = from; o < to; o++) if (counts[o] === 1 && (flags[o]! & SKIP_FLAGS) === 0) single++;
+    for (let o = from; o < to; o++) if (counts[o] === 1 && pageClass(1, flags[o]!) >= PAGE_MEMORY) single++;
   });
   // Whole pages either way: rounding only guards against float noise in the row sums.
   const bytes = Math.max(0, Math.round((sumRows(p.usage).uss - single * pageSize) / pageSize) * pageSize);
@@ -317,7 +316,7 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
         const st = scratch.stamps;
         const cnt = scratch.counts;
         for (let o = from; o < to; o++) {
-          if (counts[o] === 0 || (flags[o]! & SKIP_FLAGS) !== 0) continue;
+          if (pageClass(counts[o]!, flags[o]!) < PAGE_MEMORY) continue;
           if (st[o] !== stamp) {
             st[o] = stamp;
             cnt[o] = 1;
@@ -337,15 +336,15 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
         const cnt = scratch.counts;
         for (let o = from; o < to; o++) {
           const c = counts[o]!;
-          const f = flags[o]!;
-          if (c === 0 || (f & SKIP_FLAGS) !== 0) continue;
+          const cls = pageClass(c, flags[o]!);
+          if (cls < PAGE_MEMORY) continue;
           const m = cnt[o]!;
           if (m === DONE) continue;
           cnt[o] = DONE;
           if (m >= c) {
             if (m > c) overcounted++;
-            if ((f & F_ANON) !== 0) anon++;
-            else if ((f & F_SWAPBACKED) !== 0) shmem++;
+            if (cls === PAGE_ANON) anon++;
+            else if (cls === PAGE_SHMEM) shmem++;
             else file++;
           } else outside++;
         }
@@ -367,23 +366,6 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
     };
   });
   return { figures, stats: { overcounted } };
-}
-
-/**
- * Distinct memory mapped by all scanned processes (bytes): settled pages plus
- * every looked-up PFN that counts as memory, once. For a partition into
- * groups, what is not in some group's USS is shared across groups (or with
- * processes the scan could not read).
- */
-export function distinctMapped(scan: Scan): number | null {
-  if (scan.mode !== "pagemap") return null;
-  const ps = scan.kernel.pageSize;
-  let pages = 0;
-  const { count, flagsLo } = scan.kpage;
-  for (let r = 0; r < count.length; r++) if (count[r] !== 0 && (flagsLo[r]! & SKIP_FLAGS) === 0) pages++;
-  let settled = 0;
-  for (const p of scan.processes) settled += settledBytes(p, scan.kpage, ps);
-  return pages * ps + settled;
 }
 
 // ---------------------------------------------------------------------------
@@ -467,8 +449,8 @@ export function buildCharges(scan: Scan, cgroups: CgroupSource | undefined): Cha
   const charged = new Map<number, { all: number; anon: number; file: number; shmem: number }>();
   const cgOf = kpage.cgroup!;
   for (let r = 0; r < kpage.count.length; r++) {
-    const f = kpage.flagsLo[r]!;
-    if (kpage.count[r] === 0 || (f & SKIP_FLAGS) !== 0) continue;
+    const cls = pageClass(kpage.count[r]!, kpage.flagsLo[r]!);
+    if (cls < PAGE_MEMORY) continue;
     const ino = cgOf[r]!;
     let c = charged.get(ino);
     if (!c) {
@@ -476,8 +458,8 @@ export function buildCharges(scan: Scan, cgroups: CgroupSource | undefined): Cha
       charged.set(ino, c);
     }
     c.all++;
-    if ((f & F_ANON) !== 0) c.anon++;
-    else if ((f & F_SWAPBACKED) !== 0) c.shmem++;
+    if (cls === PAGE_ANON) c.anon++;
+    else if (cls === PAGE_SHMEM) c.shmem++;
     else c.file++;
   }
 
@@ -497,7 +479,7 @@ export function buildCharges(scan: Scan, cgroups: CgroupSource | undefined): Cha
         let last = -1;
         let run = 0;
         for (let o = from; o < to; o++) {
-          if (kpage.count[o] === 0 || (kpage.flagsLo[o]! & SKIP_FLAGS) !== 0 || st[o] === stamp) continue;
+          if (pageClass(kpage.count[o]!, kpage.flagsLo[o]!) < PAGE_MEMORY || st[o] === stamp) continue;
           st[o] = stamp;
           const ino = cg[o]!;
           // Neighbouring pages are nearly always charged alike: one map update per run of them.
@@ -719,7 +701,7 @@ export function buildGroupsReport(scan: Scan, opts: GroupsOptions = {}): GroupsR
 
   const measured = groupable(scan);
   const sum = (k: "rss" | "pss" | "uss" | "swap"): number => measured.reduce((a, p) => a + (p.state === "ok" ? sumRows(p.usage)[k] : 0), 0);
-  const distinct = distinctMapped(scan);
+  const distinct = distinctMappedOf(scan)?.bytes ?? null;
   const privateSum = partition && distinct !== null ? rows.reduce((a, r) => a + (r.groupUss ?? 0), 0) : null;
   return {
     ...scanHeader(scan),

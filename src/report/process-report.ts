@@ -2,10 +2,10 @@
  * The per-process report (`pagelens ps`): pure functions from a Scan to rows,
  * totals and the JSON document. Sizes are bytes; PSS is fractional.
  */
-import { F_HUGE, F_ZERO_PAGE } from "../decode/kpageflags.js";
 import { addUsage, sumRows, zeroUsage, type MemUsage } from "../accounting/usage.js";
 import { commandOf } from "../scan/process-info.js";
 import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import { distinctMappedOf } from "./distinct-mapped.js";
 import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 export { SCHEMA_VERSION } from "./scan-header.js";
@@ -117,28 +117,10 @@ export interface MachineFigures {
   readonly memTotal: number | null;
 }
 
-/**
- * Distinct pages: every page with map count 1 belongs to exactly one process
- * (it is in that process's USS); pages mapped more often are counted once
- * each from the looked-up PFNs.
- */
-export function machineFigures(scan: Scan, rows: readonly ProcessRow[]): MachineFigures {
-  if (scan.mode !== "pagemap") return { distinctMapped: null, distinctHugetlb: null, memTotal: scan.meminfo?.["MemTotal"] ?? null };
-  let bytes = 0;
-  for (const r of rows) if (r.source === "pagemap") bytes += r.uss;
-  let sharedPages = 0;
-  let hugetlb = 0;
-  // By rank: no PFN is needed, so a plain loop over the value arrays.
-  const { count, flagsLo } = scan.kpage;
-  for (let r = 0; r < count.length; r++) {
-    const c = count[r]!;
-    const lo = flagsLo[r]!;
-    if ((lo & F_ZERO_PAGE) !== 0 || c === 0) continue;
-    if ((lo & F_HUGE) !== 0) hugetlb++;
-    else if (c >= 2) sharedPages++;
-  }
-  const ps = scan.kernel.pageSize;
-  return { distinctMapped: bytes + sharedPages * ps, distinctHugetlb: hugetlb * ps, memTotal: scan.meminfo?.["MemTotal"] ?? null };
+/** Distinct pages: report/distinct-mapped.ts, every physical page mapped by a scanned process once. */
+export function machineFigures(scan: Scan): MachineFigures {
+  const d = distinctMappedOf(scan);
+  return { distinctMapped: d?.bytes ?? null, distinctHugetlb: d?.hugetlb ?? null, memTotal: scan.meminfo?.["MemTotal"] ?? null };
 }
 
 export interface PsOptions extends ProcessFilter {
@@ -173,7 +155,7 @@ export function buildPsReport(scan: Scan, opts: PsOptions = {}): PsReport {
     processes: rows,
     totals: totalsOf(unfiltered ? all : rows),
     // Distinct pages are a whole-machine figure: only meaningful for an unfiltered scan.
-    machine: unfiltered ? machineFigures(scan, all) : { distinctMapped: null, distinctHugetlb: null, memTotal: scan.meminfo?.["MemTotal"] ?? null },
+    machine: unfiltered ? machineFigures(scan) : { distinctMapped: null, distinctHugetlb: null, memTotal: scan.meminfo?.["MemTotal"] ?? null },
     vanished: scan.vanished,
     notFound: scan.notFound,
   };

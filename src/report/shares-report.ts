@@ -23,16 +23,17 @@
  * mapped once are not in the index: they are never shared.
  */
 import { NF, U } from "../accounting/usage.js";
-import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_ZERO_PAGE } from "../decode/kpageflags.js";
-import { buildPageOwners, OWNER_PAGE_SHIFT, type PageOwners } from "../analysis/page-owners.js";
+import { isKsmPage, PAGE_ANON, PAGE_HUGETLB, PAGE_SHMEM, PAGE_UNMANAGED, PAGE_ZERO, pageClass } from "../accounting/page-class.js";
+import { buildPageOwners, type PageOwners } from "../analysis/page-owners.js";
 import { commandOf } from "../scan/process-info.js";
 import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import { PFN_BLOCK_SHIFT } from "../scan/wasm-abi.js";
 import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 export const SHARE_KINDS = ["file", "shmem", "cow", "ksm", "hugetlb"] as const;
 export type ShareKind = (typeof SHARE_KINDS)[number];
 const NK = SHARE_KINDS.length;
-const OWNER_PAGE = 1 << OWNER_PAGE_SHIFT;
+const OWNER_PAGE = 1 << PFN_BLOCK_SHIFT;
 const K_FILE = 0;
 const K_SHMEM = 1;
 const K_COW = 2;
@@ -237,9 +238,10 @@ function segmentPage(start: Uint32Array, ids: Uint32Array, counts: Uint32Array, 
     const n = end - from;
     if (n < 2) continue; // one mapper: shared with no one
     const flags = flagsLo[o]!;
+    const cls = pageClass(counts[o]!, flags);
     // Not memory use: the shared zero page, and PFN maps without a map count.
-    if (counts[o] === 0 || (flags & F_ZERO_PAGE) !== 0) continue;
-    const kind = (flags & F_HUGE) !== 0 ? K_HUGETLB : (flags & F_KSM) !== 0 ? K_KSM : (flags & F_ANON) !== 0 ? K_COW : (flags & F_SWAPBACKED) !== 0 ? K_SHMEM : K_FILE;
+    if (cls === PAGE_ZERO || cls === PAGE_UNMANAGED) continue;
+    const kind = cls === PAGE_HUGETLB ? K_HUGETLB : isKsmPage(flags) ? K_KSM : cls === PAGE_ANON ? K_COW : cls === PAGE_SHMEM ? K_SHMEM : K_FILE;
     let same = n === curLen;
     for (let i = 0; same && i < n; i++) if (ids[from + i] !== curIds[i]) same = false;
     if (!same) {

@@ -18,10 +18,12 @@
  * and explain the remainder (vmap'd stacks, the pages the zones manage,
  * free page reporting); the command gathers them.
  */
-import { F_ANON, F_BUDDY, F_HUGE, F_LRU, F_MMAP, F_NOPAGE, F_PGTABLE, F_SLAB, F_SWAPBACKED, F_ZERO_PAGE, KPF_OFFLINE, KPF_RESERVED } from "../decode/kpageflags.js";
+import { memoryKind, PAGE_ANON, PAGE_FILE, PAGE_SHMEM } from "../accounting/page-class.js";
+import { F_BUDDY, F_HUGE, F_LRU, F_MMAP, F_NOPAGE, F_PGTABLE, F_SLAB, F_ZERO_PAGE, KPF_OFFLINE, KPF_RESERVED } from "../decode/kpageflags.js";
 import type { Meminfo } from "../parse/meminfo.js";
 import type { Census } from "../scan/census.js";
 import type { Scan } from "../scan/system-scan.js";
+import { distinctMappedOf } from "./distinct-mapped.js";
 import { buildPsReport } from "./process-report.js";
 import type { ScanHeader } from "./scan-header.js";
 
@@ -76,6 +78,9 @@ export const CENSUS_CLASS_LABELS: Readonly<Record<CensusClass, string>> = {
   other: "other flag combinations",
 };
 
+/** The census class of a mapped page, by the kind accounting/page-class.ts gives it. */
+const MAPPED_CLASS: Readonly<Record<number, CensusClass>> = { [PAGE_ANON]: "mappedAnon", [PAGE_SHMEM]: "mappedShmem", [PAGE_FILE]: "mappedFile" };
+
 /** The class of one raw kpageflags word (lo, hi halves). */
 export function classifyFlags(lo: number, hi: number): CensusClass {
   if (lo === 0 && hi === 0) return "noFlags";
@@ -87,9 +92,10 @@ export function classifyFlags(lo: number, hi: number): CensusClass {
   if (lo & F_PGTABLE) return "pageTables";
   if (lo & F_ZERO_PAGE) return "zeroPage";
   // MMAP before RESERVED: vDSO pages are reserved kernel pages that processes map, and the scan counts them.
-  if (lo & F_MMAP) return lo & F_ANON ? "mappedAnon" : lo & F_SWAPBACKED ? "mappedShmem" : "mappedFile";
-  if (lo & F_ANON) return "anonUnmapped";
-  if (lo & F_SWAPBACKED) return "shmemUnmapped";
+  const kind = memoryKind(lo);
+  if (lo & F_MMAP) return MAPPED_CLASS[kind]!;
+  if (kind === PAGE_ANON) return "anonUnmapped";
+  if (kind === PAGE_SHMEM) return "shmemUnmapped";
   if (lo & F_LRU) return "pageCacheUnmapped";
   if (hi & H_RESERVED) return "reserved";
   return "other";
@@ -134,7 +140,7 @@ export function zoneManagedPages(zoneinfo: string): number {
 export interface ProcessFigures {
   /** Distinct physical pages mapped by the processes read page by page: `ps`'s `machine.distinctMapped`. */
   readonly distinct: number;
-  /** Its split. anon is the remainder (distinct − file − shmem): private pages settled from pagemap bits have no flags looked up. */
+  /** Its split. anon includes the private pages settled from pagemap bits (no flags looked up: anonymous by the walk's rule). */
   readonly anon: number;
   readonly file: number;
   readonly shmem: number;
@@ -150,34 +156,23 @@ export interface ProcessFigures {
 
 /**
  * The figures from a scan, or undefined when it has no page-level data (no
- * root). `distinct` is taken from buildPsReport so it is `ps`'s number by
- * construction; file and shmem are counted from the looked-up PFNs, every
- * PFN once, since every mapped file or shmem page is looked up (only
+ * root): report/distinct-mapped.ts, the computation behind `ps`'s
+ * machine.distinctMapped, so the line is `ps`'s number by construction. file
+ * and shmem are exact (every mapped file or shmem page is looked up: only
  * exclusive private anonymous pages are settled without a lookup).
  */
 export function processFigures(scan: Scan): ProcessFigures | undefined {
+  const d = distinctMappedOf(scan);
+  if (d === null) return undefined;
   const ps = buildPsReport(scan);
-  const distinct = ps.machine.distinctMapped;
-  if (distinct === null) return undefined;
-  let file = 0;
-  let shmem = 0;
-  const { count, flagsLo } = scan.kpage;
-  for (let r = 0; r < count.length; r++) {
-    // The same pages machineFigures counts: mapped (count > 0), not zero pages, not hugetlb.
-    const lo = flagsLo[r]!;
-    if (count[r] === 0 || (lo & (F_ZERO_PAGE | F_HUGE)) !== 0 || (lo & F_ANON) !== 0) continue;
-    if (lo & F_SWAPBACKED) shmem++;
-    else file++;
-  }
-  const pageSize = scan.kernel.pageSize;
   let rollupOnly = 0;
   for (const p of scan.processes) if (p.state === "ok" && p.source === "smaps_rollup") rollupOnly++;
   return {
-    distinct,
-    anon: distinct - (file + shmem) * pageSize,
-    file: file * pageSize,
-    shmem: shmem * pageSize,
-    hugetlbMapped: ps.machine.distinctHugetlb ?? 0,
+    distinct: d.bytes,
+    anon: d.anon,
+    file: d.file,
+    shmem: d.shmem,
+    hugetlbMapped: d.hugetlb,
     measured: ps.processes.filter((r) => r.state === "ok" && r.source === "pagemap").length,
     unreadable: ps.totals.unreadable,
     rollupOnly,

@@ -27,10 +27,9 @@
  * between mincore and the fault is read back from disk (page-types has both).
  */
 import * as fs from "node:fs";
-import { errnoOf } from "../errors.js";
+import { errnoOf, SyscallError } from "../errors.js";
 import { F_MMAP } from "../decode/kpageflags.js";
 import { PM_PRESENT_HI, pfnOf } from "../decode/pagemap.js";
-import { SyscallError } from "../native/libc.js";
 import { cachestat, FileMapping, MADV_RANDOM, PageToucher, type CachestatCounts } from "../native/page-cache.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import type { FileTarget } from "./file-walk.js";

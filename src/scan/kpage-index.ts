@@ -3,16 +3,15 @@
  * rank index of a PFN set, counts, flags and cgroups by rank, the buffers
  * the kpage files are read into, and the accounting loop's buffers. One per
  * scan: the lookup fills it (kpage-lookup.ts), the accounting reads it
- * (accounting/account.ts). Its memory is sized once, so views on it stay
+ * (kpage-account.ts). Its memory is sized once, so views on it stay
  * valid.
  */
-import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_THP, F_ZERO_PAGE } from "../decode/kpageflags.js";
 import { ParseError } from "../errors.js";
-import { BLOCK_WORDS, E_HUGE_RUN, E_SHMEM_VMA, SUMS } from "./wasm-abi.js";
+import { BLOCK_WORDS, E_SHMEM_VMA, PFN_BLOCK_SHIFT, SUMS } from "./wasm-abi.js";
 import { wasmModule } from "./wasm-modules.js";
 
-/** Blocks of 2^16 page frames in a 52-bit physical address space. */
-const MAX_BLOCKS = 1 << 24;
+/** PFN blocks in a 52-bit physical address space (2^40 page frames). */
+const MAX_BLOCKS = 2 ** (40 - PFN_BLOCK_SHIFT);
 
 /** Stored runs handed to the accounting loop at once (an EntryStore chunk). */
 export const RUNS_AT_ONCE = 16384;
@@ -24,7 +23,6 @@ interface Exports {
   heapBase(): number;
   setup(dir: number, blocks: number, bitmaps: number, bases: number, counts: number, flags: number, pfn: number, len: number, vma: number, bits: number, out: number, acc: number): void;
   setValues(flagsHi: number, cgroups: number): void;
-  setFlags(zero: number, huge: number, anon: number, swapbacked: number, ksm: number, thp: number, hugeRun: number, shmemVma: number): void;
   compact(into: number, n: number, start: number, len: number, got: number, buf: number): number;
   runsReset(subset: number): void;
   maxBlock(pfn: number, len: number, n: number): number;
@@ -89,18 +87,35 @@ function instantiate(): Exports {
 }
 
 /**
+ * WebAssembly memory never shrinks: a KpageWasm holding more than this, over
+ * twice what the last scan needed, is let go before the next scan, which
+ * then starts on a fresh instance sized for itself. One scan of a machine
+ * with ~300 K mapped PFNs needs about 10 MiB.
+ */
+export const KPAGE_WASM_KEEP_BYTES = 32 * 1024 * 1024;
+
+/**
  * One kpages WebAssembly instance kept for scan after scan (src/scan/scanner.ts):
  * its memory, grown to the largest scan so far, is cleared and laid out
  * again instead of a new instance (and a new memory) per scan. An index
- * built on it is valid until the next index is built on it.
+ * built on it is valid until the next index is built on it. Memory grown
+ * by a scan much larger than the ones that follow (a burst of processes)
+ * is released: see KPAGE_WASM_KEEP_BYTES.
  */
 export class KpageWasm {
   private x: Exports | undefined;
-  /** End of the areas the last index used: what must be zeroed before the next. */
+  /** End of the areas any index used: what must be zeroed before the next. */
   private used = 0;
+  /** End of the areas the last index used. */
+  private last = 0;
 
   /** The instance, its used memory zeroed (the set-building loops OR bits into zeroed bitmaps). */
   take(): Exports {
+    if (this.x && this.bytes > KPAGE_WASM_KEEP_BYTES && this.bytes > 2 * this.last) {
+      // Dropped: the next instance's memory comes zeroed from the system and grows only as far as this scan needs.
+      this.x = undefined;
+      this.used = 0;
+    }
     if (!this.x) this.x = instantiate();
     else if (this.used > this.x.heapBase()) new Uint8Array(this.x.memory.buffer, this.x.heapBase(), this.used - this.x.heapBase()).fill(0);
     return this.x;
@@ -109,6 +124,7 @@ export class KpageWasm {
   /** Record how far the index just built reaches. */
   usedTo(at: number): void {
     this.used = Math.max(this.used, at);
+    this.last = at;
   }
 
   /** Bytes of WebAssembly memory held. */
@@ -232,7 +248,6 @@ export class KpageIndex {
     }));
     x.setup(rank.dirAt, rank.blocks, rank.bitmapAt, rank.baseAt, countAt, flagAt, pfnAt, lenAt, vmaAt, bitsAt, outAt, accAt);
     x.setValues(flagHiAt, cgroupAt);
-    x.setFlags(F_ZERO_PAGE, F_HUGE, F_ANON, F_SWAPBACKED, F_KSM, F_THP, E_HUGE_RUN, E_SHMEM_VMA);
     if (subsetSize === undefined) this.views = undefined;
     else {
       const dir = new Int32Array(buf, rank.dirAt, rank.blocks);

@@ -14,10 +14,9 @@
  */
 import type { ProcFs } from "../procfs/procfs.js";
 import { KpageIndex, type KpageWasm, type StoreColumns } from "./kpage-index.js";
-import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS } from "./wasm-abi.js";
+import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, PFN_BLOCK_SHIFT } from "./wasm-abi.js";
 
-const PAGE_SHIFT = 16;
-const PAGE = 1 << PAGE_SHIFT;
+const PAGE = 1 << PFN_BLOCK_SHIFT;
 const WORDS = PAGE / 32;
 /**
  * Read through holes up to this many PFNs instead of starting a new read.
@@ -156,7 +155,7 @@ export class KpageTable {
     return { table: new KpageTable(set, v.bases, v.size, withCgroup, index), subsetSize: subset ? v.subsetSize : v.size };
   }
 
-  /** The rank index (see KpagePages in accounting/account.ts). */
+  /** The rank index (see KpagePages in kpage-account.ts). */
   rankIndex(): { readonly pages: readonly (Uint32Array | undefined)[]; readonly bases: readonly (Uint32Array | undefined)[] } {
     return { pages: this.set.pages, bases: this.bases };
   }

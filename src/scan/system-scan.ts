@@ -5,7 +5,7 @@
  * report is a pure function (and which snapshots will save and reload).
  */
 import { NF, usageFromSmaps } from "../accounting/usage.js";
-import { Accounting, accountSwap, countSwapRefs } from "../accounting/account.js";
+import { accountSwap, countSwapRefs } from "../accounting/account.js";
 import { ParseError, PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 import { probeKernel, refreshKernel, type KernelInfo } from "../kernel/features.js";
 import type { Vma } from "../parse/maps.js";
@@ -15,6 +15,7 @@ import { runningAsRoot, type ProcFs } from "../procfs/procfs.js";
 import { UserNames, type PasswdSource } from "../procfs/users.js";
 import { discoverProcesses, type Candidate, type MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
+import { Accounting } from "./kpage-account.js";
 import { KpageTable, lookupStoreAsync, type LookupStats } from "./kpage-lookup.js";
 import type { KpageWasm } from "./kpage-index.js";
 import { newPassStats, runPagemapPass, type PagemapParams, type PagemapScanMode } from "./pagemap-pass.js";

@@ -23,9 +23,11 @@ export const WALK_PAGES = 8;
 export const WALK_COUNTERS = 9;
 
 /**
- * Compact pagemap bits kept per stored run: pagemap bits 55-61 shifted down
- * by 55 (so the walk takes them with one shift and mask), plus our own marks
- * (see entry-store.ts).
+ * Compact pagemap bits kept per stored run: pagemap bits 55-61
+ * (decode/pagemap-bits.ts) shifted down by 55 (so the walk takes them with
+ * one shift and mask), plus our own marks (see entry-store.ts). Written out
+ * because asc cannot follow an import from here
+ * (test/unit/decode-pagemap.test.ts checks them against pagemap-bits.ts).
  */
 export const E_SOFT_DIRTY = 1; // bit 55
 export const E_EXCLUSIVE = 2; // bit 56, PM_MMAP_EXCLUSIVE
@@ -36,9 +38,16 @@ export const E_HUGE_RUN = 128;
 /** Pagemap bits kept, as a mask over (entry >> 55). */
 export const E_PAGEMAP_MASK = 71; // E_SOFT_DIRTY | E_EXCLUSIVE | E_UFFD_WP | E_FILE
 
-/** PFN-set blocks: 64 Ki PFNs, a bitmap of 2048 32-bit words each. */
-export const BLOCK_SHIFT = 16;
-export const BLOCK_WORDS = 2048;
+/**
+ * The block of 2^16 page frames (64 Ki PFNs: 256 MiB of 4 KiB pages) by
+ * which every PFN-indexed structure is paged: the PFN sets and rank index
+ * (kpage-index.ts, kpage-lookup.ts, wasm/kpages.ts), the page-owner index
+ * (analysis/page-owners.ts) and the reports that walk them side by side. One
+ * name, so that a loop walking two of them block by block uses the same
+ * offsets. A block's bitmap is BLOCK_WORDS 32-bit words.
+ */
+export const PFN_BLOCK_SHIFT = 16;
+export const BLOCK_WORDS = (1 << PFN_BLOCK_SHIFT) >> 5;
 
 /** The accounting loop's per-run sums, by position (PSS-like ones are fractional pages). */
 export const SUM_RSS = 0;

@@ -4,9 +4,9 @@
  * them, and which processes map them. Reads the live kernel through our own
  * mappings of the files (native/libc.ts), so it cannot run on a --root tree.
  */
-import { UsageError } from "../errors.js";
+import { NativeUnavailableError, UsageError } from "../errors.js";
 import { probeKernel } from "../kernel/features.js";
-import { nativeAvailability, NativeUnavailableError } from "../native/libc.js";
+import { nativeAvailability } from "../native/libc.js";
 import { UserNames } from "../procfs/users.js";
 import { FileReportBuilder, type FileReport } from "../report/file-report.js";
 import { indexFileMappings, mappersOf } from "../scan/file-mappers.js";

@@ -9,8 +9,7 @@
  * other, scan first, and meminfo is read right before and right after the
  * census so the report can say how much memory moved meanwhile.
  */
-import { gunzipSync } from "node:zlib";
-import { parseKernelConfig } from "../parse/kernel-config.js";
+import { readKernelConfig } from "../kernel/features.js";
 import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import { scanHeader } from "../report/scan-header.js";
@@ -35,18 +34,10 @@ function readMeminfo(procfs: ProcFs): Meminfo {
 /**
  * CONFIG_VMAP_STACK from the tree's config.gz, or undefined when there is
  * none (the reconciliation then decides from the numbers and says so).
- * Read as features.ts reads it.
  */
 function vmapStackOf(procfs: ProcFs): boolean | undefined {
-  let text: string;
-  try {
-    const gz = procfs.readOptionalBytes("config.gz");
-    if (gz === undefined) return undefined;
-    text = gunzipSync(gz).toString("utf8");
-  } catch {
-    return undefined;
-  }
-  return parseKernelConfig(text).get("CONFIG_VMAP_STACK") === "y";
+  const config = readKernelConfig(procfs);
+  return config === undefined ? undefined : config.get("CONFIG_VMAP_STACK") === "y";
 }
 
 /** Bytes the memory zones manage, read with meminfo; undefined without /proc/zoneinfo (a tree may not have one). */

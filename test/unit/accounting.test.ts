@@ -5,13 +5,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { KPAGE_PAGE_SHIFT, accountEntries, accountSwap, countSwapRefs, type KpagePages, type RunSource } from "../../src/accounting/account.js";
+import { accountSwap, countSwapRefs } from "../../src/accounting/account.js";
+import { accountEntries, type KpagePages, type RunSource } from "../../src/scan/kpage-account.js";
 import { NF, U, USAGE_FIELDS, addUsage, sumRows, usageRow, zeroUsage, type MemUsage } from "../../src/accounting/usage.js";
 import { E_HUGE_RUN, EntryStore, type RunColumns } from "../../src/scan/entry-store.js";
 import { KpageTable, PfnSet } from "../../src/scan/kpage-lookup.js";
+import { PFN_BLOCK_SHIFT } from "../../src/scan/wasm-abi.js";
 
 const PS = 4096;
-const TABLE_PAGE = 1 << KPAGE_PAGE_SHIFT;
+const TABLE_PAGE = 1 << PFN_BLOCK_SHIFT;
 
 // kpageflags bits, written out by number (uapi kernel-page-flags.h).
 const DIRTY = 1 << 4;

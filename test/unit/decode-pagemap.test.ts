@@ -10,10 +10,22 @@ import {
   decodePagemapEntry,
   encodePagemapEntry,
   pfnOf,
+  PM_EXCLUSIVE_BIT,
+  PM_FILE_BIT,
+  PM_FRAME_BITS,
+  PM_FRAME_HI_MASK,
+  PM_GUARD_BIT,
+  PM_PRESENT_BIT,
+  PM_PRESENT_HI,
+  PM_SOFT_DIRTY_BIT,
+  PM_SOFT_DIRTY_HI,
+  PM_SWAP_BIT,
+  PM_UFFD_WP_BIT,
   swapOffsetOf,
   swapTypeOf,
   type PagemapEntry,
 } from "../../src/decode/pagemap.js";
+import { E_EXCLUSIVE, E_FILE, E_PAGEMAP_MASK, E_SOFT_DIRTY, E_UFFD_WP } from "../../src/scan/wasm-abi.js";
 
 /** Split a 64-bit entry given as a BigInt literal into (lo, hi). */
 function halves(v: bigint): { lo: number; hi: number } {
@@ -171,4 +183,18 @@ test("encode returns unsigned halves (usable directly in a Uint32Array)", () => 
   assert.ok(e.hi > 0 && e.lo > 0);
   assert.equal(e.hi, 0xa100000f);
   assert.equal(e.lo, 0xffffffff);
+});
+
+test("the pagemap bits have one spelling: the halves and the walk's compact bits agree with pagemap-bits.ts", () => {
+  // Bit numbers as Documentation/admin-guide/mm/pagemap.rst gives them.
+  assert.deepEqual([PM_PRESENT_BIT, PM_SWAP_BIT, PM_FILE_BIT, PM_GUARD_BIT, PM_UFFD_WP_BIT, PM_EXCLUSIVE_BIT, PM_SOFT_DIRTY_BIT, PM_FRAME_BITS], [63, 62, 61, 58, 57, 56, 55, 55]);
+  assert.equal(PM_PRESENT_HI >>> 0, 0x80000000);
+  assert.equal(PM_SOFT_DIRTY_HI, 1 << 23);
+  assert.equal(PM_FRAME_HI_MASK, 0x7fffff);
+  // The walk keeps bits 55-61 shifted down by 55 (scan/wasm-abi.ts, which asc compiles and so cannot import them).
+  assert.equal(E_SOFT_DIRTY, 1 << (PM_SOFT_DIRTY_BIT - 55));
+  assert.equal(E_EXCLUSIVE, 1 << (PM_EXCLUSIVE_BIT - 55));
+  assert.equal(E_UFFD_WP, 1 << (PM_UFFD_WP_BIT - 55));
+  assert.equal(E_FILE, 1 << (PM_FILE_BIT - 55));
+  assert.equal(E_PAGEMAP_MASK, E_SOFT_DIRTY | E_EXCLUSIVE | E_UFFD_WP | E_FILE);
 });

@@ -20,7 +20,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { accountingOf, isAncestorPath, MemoryCgroups, parseMemoryStat, parseMountinfo, pickMemoryHierarchy, unitOf, unitOfPath } from "../../src/kernel/cgroups.js";
 import { ProcFs } from "../../src/procfs/procfs.js";
-import { buildCharges, buildGroupsReport, distinctMapped, measureGroups, settledBytes, sortGroups, treeGroups, type GroupRow, type GroupsReport } from "../../src/report/groups-report.js";
+import { buildCharges, buildGroupsReport, measureGroups, settledBytes, sortGroups, treeGroups, type GroupRow, type GroupsReport } from "../../src/report/groups-report.js";
+import { distinctMappedOf } from "../../src/report/distinct-mapped.js";
 import { renderGroupsTable } from "../../src/render/groups-render.js";
 import { sumRows } from "../../src/accounting/usage.js";
 import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
@@ -365,8 +366,8 @@ describe("groups on a fixture machine", () => {
   });
 
   it("distinct memory counts each page once", () => {
-    assert.equal(distinctMapped(scan), 16 * P);
-    assert.equal(distinctMapped(exact), 16 * P);
+    assert.equal(distinctMappedOf(scan)?.bytes, 16 * P);
+    assert.equal(distinctMappedOf(exact)?.bytes, 16 * P);
   });
 
   it("renders a table with a total row and the charges", () => {

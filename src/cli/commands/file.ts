@@ -5,7 +5,6 @@
  */
 import { Option, type Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { NativeUnavailableError } from "../../native/libc.js";
 import type { FileReport } from "../../report/file-report.js";
 import { writeFileCsv, writeFileJson, writeFileTable } from "../../render/file-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
@@ -37,6 +36,7 @@ export function fileCommand(ctx: Context, paths: readonly string[], o: FileComma
   if (o.totalsOnly && (o.list || o.each || o.raw)) throw new UsageError("--totals-only maps nothing, so it has no pages to --list, --each or show --raw");
   const progress = new Progress(ctx.io, "files");
   let report: FileReport;
+  // Without mmap/mincore/cachestat, fileView throws NativeUnavailableError: exit 3 (cli/exit-codes.ts), as for an unreadable input.
   try {
     report = fileView(
       ctx,
@@ -44,11 +44,6 @@ export function fileCommand(ctx: Context, paths: readonly string[], o: FileComma
       { list: o.list ? "ranges" : o.each ? "each" : undefined, raw: o.raw, top: o.top, processes: o.processes, totalsOnly: o.totalsOnly },
       { onProgress: progress.update },
     );
-  } catch (err) {
-    if (!(err instanceof NativeUnavailableError)) throw err;
-    // Not a bug and not a bad argument: this machine cannot answer. Exit 3, as for an unreadable input.
-    ctx.io.stderr(`pagelens: ${err.message}\n`);
-    return EXIT.badInput;
   } finally {
     progress.done();
   }
