@@ -65,13 +65,11 @@ export class WholeWords {
         if (!this.released) this.chunks[k] = got < window ? buf.subarray(0, got * 8) : buf;
       }
     };
-    this.done = Promise.all(Array.from({ length: inFlight }, reader)).then(
-      () => file.close(),
-      (err: unknown) => {
-        file.close();
-        throw err;
-      },
-    );
+    // Every reader settles before the file is closed, so no read is left in flight on a closed (or reused) fd.
+    this.done = Promise.allSettled(Array.from({ length: inFlight }, reader)).then((results) => {
+      file.close();
+      for (const r of results) if (r.status === "rejected") throw r.reason;
+    });
   }
 
   /** Words [index, index + count) into `into` at byte `at` if all are in memory (fewer at the end of the file); else undefined. */
