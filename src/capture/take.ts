@@ -8,15 +8,14 @@
  */
 import * as fs from "node:fs";
 import { hostname } from "node:os";
-import { ProcessGoneError, ProcReadError } from "../errors.js";
+import { ProcessGoneError } from "../errors.js";
 import { MemoryCgroups } from "../kernel/cgroups.js";
 import { probeKernel } from "../kernel/features.js";
-import { parseMaps } from "../parse/maps.js";
 import { ProcFs, type U64File } from "../procfs/procfs.js";
 import { parsePasswd } from "../procfs/users.js";
 import { scanSystem, type Scan } from "../scan/system-scan.js";
-import { CAPTURE_FORMAT, CAPTURE_VERSION, writeCapture, type Meta } from "./format.js";
-import { RecordingBackend } from "./recorder.js";
+import { CAPTURE_FORMAT, CAPTURE_VERSION, writeCaptureAsync, type Meta } from "./format.js";
+import { RecordingBackend, type WholeWords } from "./recorder.js";
 
 export interface CaptureOptions {
   readonly root?: string;
@@ -38,63 +37,78 @@ export interface CaptureResult {
   readonly notRecorded: readonly string[];
 }
 
-/** The parts of [s, e) not in `cov` (sorted, merged). */
-function gaps(cov: ReadonlyArray<[number, number]>, s: number, e: number): Array<[number, number]> {
+/** The parts of [s, e) not in `cov` (sorted, merged), looking from cov[from] on; `from` is where the next, later range may start looking. */
+function gaps(cov: ReadonlyArray<[number, number]>, s: number, e: number, from = 0): { parts: Array<[number, number]>; next: number } {
   const out: Array<[number, number]> = [];
+  let k = from;
+  while (k < cov.length && cov[k]![1] <= s) k++;
+  const next = k;
   let at = s;
-  for (const [cs, ce] of cov) {
-    if (ce <= at) continue;
+  for (; k < cov.length; k++) {
+    const [cs, ce] = cov[k]!;
     if (cs >= e) break;
-    if (cs > at) out.push([at, Math.min(cs, e)]);
+    if (cs > at) out.push([at, cs]);
     at = Math.max(at, ce);
     if (at >= e) break;
   }
   if (at < e) out.push([at, e]);
-  return out;
+  return { parts: out, next };
 }
 
 const WINDOW = 64 * 1024;
 
-/**
- * Read [s, e) of an open word file in windows (the reads are what gets
- * recorded); with `pfns`, collect the PFNs of present pagemap entries
- * (bit 63 set; PFN in bits 0-54).
- */
-function readRange(file: { readWords(i: number, n: number, into: Uint8Array): number }, s: number, e: number, buf: Uint8Array, pfns?: number[]): void {
-  const u32 = new Uint32Array(buf.buffer, buf.byteOffset, buf.length / 4);
-  for (let i = s; i < e; ) {
-    const n = Math.min(WINDOW, e - i);
-    const got = file.readWords(i, n, buf);
-    if (pfns)
-      for (let k = 0; k < got; k++) {
-        const hi = u32[2 * k + 1]!;
-        if ((hi & 0x80000000) !== 0 && ((hi & 0x7fffff) !== 0 || u32[2 * k] !== 0)) pfns.push((hi & 0x7fffff) * 2 ** 32 + u32[2 * k]!);
-      }
-    if (got < n) return;
-    i += n;
+/** A growable list of PFNs (a plain number[] of a million entries costs 5x the memory and the GC's time). */
+class PfnList {
+  n = 0;
+  a = new Float64Array(4096);
+
+  push(pfn: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = pfn;
+  }
+
+  sorted(): Float64Array {
+    return this.a.subarray(0, this.n).sort();
+  }
+}
+
+/** The PFNs of present pagemap entries among `got` words of `buf` (bit 63 set; PFN in bits 0-54). */
+function collectPfns(buf: Uint8Array, got: number, pfns: PfnList): void {
+  const u32 = new Uint32Array(buf.buffer, buf.byteOffset, got * 2);
+  for (let k = 0; k < got; k++) {
+    const hi = u32[2 * k + 1]!;
+    if ((hi & 0x80000000) !== 0 && ((hi & 0x7fffff) !== 0 || u32[2 * k] !== 0)) pfns.push((hi & 0x7fffff) * 2 ** 32 + u32[2 * k]!);
   }
 }
 
 /**
- * Read a word file from word 0 to its end, `inFlight` reads at a time on
- * the I/O pool threads, so the kernel's work overlaps with what the main
- * thread does meanwhile (the per-process files).
+ * Read [s, e) of an open word file in windows on a pool thread (the reads
+ * are what gets recorded); with `pfns`, collect the PFNs of present pagemap
+ * entries. Stops at the end of the file.
  */
-async function readAllWords(file: U64File, window: number, inFlight: number): Promise<void> {
-  let next = 0;
-  let ended = false;
-  const reader = async (): Promise<void> => {
-    const buf = new Uint8Array(window * 8);
-    while (!ended) {
-      const i = next;
-      next += window;
-      if ((await file.readWordsAsync(i, window, buf)) < window) ended = true;
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, reader));
+async function readRange(file: U64File, s: number, e: number, buf: Uint8Array, pfns?: PfnList): Promise<boolean> {
+  for (let i = s; i < e; ) {
+    const n = Math.min(WINDOW, e - i);
+    const got = await file.readWordsAsync(i, n, buf);
+    if (pfns) collectPfns(buf, got, pfns);
+    if (got < n) return false;
+    i += n;
+  }
+  return true;
 }
 
-const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Run `tasks`, at most `limit` at a time (the pool has 4 threads; the main thread decodes meanwhile). */
+async function runLimited(tasks: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) await tasks[next++]!();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+}
 
 function timed<T>(trace: CaptureOptions["trace"], phase: string, f: () => T): T {
   const t0 = performance.now();
@@ -103,87 +117,96 @@ function timed<T>(trace: CaptureOptions["trace"], phase: string, f: () => T): T 
   return r;
 }
 
+/** Reads in flight at once on the pool: its 4 threads, so the kernel's work spreads over the cores. */
+const IN_FLIGHT = 4;
+
 export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   const rec = new RecordingBackend();
   const root = o.root ?? "/proc";
   const procfs = new ProcFs({ root, sysRoot: o.sysRoot, backend: rec });
   procfs.checkRoot();
   const notRecorded: string[] = [];
-
-  // 1. The scan the process views make, with every page looked up (exact) and, when the kernel has it, its cgroup.
+  const t0 = performance.now();
   const kernel = probeKernel(procfs);
   const cgroups = kernel.features.kpagecgroup.available;
-  const scan: Scan = await scanSystem(procfs, {
-    pids: o.pids,
-    exact: true,
-    cgroups,
-    pageFlags: "all",
-    passwdFile: o.passwdFile,
-    onProgress: o.onProgress,
-    trace: o.trace,
-  });
-  if (!cgroups) notRecorded.push(`kpagecgroup (${kernel.features.kpagecgroup.note ?? "unavailable"}): groups --charges cannot be answered`);
 
-  // The whole kpageflags (for system and flags), read on the I/O threads while steps 2 and 3 run.
-  // Measured on the reference workload: ~0.5 s of kernel time that no longer adds to the capture's.
-  let flagsFile: U64File | undefined;
-  let flagsRead: Promise<void> = Promise.resolve();
+  // 0. The whole kpageflags (for system and flags), read first, on the pool threads, while the scan reads
+  // process files and page tables; the scan's own kpageflags look-ups are then answered from it (recorder.ts
+  // WholeWords) instead of the kernel doing ~1.4 M of them a second time on the reference workload.
+  let whole: WholeWords | undefined;
   if (kernel.features.kpageflags.available) {
-    flagsFile = procfs.openU64("kpageflags");
-    flagsRead = readAllWords(flagsFile, WINDOW, 2);
+    whole = rec.readWhole(procfs.path("kpageflags"), WINDOW, 2);
+    whole.done.then(
+      () => o.trace?.("capture: whole kpageflags read (on the pool threads, from the start)", performance.now() - t0),
+      () => undefined,
+    );
   }
 
-  // 2. Per process: the text files the other views read, and pagemap of every mapping the scan did not read.
+  // 1. The scan the process views make, with every page looked up (exact) and, when the kernel has it, its cgroup.
+  let scan: Scan;
+  try {
+    scan = await scanSystem(procfs, {
+      pids: o.pids,
+      exact: true,
+      cgroups,
+      pageFlags: "all",
+      passwdFile: o.passwdFile,
+      onProgress: o.onProgress,
+      trace: o.trace,
+    });
+  } finally {
+    whole?.release();
+  }
+  if (!cgroups) notRecorded.push(`kpagecgroup (${kernel.features.kpagecgroup.note ?? "unavailable"}): groups --charges cannot be answered`);
+
+  // 2. Per process, on the pool threads, several at once: the text files only the views read (stat for diff,
+  // smaps for maps and libs, what the scan did not read itself), and pagemap of every mapping the scan did not
+  // read (PAGEMAP_SCAN let it skip stretches with nothing; a replay has no PAGEMAP_SCAN and reads them all).
+  // smaps_rollup is read only where the scan fell back to it, as a replay of the same processes will.
   const pageSize = kernel.pageSize;
   let mapped = 0;
-  // The scan looked up every page it read (exact); pages of mappings it did not read are looked up here.
-  const gapPfns: number[] = [];
+  // The scan looked up every page it read (exact); pages of mappings it did not read are looked up in step 4.
+  const gapPfns = new PfnList();
   const t2 = performance.now();
   {
-    const buf = new Uint8Array(WINDOW * 8);
-    let n = 0;
+    const tasks: Array<() => Promise<void>> = [];
+    const bufs: Uint8Array[] = [];
     for (const p of scan.processes) {
-      // Let the kpageflags reads' completions run (and start the next ones).
-      if (++n % 8 === 0) await yieldToIo();
       const pid = p.info.pid;
-      for (const f of ["stat", "smaps", "smaps_rollup", "cmdline", "cgroup", "maps"]) {
-        try {
-          procfs.readText(`${pid}/${f}`, pid);
-        } catch (err) {
-          if (!(err instanceof ProcessGoneError || err instanceof ProcReadError || (err instanceof Error && err.name === "PermissionError"))) throw err;
-        }
-      }
       procfs.ownerOf(pid);
+      const files = ["stat", "smaps", "cmdline", "cgroup", "maps", "status"];
+      if (p.source !== "pagemap") files.push("smaps_rollup");
+      // A scan that is not exact asks once KSM has merged pages whether a process may map them (collect.ts).
+      if (kernel.ksmActive) files.push("ksm_stat");
+      for (const f of files) tasks.push(() => rec.recordTextAsync(procfs.path(pid, f), pid));
       if (p.state !== "ok" || p.source !== "pagemap") continue;
-      let vmas;
-      try {
-        vmas = parseMaps(procfs.readText(`${pid}/maps`, pid), procfs.path(pid, "maps"));
-      } catch {
-        continue;
-      }
-      const name = procfs.path(pid, "pagemap");
-      const wr = rec.words.get(name);
-      const cov = wr ? wr.words.covered() : [];
-      let file;
-      try {
-        file = procfs.openU64(`${pid}/pagemap`, pid);
-      } catch {
-        continue;
-      }
-      try {
-        for (const v of vmas) {
-          const s = Math.floor(v.start / pageSize);
-          const e = Math.ceil(v.end / pageSize);
-          if (e > 2 ** 52 / pageSize) continue; // [vsyscall] and kernel addresses: pagemap has nothing there
-          mapped += v.end - v.start;
-          for (const [gs, ge] of gaps(cov, s, e)) readRange(file, gs, ge, buf, gapPfns);
+      const vmas = p.vmas.filter((v) => Math.ceil(v.end / pageSize) <= 2 ** 52 / pageSize); // not [vsyscall] and kernel addresses: pagemap has nothing there
+      for (const v of vmas) mapped += v.end - v.start;
+      tasks.push(async () => {
+        const cov = rec.words.get(procfs.path(pid, "pagemap"))?.words.covered() ?? [];
+        let file: U64File;
+        try {
+          file = procfs.openU64(`${pid}/pagemap`, pid);
+        } catch {
+          return;
         }
-      } catch (err) {
-        if (!(err instanceof ProcessGoneError)) throw err;
-      } finally {
-        file.close();
-      }
+        const buf = bufs.pop() ?? new Uint8Array(WINDOW * 8);
+        try {
+          let from = 0;
+          for (const v of vmas) {
+            const g = gaps(cov, Math.floor(v.start / pageSize), Math.ceil(v.end / pageSize), from);
+            from = g.next;
+            for (const [gs, ge] of g.parts) if (!(await readRange(file, gs, ge, buf, gapPfns))) return;
+          }
+        } catch (err) {
+          if (!(err instanceof ProcessGoneError)) throw err;
+        } finally {
+          file.close();
+          bufs.push(buf);
+        }
+      });
     }
+    await runLimited(tasks, IN_FLIGHT);
   }
   o.trace?.("capture: per-process files", performance.now() - t2);
 
@@ -199,44 +222,54 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
     }
   });
 
-  // 4. kpagecount and kpagecgroup of every PFN any recorded pagemap word names; the whole kpageflags.
+  // 4. kpagecount and kpagecgroup of every PFN a recorded pagemap word names that the scan did not look up.
   const t4 = performance.now();
   try {
-    await flagsRead;
+    await whole?.done;
   } finally {
-    flagsFile?.close();
+    o.trace?.("capture: waiting for kpageflags", performance.now() - t4);
   }
-  o.trace?.("capture: waiting for kpageflags", performance.now() - t4);
-  timed(o.trace, "capture: kpage files", () => {
-    const all = Float64Array.from(gapPfns).sort();
-    const buf = new Uint8Array(WINDOW * 8);
-    const names = ["kpagecount", ...(cgroups ? ["kpagecgroup"] : [])];
-    if (!kernel.features.kpagecount.available) notRecorded.push(`kpagecount, kpageflags (${kernel.features.kpagecount.note ?? "unavailable"}): page-level numbers come from smaps_rollup, as they would on the machine`);
-    else {
-      for (const n of names) {
-        const file = procfs.openU64(n);
-        try {
-          const cov = rec.words.get(procfs.path(n))?.words.covered() ?? [];
-          let ci = 0;
-          for (let i = 0; i < all.length; ) {
-            // One read per run of PFNs not yet recorded, windows at most WINDOW words.
-            const pfn = all[i]!;
-            while (ci < cov.length && cov[ci]![1] <= pfn) ci++;
-            if (ci < cov.length && cov[ci]![0] <= pfn) {
-              i++;
-              continue;
-            }
-            let j = i;
-            while (j + 1 < all.length && all[j + 1]! - pfn < WINDOW && !(ci < cov.length && cov[ci]![0] <= all[j + 1]!)) j++;
-            readRange(file, pfn, all[j]! + 1, buf);
-            i = j + 1;
+  const t5 = performance.now();
+  if (!kernel.features.kpagecount.available) notRecorded.push(`kpagecount, kpageflags (${kernel.features.kpagecount.note ?? "unavailable"}): page-level numbers come from smaps_rollup, as they would on the machine`);
+  else {
+    const all = gapPfns.sorted();
+    for (const n of ["kpagecount", ...(cgroups ? ["kpagecgroup"] : [])]) {
+      const file = procfs.openU64(n);
+      try {
+        const cov = rec.words.get(procfs.path(n))?.words.covered() ?? [];
+        const runs: Array<[number, number]> = [];
+        let ci = 0;
+        for (let i = 0; i < all.length; ) {
+          // One read per run of PFNs not yet recorded, at most WINDOW words.
+          const pfn = all[i]!;
+          while (ci < cov.length && cov[ci]![1] <= pfn) ci++;
+          if (ci < cov.length && cov[ci]![0] <= pfn) {
+            i++;
+            continue;
           }
-        } finally {
-          file.close();
+          let j = i;
+          while (j + 1 < all.length && all[j + 1]! - pfn < WINDOW && !(ci < cov.length && cov[ci]![0] <= all[j + 1]!)) j++;
+          runs.push([pfn, all[j]! + 1]);
+          i = j + 1;
         }
+        const bufs: Uint8Array[] = [];
+        await runLimited(
+          runs.map(([s, e]) => async () => {
+            const buf = bufs.pop() ?? new Uint8Array(WINDOW * 8);
+            try {
+              await readRange(file, s, e, buf);
+            } finally {
+              bufs.push(buf);
+            }
+          }),
+          IN_FLIGHT,
+        );
+      } finally {
+        file.close();
       }
     }
-  });
+  }
+  o.trace?.("capture: kpage files", performance.now() - t5);
 
   // 5. Users: only the passwd entries of the uids seen.
   const uids = new Set(scan.processes.map((p) => p.info.uid).filter((u): u is number => u !== undefined));
@@ -258,7 +291,8 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   notRecorded.push("the page cache of files (pagelens file reads it through live mappings)");
   notRecorded.push("kpagecgroup of pages no process maps (flags --cgroup over the whole machine)");
 
-  const bytes = timed(o.trace, "capture: encode and compress", () => {
+  const t6 = performance.now();
+  const bytes = await (async () => {
     const words = new Map<string, Uint8Array>();
     let recorded = 0;
     for (const [name, wr] of rec.words) {
@@ -280,7 +314,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
     };
     return {
       recorded,
-      out: writeCapture({
+      out: await writeCaptureAsync({
         manifest: {
           format: CAPTURE_FORMAT,
           version: CAPTURE_VERSION,
@@ -292,7 +326,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
           sysRoot: procfs.sysRoot ?? null,
           pids: scan.processes.length,
           recorded: [
-            "per process: stat, status, cmdline, cgroup, maps, smaps, smaps_rollup, and pagemap over every mapping",
+            "per process: stat, status, cmdline, cgroup, maps, smaps, pagemap over every mapping, and smaps_rollup where pagemap could not be read",
             "kpagecount" + (cgroups ? " and kpagecgroup" : "") + " of every page a recorded pagemap names",
             "the whole kpageflags",
             "meminfo, swaps, zoneinfo, vmstat, config.gz, osrelease, mountinfo, the memory cgroup hierarchy, KSM, THP and page reporting settings",
@@ -305,6 +339,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
         words,
       }),
     };
-  });
+  })();
+  o.trace?.("capture: encode and compress", performance.now() - t6);
   return { bytes: bytes.out, processes: scan.processes.length, mappedBytes: mapped, wordsRecorded: bytes.recorded, notRecorded };
 }

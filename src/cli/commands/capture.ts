@@ -4,6 +4,7 @@ import * as path from "node:path";
 import type { Command } from "commander";
 import { takeCapture } from "../../capture/take.js";
 import { UsageError } from "../../errors.js";
+import { safeText } from "../../render/safe-text.js";
 import { formatSize } from "../../render/units.js";
 import type { GlobalOptions } from "../context.js";
 import type { CliIo } from "../io.js";
@@ -34,7 +35,7 @@ export function registerCaptureCommand(program: Command, io: CliIo, setCode: (n:
         pids: o.pid,
         pagelensVersion: version,
         onProgress: progress.update,
-        trace: io.env["PAGELENS_TRACE"] ? (phase, ms) => io.stderr(`pagelens: trace: ${phase}: ${ms.toFixed(1)} ms\n`) : undefined,
+        trace: io.env["PAGELENS_TRACE"] ? (phase, ms, detail) => io.stderr(`pagelens: trace: ${phase}: ${ms.toFixed(1)} ms${detail ? ` (${safeText(detail)})` : ""}\n`) : undefined,
       });
       progress.done();
       // Written beside the target, then renamed: an interrupted capture never leaves a half file under the name.
