@@ -6,6 +6,7 @@
  * empty file or a zero word. It never writes and never touches the machine
  * it runs on.
  */
+import { PM_FRAME_HI_MASK, PM_PRESENT_HI, TWO_32 } from "../decode/pagemap.js";
 import { ProcReadError } from "../errors.js";
 import { mapOpenError, U64File, type ProcBackend } from "../procfs/procfs.js";
 import { CaptureFormatError, CaptureMissingError } from "./errors.js";
@@ -55,8 +56,8 @@ class CaptureU64File extends U64File {
     const limit = this.pfnLimit!;
     for (let k = 0; k < got; k++) {
       const hi = dv.getUint32(k * 8 + 4, true);
-      if ((hi & 0x80000000) === 0) continue;
-      const pfn = (hi & 0x7fffff) * 2 ** 32 + dv.getUint32(k * 8, true);
+      if ((hi & PM_PRESENT_HI) === 0) continue;
+      const pfn = (hi & PM_FRAME_HI_MASK) * TWO_32 + dv.getUint32(k * 8, true);
       if (pfn >= limit) throw new CaptureFormatError(this.capture, `${this.file} names page frame ${pfn}, beyond the ${limit} the machine had`);
     }
   }

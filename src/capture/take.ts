@@ -8,6 +8,7 @@
  */
 import * as fs from "node:fs";
 import { hostname } from "node:os";
+import { PM_FRAME_HI_MASK, PM_PRESENT_HI, TWO_32 } from "../decode/pagemap.js";
 import { ProcessGoneError } from "../errors.js";
 import { MemoryCgroups } from "../kernel/cgroups.js";
 import { probeKernel } from "../kernel/features.js";
@@ -81,7 +82,7 @@ function collectPfns(buf: Uint8Array, got: number, pfns: PfnList): void {
   const u32 = new Uint32Array(buf.buffer, buf.byteOffset, got * 2);
   for (let k = 0; k < got; k++) {
     const hi = u32[2 * k + 1]!;
-    if ((hi & 0x80000000) !== 0 && ((hi & 0x7fffff) !== 0 || u32[2 * k] !== 0)) pfns.push((hi & 0x7fffff) * 2 ** 32 + u32[2 * k]!);
+    if ((hi & PM_PRESENT_HI) !== 0 && ((hi & PM_FRAME_HI_MASK) !== 0 || u32[2 * k] !== 0)) pfns.push((hi & PM_FRAME_HI_MASK) * TWO_32 + u32[2 * k]!);
   }
 }
 
