@@ -33,7 +33,14 @@
  * PFN; callers that count memory skip them by their kpageflags.
  */
 import { KPAGE_PAGE_SHIFT } from "../accounting/account.js";
-import type { RunColumns } from "../scan/entry-store.js";
+import type { IndexRange } from "../scan/scan-data.js";
+
+/** The run columns the index reads (scan-data.ts ScanRuns fits). */
+export interface RunColumns {
+  readonly pfn: Float64Array;
+  readonly len: Uint32Array;
+  readonly vma: Uint32Array;
+}
 
 /** Paged exactly like the kpage table, so a loop can walk both page by page with the same offsets. */
 export const OWNER_PAGE_SHIFT = KPAGE_PAGE_SHIFT;
@@ -43,11 +50,8 @@ const PAGE = 1 << OWNER_PAGE_SHIFT;
 export interface OwnerSource {
   readonly vmas: { readonly length: number };
   readonly source: string;
-  readonly runs: {
-    readonly store: { forEachChunk(start: number, end: number, fn: (cols: RunColumns, from: number, to: number) => void): void };
-    readonly start: number;
-    readonly end: number;
-  };
+  /** The process's runs: indexes into the run columns. */
+  readonly runs: IndexRange;
 }
 
 /** The mappers of the PFNs of one table page. */
@@ -121,7 +125,7 @@ export class PageOwners {
  * start[o] the first slot of o; pass 2 writes ids at start[o]++, which
  * leaves start[o] at the first slot of o + 1; shifting by one restores it.
  */
-export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
+export function buildPageOwners(processes: readonly OwnerSource[], runs: RunColumns): PageOwners {
   const firstMapping = new Uint32Array(processes.length + 1);
   let ids = 0;
   processes.forEach((p, i) => {
@@ -143,7 +147,7 @@ export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
   const starts: (Uint32Array | undefined)[] = [];
   processes.forEach((p) => {
     if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
-    p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => countRuns(cols, from, to, starts));
+    countRuns(runs, p.runs.start, p.runs.end, starts);
   });
 
   // Prefix sums: start[o] = first slot of PFN o.
@@ -162,7 +166,7 @@ export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
   processes.forEach((p, i) => {
     if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
     const first = firstMapping[i]!;
-    p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => fillRuns(cols, from, to, first, pages));
+    fillRuns(runs, p.runs.start, p.runs.end, first, pages);
   });
 
   // Each start[o] now holds the first slot of o + 1: shift back by one.

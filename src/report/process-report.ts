@@ -5,7 +5,7 @@
 import { F_HUGE, F_ZERO_PAGE } from "../decode/kpageflags.js";
 import { addUsage, sumRows, zeroUsage, type MemUsage } from "../accounting/usage.js";
 import { commandOf } from "../scan/process-info.js";
-import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import type { Scan, ScannedProcess } from "../scan/scan-data.js";
 import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 export { SCHEMA_VERSION } from "./scan-header.js";

@@ -26,7 +26,7 @@ import { NF, U } from "../accounting/usage.js";
 import { F_ANON, F_HUGE, F_KSM, F_SWAPBACKED, F_ZERO_PAGE } from "../decode/kpageflags.js";
 import { buildPageOwners, OWNER_PAGE_SHIFT, type PageOwners } from "../analysis/page-owners.js";
 import { commandOf } from "../scan/process-info.js";
-import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import { kpageDenseBlock, type Scan, type ScannedProcess } from "../scan/scan-data.js";
 import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 export const SHARE_KINDS = ["file", "shmem", "cow", "ksm", "hugetlb"] as const;
@@ -347,7 +347,7 @@ function walkSegments(scan: Scan, idx: PageOwners, selPos: Int32Array, visit: (v
   for (let pg = 0; pg < idx.pages.length; pg++) {
     const owner = idx.pages[pg];
     if (!owner) continue;
-    if (!scan.kpage.densePage(pg, dense)) continue; // no kpage values: device memory
+    if (!kpageDenseBlock(scan.kpage, pg, dense)) continue; // no kpage values: device memory
     segmentPage(owner.start, owner.ids, dense.count, dense.flagsLo, segmentFor);
   }
   for (const seg of open) flush(seg);
@@ -368,7 +368,7 @@ function groupKey(sel: readonly number[]): string {
  * scan (it covers all its processes).
  */
 export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?: PageOwners): SharesReport {
-  const idx = owners ?? buildPageOwners(scan.processes);
+  const idx = owners ?? buildPageOwners(scan.processes, scan.runs);
   const { selected, missing } = selectProcesses(scan, opts);
   const limit = opts.limit ?? DEFAULT_SHARES_LIMIT;
   const ps = scan.kernel.pageSize;

@@ -21,7 +21,7 @@
 import { F_ANON, F_BUDDY, F_HUGE, F_LRU, F_MMAP, F_NOPAGE, F_PGTABLE, F_SLAB, F_SWAPBACKED, F_ZERO_PAGE, KPF_OFFLINE, KPF_RESERVED } from "../decode/kpageflags.js";
 import type { Meminfo } from "../parse/meminfo.js";
 import type { Census } from "../scan/census.js";
-import type { Scan } from "../scan/system-scan.js";
+import type { Scan } from "../scan/scan-data.js";
 import { buildPsReport } from "./process-report.js";
 import type { ScanHeader } from "./scan-header.js";
 

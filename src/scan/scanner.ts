@@ -9,16 +9,21 @@
  *  - the user names (/etc/passwd read once);
  *  - each process's parsed maps, while its maps text is unchanged
  *    (collect.ts MapsCache; processes not seen again are forgotten);
- *  - the run and swap stores (their chunks are kept and overwritten);
+ *  - the run and swap stores (their chunks are kept and overwritten), and
+ *    the flat run columns a Scan holds (EntryStore.columns);
  *  - the kpage WebAssembly instance and its memory, grown to the largest
  *    scan so far and cleared, not made anew (kpage-index.ts KpageWasm);
  *  - the pagemap walk's WebAssembly instance, the WebAssembly modules and
  *    the PAGEMAP_SCAN buffer, which every scan in the process shares anyway.
  *
- * The price: a Scan returned by `scan()` shares the stores and the kpage
- * memory with the scanner, so it is valid until the next `scan()` call of
- * the same scanner. Build reports from it (they are plain data) before
- * scanning again, or use scanSystem() for scans that must outlive the next.
+ * The price: a Scan returned by `scan()` is plain data (scan-data.ts), but
+ * its run columns and kpage values are views on the scanner's buffers (the
+ * run store's flat columns, the kpage WebAssembly memory), which the next
+ * `scan()` of the same scanner refills. It is valid until that next call.
+ * Build reports from it before scanning again, or keep
+ * `scanner.detach(scan)`, a copy that owns every array (about 17 bytes per
+ * run and 12 per looked-up page), or use scanSystem() for scans that must
+ * outlive the next.
  * Calls are queued: a scan starts when the previous one has finished.
  */
 import { ProcFs } from "../procfs/procfs.js";
@@ -26,6 +31,7 @@ import type { PasswdSource } from "../procfs/users.js";
 import { MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageWasm } from "./kpage-index.js";
+import { detachScan } from "./scan-data.js";
 import { scanSystem, type Scan, type ScanOptions, type ScanState } from "./system-scan.js";
 
 /** Options fixed for a scanner's life (the user names are read once). */
@@ -63,6 +69,11 @@ export class Scanner {
     // A failed scan must not stop the next one.
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** A copy of a scan of this scanner that the next scan cannot change (see the module comment). */
+  detach(scan: Scan): Scan {
+    return detachScan(scan);
   }
 
   /** Scans started so far. */

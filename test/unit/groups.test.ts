@@ -215,15 +215,13 @@ describe("groups on a fixture machine", () => {
   it("settled pages are the USS not explained by looked-up pages of count 1", () => {
     const p100 = scan.processes.find((p) => p.info.pid === 100)!;
     assert.ok(scan.trustedExclusive, "the default scan settles exclusive anonymous pages");
-    assert.equal(settledBytes(p100, scan.kpage, P), 4 * P);
+    assert.equal(settledBytes(scan, p100), 4 * P);
     // The same from RSS: settled pages are all of count 1, so RSS minus looked-up RSS gives them too.
     let lookedUp = 0;
-    p100.runs.store.forEachChunk(p100.runs.start, p100.runs.end, (cols, from, to) => {
-      for (let i = from; i < to; i++) lookedUp += cols.len[i]!;
-    });
+    for (let i = p100.runs.start; i < p100.runs.end; i++) lookedUp += scan.runs.len[i]!;
     assert.equal(sumRows(p100.usage).rss - lookedUp * P, 4 * P);
     const e100 = exact.processes.find((p) => p.info.pid === 100)!;
-    assert.equal(settledBytes(e100, exact.kpage, P), 0, "an exact scan settles nothing");
+    assert.equal(settledBytes(exact, e100), 0, "an exact scan settles nothing");
   });
 
   it("--by tree: the COW pages are in the group's USS and in no member's", () => {

@@ -1,0 +1,304 @@
+/**
+ * The result of a scan as one plain value: records and typed arrays, no
+ * class, no reference to WebAssembly memory or to the scanner's buffers.
+ * Every report reads this (through the pure helpers below), so a report can
+ * be computed from a value decoded on any machine (scan-codec.ts
+ * encodeScan/decodeScan), and a saved scan gives the same reports as the
+ * live one (test/fixture/scan-codec.test.ts checks every view).
+ *
+ * Indexes, in one place:
+ *  - a process's VMA index `v` is its position in `vmas`; its usage row is
+ *    `usage[v * NF .. (v + 1) * NF)` (accounting/usage.ts USAGE_FIELDS order,
+ *    bytes);
+ *  - a run index `r` is a position in `ScanData.runs`; a process owns the
+ *    runs `[runs.start, runs.end)`, and `runs.vma[r]` is a VMA index of that
+ *    process;
+ *  - a rank is a looked-up PFN's position among all looked-up PFNs in
+ *    ascending order: `kpage.count[rank]` etc. (kpageRankOf). Every PFN of a
+ *    run was looked up, so a run's PFNs have consecutive ranks from the rank
+ *    of its first PFN.
+ *
+ * Ownership: scanSystem() returns arrays nothing else writes to (the kpage
+ * values are views on the WebAssembly memory of an instance made for that
+ * scan alone: not copied, 12 bytes per looked-up page). A Scanner's scan
+ * (scanner.ts) shares its run columns and kpage values with the scanner's
+ * buffers, which its next scan refills: such a value is valid until that
+ * next scan; `Scanner.detach(scan)` (or detachScan) copies it out.
+ */
+import type { KernelInfo } from "../kernel/features.js";
+import type { Vma } from "../parse/maps.js";
+import type { Meminfo } from "../parse/meminfo.js";
+import type { ProcessInfo } from "./process-info.js";
+
+/** The version of this shape; encodeScan writes it and decodeScan refuses any other. */
+export const SCAN_DATA_VERSION = 1;
+
+/** PFNs per block of the rank index (2^16, the kpage files' 512 KiB of words). */
+export const KPAGE_BLOCK_SHIFT = 16;
+/** 32-bit bitmap words per block. */
+export const KPAGE_BLOCK_WORDS = (1 << KPAGE_BLOCK_SHIFT) / 32;
+
+/**
+ * How a process's numbers were obtained:
+ *  - "pagemap": page by page from pagemap + kpagecount/kpageflags (exact, with USS);
+ *  - "smaps_rollup": the kernel's own totals, when PFNs cannot be read (no root);
+ *  - "none": nothing could be read (see `state`).
+ */
+export type UsageSource = "pagemap" | "smaps_rollup" | "none";
+
+export type ProcessState =
+  | "ok"
+  | "unreadable" // the kernel refused (EACCES): another user's process without root, or one that refuses even root
+  | "bad-input" // a file of it is malformed or truncated (a bad tree), or failed to read (EIO): `reason` names it
+  | "no-mm"; // kernel thread or zombie: no user memory
+
+/** A range [start, end) of indexes into one of the scan's column sets. */
+export interface IndexRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ScannedProcess {
+  /** pid, parent, owner, names, memory cgroup, start time (clock ticks after boot, /proc/PID/stat field 22). */
+  readonly info: ProcessInfo;
+  readonly state: ProcessState;
+  readonly source: UsageSource;
+  /** Why the numbers are missing or come from smaps_rollup. */
+  readonly reason?: string;
+  /** The mappings as /proc/PID/maps listed them; a VMA index is a position here. */
+  readonly vmas: readonly Vma[];
+  /**
+   * Usage rows of NF numbers in bytes (accounting/usage.ts): one per VMA
+   * (pagemap source), or a single row for the whole process (smaps_rollup
+   * and none; zeros for none).
+   */
+  readonly usage: Float64Array;
+  /** This process's runs of looked-up pages: indexes into ScanData.runs (empty unless source is pagemap). */
+  readonly runs: IndexRange;
+  /** This process's swap entries: indexes into ScanData.swaps. */
+  readonly swaps: IndexRange;
+}
+
+/**
+ * The runs of pages that were looked up (present pages not provably mapped
+ * once), all processes in one set of columns: consecutive virtual pages of
+ * one VMA backed by consecutive PFNs with the same pagemap bits.
+ */
+export interface ScanRuns {
+  /** First PFN of each run (exact: PFNs have at most 40 bits). */
+  readonly pfn: Float64Array;
+  /** Pages in each run (at least 1). */
+  readonly len: Uint32Array;
+  /** The VMA index, in the owning process's `vmas`, of each run. */
+  readonly vma: Uint32Array;
+  /** Compact pagemap bits and marks of each run (scan/wasm-abi.ts E_*: pagemap bits 55-61 >> 55, E_SHMEM_VMA, E_HUGE_RUN). */
+  readonly bits: Uint8Array;
+  /** Pages in all runs (the sum of `len`). */
+  readonly pages: number;
+}
+
+/** Swap entries found in page tables, all processes in one set of columns. */
+export interface ScanSwaps {
+  /** The swap entry as pagemap gives it: type | offset << 5 (exact below 2^53). */
+  readonly slot: Float64Array;
+  /** The VMA index, in the owning process's `vmas`, of each entry. */
+  readonly vma: Uint32Array;
+}
+
+/**
+ * The kpage files' values of every looked-up PFN, by rank, and the rank
+ * index: the looked-up PFNs as a bitmap per 2^16-PFN block.
+ */
+export interface KpageValues {
+  /** Number of looked-up PFNs: the length of every by-rank array. */
+  readonly size: number;
+  /** Block number (PFN >> 16) of each stored block, ascending; a slot is a position here. */
+  readonly blocks: Uint32Array;
+  /** KPAGE_BLOCK_WORDS words per slot: bit (pfn & 31) of word ((pfn & 0xffff) >> 5) is set when PFN was looked up. */
+  readonly bitmaps: Uint32Array;
+  /** KPAGE_BLOCK_WORDS words per slot: the rank of the first looked-up PFN at or after each word's first PFN (derived from `bitmaps`). */
+  readonly bases: Uint32Array;
+  /** Map count (/proc/kpagecount) by rank; 0 for PFNs past the end of the file. */
+  readonly count: Uint32Array;
+  /** /proc/kpageflags bits 0-31 and 32-63 by rank (0 where not read: see partialFlags). */
+  readonly flagsLo: Uint32Array;
+  readonly flagsHi: Uint32Array;
+  /** Memory cgroup inode (/proc/kpagecgroup) by rank, when the scan read it (0: uncharged). */
+  readonly cgroup: Float64Array | undefined;
+  /** Looked-up PFNs past the end of the kpage files (device memory): no values (count 0). */
+  readonly beyondEnd: number;
+  /** kpageflags was read only for the pages whose class is not certain from their mapping; the others read 0. */
+  readonly partialFlags: boolean;
+}
+
+/** What the kpage lookup cost. */
+export interface LookupStats {
+  readonly pfns: number;
+  /** pread calls, all files together. */
+  readonly reads: number;
+  /** Words read, all files together (looked-up PFNs plus the holes read through). */
+  readonly wordsRead: number;
+}
+
+export interface ScanData {
+  /** SCAN_DATA_VERSION. */
+  readonly version: typeof SCAN_DATA_VERSION;
+  /** When the scan started (ISO 8601), or when the capture it read was taken. */
+  readonly takenAt: string;
+  /** Wall time of the scan, milliseconds. */
+  readonly durationMs: number;
+  /** The kernel's facts: version, page size, map count mode, swap areas, KSM, THP, features. */
+  readonly kernel: KernelInfo;
+  /** /proc/meminfo (bytes; HugePages_* counts as printed), when readable. */
+  readonly meminfo: Meminfo | undefined;
+  /** "pagemap" when kpage files and PFNs are readable, else "smaps_rollup". */
+  readonly mode: "pagemap" | "smaps_rollup";
+  /** Every process scanned, by ascending pid. */
+  readonly processes: readonly ScannedProcess[];
+  /** Pids that exited between being listed and being read, ascending. */
+  readonly vanished: readonly number[];
+  /** Pids asked for that did not exist when the scan started. */
+  readonly notFound: readonly number[];
+  /** Plain-language notes on what could not be measured and why. */
+  readonly notes: readonly string[];
+  readonly runs: ScanRuns;
+  readonly swaps: ScanSwaps;
+  readonly kpage: KpageValues;
+  /** The lookup's cost, when one was made. */
+  readonly lookup: LookupStats | undefined;
+  /** Whether pagemap exclusivity was trusted for private anonymous pages of at least one process (see pagemap-walk.ts). */
+  readonly trustedExclusive: boolean;
+  /** Processes whose exclusive pages were settled from pagemap alone, ascending; the others were looked up page by page. */
+  readonly trustedPids: readonly number[];
+}
+
+/** The scan's result. The same value as ScanData: the name the rest of the code has always used. */
+export type Scan = ScanData;
+
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
+}
+
+/** The slot of block `b`, or -1 (binary search: a scan has at most a few thousand blocks). */
+export function kpageSlotOf(k: KpageValues, block: number): number {
+  const blocks = k.blocks;
+  let lo = 0;
+  let hi = blocks.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const b = blocks[mid]!;
+    if (b === block) return mid;
+    if (b < block) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** The rank of a looked-up PFN, or -1. */
+export function kpageRankOf(k: KpageValues, pfn: number): number {
+  const slot = kpageSlotOf(k, Math.floor(pfn / (1 << KPAGE_BLOCK_SHIFT)));
+  if (slot < 0) return -1;
+  const o = pfn & ((1 << KPAGE_BLOCK_SHIFT) - 1);
+  const at = slot * KPAGE_BLOCK_WORDS + (o >>> 5);
+  const bit = o & 31;
+  const word = k.bitmaps[at]!;
+  if (((word >>> bit) & 1) === 0) return -1;
+  return k.bases[at]! + (bit === 0 ? 0 : popcount(word & (0xffffffff >>> (32 - bit))));
+}
+
+/**
+ * The map counts and low flags of block `block` laid out by PFN offset in
+ * `into` (zero where not looked up); false when the block has no looked-up PFN.
+ */
+export function kpageDenseBlock(k: KpageValues, block: number, into: { count: Uint32Array; flagsLo: Uint32Array }): boolean {
+  const slot = kpageSlotOf(k, block);
+  if (slot < 0) return false;
+  into.count.fill(0);
+  into.flagsLo.fill(0);
+  const at = slot * KPAGE_BLOCK_WORDS;
+  let rank = k.bases[at]!;
+  for (let w = 0; w < KPAGE_BLOCK_WORDS; w++) {
+    let bits = k.bitmaps[at + w]!;
+    while (bits !== 0) {
+      const low = bits & -bits;
+      bits ^= low;
+      const o = w * 32 + 31 - Math.clz32(low);
+      into.count[o] = k.count[rank]!;
+      into.flagsLo[o] = k.flagsLo[rank]!;
+      rank++;
+    }
+  }
+  return true;
+}
+
+/**
+ * Call `fn` for every run of `p` whose pages were looked up, as rank ranges
+ * [from, to) of the kpage value arrays.
+ */
+export function forEachRankRange(scan: ScanData, p: ScannedProcess, fn: (from: number, to: number) => void): void {
+  const { pfn, len } = scan.runs;
+  for (let r = p.runs.start; r < p.runs.end; r++) {
+    const r0 = kpageRankOf(scan.kpage, pfn[r]!);
+    if (r0 >= 0) fn(r0, r0 + len[r]!);
+  }
+}
+
+/** Rank bases of a set of block bitmaps: what `bases` must hold for them; returns the total too. */
+export function rankBasesOf(bitmaps: Uint32Array): { bases: Uint32Array; size: number } {
+  const bases = new Uint32Array(bitmaps.length);
+  let rank = 0;
+  for (let i = 0; i < bitmaps.length; i++) {
+    bases[i] = rank;
+    const w = bitmaps[i]!;
+    if (w !== 0) rank += popcount(w);
+  }
+  return { bases, size: rank };
+}
+
+/** An empty set of runs, swaps and kpage values (a scan without a lookup). */
+export const EMPTY_RUNS: ScanRuns = { pfn: new Float64Array(0), len: new Uint32Array(0), vma: new Uint32Array(0), bits: new Uint8Array(0), pages: 0 };
+export const EMPTY_SWAPS: ScanSwaps = { slot: new Float64Array(0), vma: new Uint32Array(0) };
+export const NO_KPAGES: KpageValues = {
+  size: 0,
+  blocks: new Uint32Array(0),
+  bitmaps: new Uint32Array(0),
+  bases: new Uint32Array(0),
+  count: new Uint32Array(0),
+  flagsLo: new Uint32Array(0),
+  flagsHi: new Uint32Array(0),
+  cgroup: undefined,
+  beyondEnd: 0,
+  partialFlags: false,
+};
+
+/** Copy a typed array's visible part into a buffer of its own (`slice` copies only the view, never the whole WebAssembly memory). */
+function own<T extends Float64Array | Uint32Array | Uint8Array>(a: T): T {
+  return a.slice() as T;
+}
+
+/**
+ * A copy of a scan sharing no array with anything else: what to keep of a
+ * Scanner's scan beyond its next scan (the kpage values may live in the
+ * scanner's WebAssembly memory). Records are shared (they are never written).
+ */
+export function detachScan(scan: ScanData): ScanData {
+  const k = scan.kpage;
+  return {
+    ...scan,
+    processes: scan.processes.map((p) => ({ ...p, usage: own(p.usage) })),
+    runs: { pfn: own(scan.runs.pfn), len: own(scan.runs.len), vma: own(scan.runs.vma), bits: own(scan.runs.bits), pages: scan.runs.pages },
+    swaps: { slot: own(scan.swaps.slot), vma: own(scan.swaps.vma) },
+    kpage: {
+      ...k,
+      blocks: own(k.blocks),
+      bitmaps: own(k.bitmaps),
+      bases: own(k.bases),
+      count: own(k.count),
+      flagsLo: own(k.flagsLo),
+      flagsHi: own(k.flagsHi),
+      cgroup: k.cgroup ? own(k.cgroup) : undefined,
+    },
+  };
+}
