@@ -33,14 +33,7 @@
  * PFN; callers that count memory skip them by their kpageflags.
  */
 import { KPAGE_PAGE_SHIFT } from "../accounting/account.js";
-import type { IndexRange } from "../scan/scan-data.js";
-
-/** The run columns the index reads (scan-data.ts ScanRuns fits). */
-export interface RunColumns {
-  readonly pfn: Float64Array;
-  readonly len: Uint32Array;
-  readonly vma: Uint32Array;
-}
+import { forEachRunSlice, type IndexRange, type RunChunk, type ScanRuns } from "../scan/scan-data.js";
 
 /** Paged exactly like the kpage table, so a loop can walk both page by page with the same offsets. */
 export const OWNER_PAGE_SHIFT = KPAGE_PAGE_SHIFT;
@@ -125,7 +118,7 @@ export class PageOwners {
  * start[o] the first slot of o; pass 2 writes ids at start[o]++, which
  * leaves start[o] at the first slot of o + 1; shifting by one restores it.
  */
-export function buildPageOwners(processes: readonly OwnerSource[], runs: RunColumns): PageOwners {
+export function buildPageOwners(processes: readonly OwnerSource[], runs: ScanRuns): PageOwners {
   const firstMapping = new Uint32Array(processes.length + 1);
   let ids = 0;
   processes.forEach((p, i) => {
@@ -147,7 +140,7 @@ export function buildPageOwners(processes: readonly OwnerSource[], runs: RunColu
   const starts: (Uint32Array | undefined)[] = [];
   processes.forEach((p) => {
     if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
-    countRuns(runs, p.runs.start, p.runs.end, starts);
+    forEachRunSlice(runs, p.runs.start, p.runs.end, (cols, from, to) => countRuns(cols, from, to, starts));
   });
 
   // Prefix sums: start[o] = first slot of PFN o.
@@ -166,7 +159,7 @@ export function buildPageOwners(processes: readonly OwnerSource[], runs: RunColu
   processes.forEach((p, i) => {
     if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
     const first = firstMapping[i]!;
-    fillRuns(runs, p.runs.start, p.runs.end, first, pages);
+    forEachRunSlice(runs, p.runs.start, p.runs.end, (cols, from, to) => fillRuns(cols, from, to, first, pages));
   });
 
   // Each start[o] now holds the first slot of o + 1: shift back by one.
@@ -185,7 +178,7 @@ export function buildPageOwners(processes: readonly OwnerSource[], runs: RunColu
  */
 
 /** Pass 1: add each record's pages to the mapper counts, kept in start[o + 1]. */
-function countRuns(cols: RunColumns, from: number, to: number, starts: (Uint32Array | undefined)[]): void {
+function countRuns(cols: RunChunk, from: number, to: number, starts: (Uint32Array | undefined)[]): void {
   const pfnCol = cols.pfn;
   const lenCol = cols.len;
   for (let r = from; r < to; r++) {
@@ -218,7 +211,7 @@ function prefixSum(start: Uint32Array): number {
 }
 
 /** Pass 2: write each record's mapping id at its PFNs' cursors (start[o]++). */
-function fillRuns(cols: RunColumns, from: number, to: number, firstId: number, pages: readonly (OwnerPage | undefined)[]): void {
+function fillRuns(cols: RunChunk, from: number, to: number, firstId: number, pages: readonly (OwnerPage | undefined)[]): void {
   const pfnCol = cols.pfn;
   const lenCol = cols.len;
   const vmaCol = cols.vma;

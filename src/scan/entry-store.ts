@@ -8,7 +8,10 @@
  * per entry, no copying as it grows.
  */
 
-const SHIFT = 14;
+import { RUN_CHUNK_SHIFT, type RunChunk, type ScanRuns } from "./scan-data.js";
+
+/** Records per chunk: the scan's plain value keeps the chunks as they are (scan-data.ts ScanRuns). */
+const SHIFT = RUN_CHUNK_SHIFT;
 const CHUNK = 1 << SHIFT;
 const MASK = CHUNK - 1;
 
@@ -36,8 +39,6 @@ export interface RunColumns {
 export class EntryStore {
   private chunks: RunColumns[] = [];
   private n = 0;
-  /** The buffer columns() copies the records into (kept for the next call). */
-  private flat: RunColumns | undefined;
   /** Pages in all records. */
   pages = 0;
 
@@ -113,33 +114,19 @@ export class EntryStore {
   }
 
   /**
-   * Every record in one set of columns of exactly `length` entries (the
-   * scan's plain value, scan-data.ts ScanRuns). The columns are views on a
-   * buffer the store keeps and refills on the next call, grown to the
-   * largest store so far: a store used once (scanSystem) hands out arrays
-   * nothing else writes to; a Scanner's store, refilled every scan, hands
-   * out arrays valid until its next scan, like the rest of a Scanner's scan.
-   * One copy of the records (17 bytes each, 1.6 MB for the reference
-   * workload's 95 K runs), made once the accounting is done.
+   * The records as the scan's plain value holds them (scan-data.ts
+   * ScanRuns): the chunks themselves, not a copy, the last one cut to its
+   * records. Valid until the store is reset (scanner.ts).
    */
-  columns(): RunColumns & { readonly pages: number } {
+  view(): ScanRuns {
     const n = this.n;
-    let flat = this.flat;
-    if (!flat || flat.pfn.length < n) {
-      // Room to grow by a quarter, so that a Scanner's scans of a slowly growing machine do not reallocate each time.
-      const room = flat ? Math.max(n, Math.ceil(flat.pfn.length * 1.25)) : n;
-      flat = { pfn: new Float64Array(room), len: new Uint32Array(room), vma: new Uint32Array(room), bits: new Uint8Array(room) };
-      this.flat = flat;
+    const chunks: RunChunk[] = [];
+    for (let c = 0; c * CHUNK < n; c++) {
+      const ch = this.chunks[c]!;
+      const m = Math.min(CHUNK, n - c * CHUNK);
+      chunks.push(m === CHUNK ? { pfn: ch.pfn, len: ch.len, vma: ch.vma, bits: ch.bits } : { pfn: ch.pfn.subarray(0, m), len: ch.len.subarray(0, m), vma: ch.vma.subarray(0, m), bits: ch.bits.subarray(0, m) });
     }
-    let k = 0;
-    this.forEachChunk(0, n, (cols, from, to) => {
-      flat.pfn.set(cols.pfn.subarray(from, to), k);
-      flat.len.set(cols.len.subarray(from, to), k);
-      flat.vma.set(cols.vma.subarray(from, to), k);
-      flat.bits.set(cols.bits.subarray(from, to), k);
-      k += to - from;
-    });
-    return { pfn: flat.pfn.subarray(0, n), len: flat.len.subarray(0, n), vma: flat.vma.subarray(0, n), bits: flat.bits.subarray(0, n), pages: this.pages };
+    return { length: n, chunks, pages: this.pages };
   }
 
   /** Visit records [start, end) chunk by chunk, with an index range inside each chunk's columns. */

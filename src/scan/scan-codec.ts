@@ -33,6 +33,8 @@ import {
   KPAGE_BLOCK_WORDS,
   kpageRankOf,
   rankBasesOf,
+  RUN_CHUNK,
+  type RunChunk,
   SCAN_DATA_VERSION,
   type IndexRange,
   type KpageValues,
@@ -142,22 +144,28 @@ export function encodeScan(scan: ScanData): Uint8Array {
     usage.set(p.usage, at);
     at += p.usage.length;
   }
-  const columns: Record<ColumnName, Float64Array | Uint32Array | Uint8Array> = {
+  const runChunks = scan.runs.chunks;
+  const columns: Record<ColumnName, Float64Array | Uint32Array | Uint8Array | readonly (Float64Array | Uint32Array | Uint8Array)[]> = {
     usage,
-    runPfn: scan.runs.pfn,
+    runPfn: runChunks.map((c) => c.pfn),
     swapSlot: scan.swaps.slot,
     cgroup: k.cgroup ?? new Float64Array(0),
-    runLen: scan.runs.len,
-    runVma: scan.runs.vma,
+    runLen: runChunks.map((c) => c.len),
+    runVma: runChunks.map((c) => c.vma),
     swapVma: scan.swaps.vma,
     blocks: k.blocks,
     bitmaps: k.bitmaps,
     count: k.count,
     flagsLo: k.flagsLo,
     flagsHi: k.flagsHi,
-    runBits: scan.runs.bits,
+    runBits: runChunks.map((c) => c.bits),
   };
-  const lengths = Object.fromEntries(COLUMNS.map(([name]) => [name, columns[name].length])) as Record<ColumnName, number>;
+  // A column is one typed array, or the run chunks written one after the other.
+  const parts = (name: ColumnName): readonly (Float64Array | Uint32Array | Uint8Array)[] => {
+    const c = columns[name];
+    return ArrayBuffer.isView(c) ? [c] : c;
+  };
+  const lengths = Object.fromEntries(COLUMNS.map(([name]) => [name, parts(name).reduce((n, a) => n + a.length, 0)])) as Record<ColumnName, number>;
   const header: Header = {
     takenAt: scan.takenAt,
     durationMs: scan.durationMs,
@@ -187,10 +195,12 @@ export function encodeScan(scan: ScanData): Uint8Array {
   out.set(json, PREFIX);
   let offset = align8(PREFIX + json.length);
   for (const [name] of COLUMNS) {
-    const col = columns[name];
     // Typed arrays are in the machine's byte order; x86-64 and arm64 are little-endian, as the format is.
-    out.set(new Uint8Array(col.buffer, col.byteOffset, col.byteLength), offset);
-    offset = align8(offset + col.byteLength);
+    for (const col of parts(name)) {
+      out.set(new Uint8Array(col.buffer, col.byteOffset, col.byteLength), offset);
+      offset += col.byteLength;
+    }
+    offset = align8(offset);
   }
   return out;
 }
@@ -319,6 +329,16 @@ function column(bytes: Uint8Array, offset: number, n: number, kind: Kind): Float
   return kind === "f64" ? new Float64Array(raw.buffer, 0, n) : kind === "u32" ? new Uint32Array(raw.buffer, 0, n) : raw;
 }
 
+/** The run columns cut into chunks of RUN_CHUNK runs, as a scan holds them (views: decoding already copied the columns). */
+function runChunksOf(pfn: Float64Array, len: Uint32Array, vma: Uint32Array, bits: Uint8Array): RunChunk[] {
+  const chunks: RunChunk[] = [];
+  for (let at = 0; at < pfn.length; at += RUN_CHUNK) {
+    const end = Math.min(pfn.length, at + RUN_CHUNK);
+    chunks.push({ pfn: pfn.subarray(at, end), len: len.subarray(at, end), vma: vma.subarray(at, end), bits: bits.subarray(at, end) });
+  }
+  return chunks;
+}
+
 function checkRange(r: readonly [number, number], n: number, what: string, bad: Check): IndexRange {
   if (r[1] > n) bad(`${what} [${r[0]}, ${r[1]}) runs past the ${n} entries`);
   return { start: r[0], end: r[1] };
@@ -391,6 +411,7 @@ export function decodeScan(bytes: Uint8Array, file = "encoded scan"): ScanData {
   const pfn = col<Float64Array>("runPfn");
   const len = col<Uint32Array>("runLen");
   const runVma = col<Uint32Array>("runVma");
+  const runBits = col<Uint8Array>("runBits");
   let pages = 0;
   for (let r = 0; r < nRuns; r++) {
     const first = pfn[r]!;
@@ -451,7 +472,7 @@ export function decodeScan(bytes: Uint8Array, file = "encoded scan"): ScanData {
     vanished: h.vanished,
     notFound: h.notFound,
     notes: h.notes,
-    runs: { pfn, len, vma: runVma, bits: col("runBits"), pages },
+    runs: { length: nRuns, chunks: runChunksOf(pfn, len, runVma, runBits), pages },
     swaps: { slot: col("swapSlot"), vma: swapVma },
     kpage,
     lookup: h.lookup ?? undefined,

@@ -10,20 +10,21 @@
  *  - a process's VMA index `v` is its position in `vmas`; its usage row is
  *    `usage[v * NF .. (v + 1) * NF)` (accounting/usage.ts USAGE_FIELDS order,
  *    bytes);
- *  - a run index `r` is a position in `ScanData.runs`; a process owns the
- *    runs `[runs.start, runs.end)`, and `runs.vma[r]` is a VMA index of that
- *    process;
+ *  - a run index `r` numbers the runs of ScanData.runs (chunked: see
+ *    ScanRuns); a process owns the runs `[runs.start, runs.end)`, and a
+ *    run's `vma` is a VMA index of that process;
  *  - a rank is a looked-up PFN's position among all looked-up PFNs in
  *    ascending order: `kpage.count[rank]` etc. (kpageRankOf). Every PFN of a
  *    run was looked up, so a run's PFNs have consecutive ranks from the rank
  *    of its first PFN.
  *
- * Ownership: scanSystem() returns arrays nothing else writes to (the kpage
- * values are views on the WebAssembly memory of an instance made for that
- * scan alone: not copied, 12 bytes per looked-up page). A Scanner's scan
- * (scanner.ts) shares its run columns and kpage values with the scanner's
- * buffers, which its next scan refills: such a value is valid until that
- * next scan; `Scanner.detach(scan)` (or detachScan) copies it out.
+ * Ownership: the big arrays are not copied out of the machinery that filled
+ * them: the run chunks are the scan's run store's, the kpage values views on
+ * the lookup's WebAssembly memory. scanSystem() makes both for that scan
+ * alone, so its value owns them. A Scanner's scan (scanner.ts) shares them
+ * with the scanner, whose next scan refills them: such a value is valid
+ * until that next scan; `Scanner.detach(scan)` (or detachScan) copies it
+ * out (17 bytes per run, 12 per looked-up page).
  */
 import type { KernelInfo } from "../kernel/features.js";
 import type { Vma } from "../parse/maps.js";
@@ -79,12 +80,12 @@ export interface ScannedProcess {
   readonly swaps: IndexRange;
 }
 
-/**
- * The runs of pages that were looked up (present pages not provably mapped
- * once), all processes in one set of columns: consecutive virtual pages of
- * one VMA backed by consecutive PFNs with the same pagemap bits.
- */
-export interface ScanRuns {
+/** Runs per chunk of ScanRuns: 2^14 (the run store's chunk, scan/entry-store.ts). */
+export const RUN_CHUNK_SHIFT = 14;
+export const RUN_CHUNK = 1 << RUN_CHUNK_SHIFT;
+
+/** The columns of one chunk of runs; entry `i` of chunk `c` is run `c * RUN_CHUNK + i`. */
+export interface RunChunk {
   /** First PFN of each run (exact: PFNs have at most 40 bits). */
   readonly pfn: Float64Array;
   /** Pages in each run (at least 1). */
@@ -93,6 +94,21 @@ export interface ScanRuns {
   readonly vma: Uint32Array;
   /** Compact pagemap bits and marks of each run (scan/wasm-abi.ts E_*: pagemap bits 55-61 >> 55, E_SHMEM_VMA, E_HUGE_RUN). */
   readonly bits: Uint8Array;
+}
+
+/**
+ * The runs of pages that were looked up (present pages not provably mapped
+ * once), all processes together: consecutive virtual pages of one VMA
+ * backed by consecutive PFNs with the same pagemap bits. Kept in chunks of
+ * RUN_CHUNK runs (every chunk full but the last), as the scan's run store
+ * fills them, so the value costs no copy of them (1.46 M runs, 25 MB, on a
+ * fragmented machine); forEachRunSlice walks a range of them.
+ */
+export interface ScanRuns {
+  /** Number of runs. */
+  readonly length: number;
+  /** Run r is entry r & (RUN_CHUNK - 1) of chunk r >> RUN_CHUNK_SHIFT. */
+  readonly chunks: readonly RunChunk[];
   /** Pages in all runs (the sum of `len`). */
   readonly pages: number;
 }
@@ -238,10 +254,24 @@ export function kpageDenseBlock(k: KpageValues, block: number, into: { count: Ui
  * [from, to) of the kpage value arrays.
  */
 export function forEachRankRange(scan: ScanData, p: ScannedProcess, fn: (from: number, to: number) => void): void {
-  const { pfn, len } = scan.runs;
-  for (let r = p.runs.start; r < p.runs.end; r++) {
-    const r0 = kpageRankOf(scan.kpage, pfn[r]!);
-    if (r0 >= 0) fn(r0, r0 + len[r]!);
+  const k = scan.kpage;
+  forEachRunSlice(scan.runs, p.runs.start, p.runs.end, (cols, from, to) => {
+    const { pfn, len } = cols;
+    for (let r = from; r < to; r++) {
+      const r0 = kpageRankOf(k, pfn[r]!);
+      if (r0 >= 0) fn(r0, r0 + len[r]!);
+    }
+  });
+}
+
+/** Visit runs [start, end) chunk by chunk, with an index range inside each chunk's columns. */
+export function forEachRunSlice(runs: ScanRuns, start: number, end: number, fn: (cols: RunChunk, from: number, to: number) => void): void {
+  let i = start;
+  while (i < end) {
+    const from = i & (RUN_CHUNK - 1);
+    const to = Math.min(RUN_CHUNK, from + (end - i));
+    fn(runs.chunks[i >>> RUN_CHUNK_SHIFT]!, from, to);
+    i += to - from;
   }
 }
 
@@ -258,7 +288,7 @@ export function rankBasesOf(bitmaps: Uint32Array): { bases: Uint32Array; size: n
 }
 
 /** An empty set of runs, swaps and kpage values (a scan without a lookup). */
-export const EMPTY_RUNS: ScanRuns = { pfn: new Float64Array(0), len: new Uint32Array(0), vma: new Uint32Array(0), bits: new Uint8Array(0), pages: 0 };
+export const EMPTY_RUNS: ScanRuns = { length: 0, chunks: [], pages: 0 };
 export const EMPTY_SWAPS: ScanSwaps = { slot: new Float64Array(0), vma: new Uint32Array(0) };
 export const NO_KPAGES: KpageValues = {
   size: 0,
@@ -288,7 +318,7 @@ export function detachScan(scan: ScanData): ScanData {
   return {
     ...scan,
     processes: scan.processes.map((p) => ({ ...p, usage: own(p.usage) })),
-    runs: { pfn: own(scan.runs.pfn), len: own(scan.runs.len), vma: own(scan.runs.vma), bits: own(scan.runs.bits), pages: scan.runs.pages },
+    runs: { ...scan.runs, chunks: scan.runs.chunks.map((c) => ({ pfn: own(c.pfn), len: own(c.len), vma: own(c.vma), bits: own(c.bits) })) },
     swaps: { slot: own(scan.swaps.slot), vma: own(scan.swaps.vma) },
     kpage: {
       ...k,

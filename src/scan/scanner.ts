@@ -9,16 +9,15 @@
  *  - the user names (/etc/passwd read once);
  *  - each process's parsed maps, while its maps text is unchanged
  *    (collect.ts MapsCache; processes not seen again are forgotten);
- *  - the run and swap stores (their chunks are kept and overwritten), and
- *    the flat run columns a Scan holds (EntryStore.columns);
+ *  - the run and swap stores (their chunks are kept and overwritten);
  *  - the kpage WebAssembly instance and its memory, grown to the largest
  *    scan so far and cleared, not made anew (kpage-index.ts KpageWasm);
  *  - the pagemap walk's WebAssembly instance, the WebAssembly modules and
  *    the PAGEMAP_SCAN buffer, which every scan in the process shares anyway.
  *
  * The price: a Scan returned by `scan()` is plain data (scan-data.ts), but
- * its run columns and kpage values are views on the scanner's buffers (the
- * run store's flat columns, the kpage WebAssembly memory), which the next
+ * its run chunks and kpage values are the scanner's buffers (the run
+ * store's chunks, the kpage WebAssembly memory), which the next
  * `scan()` of the same scanner refills. It is valid until that next call.
  * Build reports from it before scanning again, or keep
  * `scanner.detach(scan)`, a copy that owns every array (about 17 bytes per

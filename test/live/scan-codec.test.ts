@@ -37,7 +37,7 @@ test("the machine's scan, encoded and decoded: the same value, the same reports 
     assert.deepEqual(Object.keys(got), Object.keys(want));
     for (const k of Object.keys(want)) assert.deepEqual(got[k], want[k], k);
     t.diagnostic(
-      `${JSON.stringify(options)}: ${scan.processes.length} processes, ${scan.runs.pfn.length} runs, ${scan.kpage.size} looked-up PFNs: ` +
+      `${JSON.stringify(options)}: ${scan.processes.length} processes, ${scan.runs.length} runs, ${scan.kpage.size} looked-up PFNs: ` +
         `${(bytes.length / 1024).toFixed(0)} KiB encoded`,
     );
   }

@@ -24,6 +24,7 @@ import { buildCharges, buildGroupsReport, distinctMapped, measureGroups, settled
 import { renderGroupsTable } from "../../src/render/groups-render.js";
 import { sumRows } from "../../src/accounting/usage.js";
 import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
+import { forEachRunSlice } from "../../src/scan/scan-data.js";
 import { run } from "../../src/cli/run.js";
 import { captureIo, FixtureTree } from "../support/fixture-tree.js";
 import { anonPage, anonPte, filePage, PAGE_SIZE, pte, shmemPage, zeroPage } from "../support/pagemap-builder.js";
@@ -218,7 +219,9 @@ describe("groups on a fixture machine", () => {
     assert.equal(settledBytes(scan, p100), 4 * P);
     // The same from RSS: settled pages are all of count 1, so RSS minus looked-up RSS gives them too.
     let lookedUp = 0;
-    for (let i = p100.runs.start; i < p100.runs.end; i++) lookedUp += scan.runs.len[i]!;
+    forEachRunSlice(scan.runs, p100.runs.start, p100.runs.end, (cols, from, to) => {
+      for (let i = from; i < to; i++) lookedUp += cols.len[i]!;
+    });
     assert.equal(sumRows(p100.usage).rss - lookedUp * P, 4 * P);
     const e100 = exact.processes.find((p) => p.info.pid === 100)!;
     assert.equal(settledBytes(exact, e100), 0, "an exact scan settles nothing");

@@ -398,7 +398,7 @@ describe("page-owner index on hand-built runs", () => {
       { vmas: { length: 3 }, source: "smaps_rollup", runs: { start: 0, end: 0 } },
       { vmas: { length: 1 }, source: "pagemap", runs: { start: 2, end: 3 } },
     ];
-    const o = buildPageOwners(procs, store.columns());
+    const o = buildPageOwners(procs, store.view());
     assert.deepEqual([...o.firstMapping], [0, 2, 5, 6]);
     assert.deepEqual([...o.mappersOf(PAGE - 2)], [0]);
     assert.deepEqual([...o.mappersOf(PAGE - 1)], [0, 1], "mapped from both VMAs of process 0");
