@@ -25,11 +25,14 @@ export { Scanner, type ScannerOptions } from "./scan/scanner.js";
 // The scan as one plain, versioned value (what every report reads), and its bytes.
 export {
   SCAN_DATA_VERSION,
+  RUN_CHUNK,
   detachScan,
   kpageRankOf,
   forEachRankRange,
+  forEachRunSlice,
   type ScanData,
   type ScanRuns,
+  type RunChunk,
   type ScanSwaps,
   type KpageValues,
   type IndexRange,

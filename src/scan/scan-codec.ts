@@ -31,7 +31,7 @@ import type { Meminfo } from "../parse/meminfo.js";
 import type { ProcessInfo } from "./process-info.js";
 import {
   KPAGE_BLOCK_WORDS,
-  kpageRankOf,
+  kpageRanker,
   rankBasesOf,
   RUN_CHUNK,
   type RunChunk,
@@ -413,13 +413,14 @@ export function decodeScan(bytes: Uint8Array, file = "encoded scan"): ScanData {
   const runVma = col<Uint32Array>("runVma");
   const runBits = col<Uint8Array>("runBits");
   let pages = 0;
+  const rankOf = kpageRanker(kpage);
   for (let r = 0; r < nRuns; r++) {
     const first = pfn[r]!;
     const n = len[r]!;
     if (!Number.isInteger(first) || first < 0 || n === 0) bad(`run ${r} is not a run of page frames`);
     // Reports take a run's values from consecutive ranks: every PFN of it must have been looked up.
-    const r0 = kpageRankOf(kpage, first);
-    if (r0 < 0 || r0 + n > size || kpageRankOf(kpage, first + n - 1) !== r0 + n - 1) bad(`run ${r}'s page frames were not all looked up`);
+    const r0 = rankOf(first);
+    if (r0 < 0 || r0 + n > size || rankOf(first + n - 1) !== r0 + n - 1) bad(`run ${r}'s page frames were not all looked up`);
     pages += n;
   }
   if (pages !== h.runPages) bad(`the runs hold ${pages} pages, the header says ${h.runPages}`);

@@ -212,16 +212,49 @@ export function kpageSlotOf(k: KpageValues, block: number): number {
   return -1;
 }
 
+/**
+ * A block -> slot directory, when the blocks are dense enough for one to be
+ * small (every real machine: the reference VM's 24 GiB are 86 blocks up to
+ * block 96). Made once per value and kept aside, so that the value stays
+ * plain: the binary search it replaces cost groups 12% of its CPU time (a
+ * lookup per run, 1.2 M runs).
+ */
+const directories = new WeakMap<KpageValues, Int32Array | null>();
+
+function directoryOf(k: KpageValues): Int32Array | null {
+  let dir = directories.get(k);
+  if (dir !== undefined) return dir;
+  const n = k.blocks.length;
+  const top = n === 0 ? 0 : k.blocks[n - 1]! + 1;
+  // At most 4 MiB, or 256 bytes per block present: a hostile value with one block at 2^24 searches instead.
+  if (top <= Math.max(1 << 20, 64 * n)) {
+    dir = new Int32Array(top).fill(-1);
+    for (let s = 0; s < n; s++) dir[k.blocks[s]!] = s;
+  } else dir = null;
+  directories.set(k, dir);
+  return dir;
+}
+
+/** A function giving the rank of a looked-up PFN, or -1: for loops that look up many. */
+export function kpageRanker(k: KpageValues): (pfn: number) => number {
+  const dir = directoryOf(k);
+  const { bitmaps, bases } = k;
+  return (pfn) => {
+    const b = Math.floor(pfn / (1 << KPAGE_BLOCK_SHIFT));
+    const slot = dir ? (b < dir.length ? dir[b]! : -1) : kpageSlotOf(k, b);
+    if (slot < 0) return -1;
+    const o = pfn & ((1 << KPAGE_BLOCK_SHIFT) - 1);
+    const at = slot * KPAGE_BLOCK_WORDS + (o >>> 5);
+    const bit = o & 31;
+    const word = bitmaps[at]!;
+    if (((word >>> bit) & 1) === 0) return -1;
+    return bases[at]! + (bit === 0 ? 0 : popcount(word & (0xffffffff >>> (32 - bit))));
+  };
+}
+
 /** The rank of a looked-up PFN, or -1. */
 export function kpageRankOf(k: KpageValues, pfn: number): number {
-  const slot = kpageSlotOf(k, Math.floor(pfn / (1 << KPAGE_BLOCK_SHIFT)));
-  if (slot < 0) return -1;
-  const o = pfn & ((1 << KPAGE_BLOCK_SHIFT) - 1);
-  const at = slot * KPAGE_BLOCK_WORDS + (o >>> 5);
-  const bit = o & 31;
-  const word = k.bitmaps[at]!;
-  if (((word >>> bit) & 1) === 0) return -1;
-  return k.bases[at]! + (bit === 0 ? 0 : popcount(word & (0xffffffff >>> (32 - bit))));
+  return kpageRanker(k)(pfn);
 }
 
 /**
@@ -229,7 +262,8 @@ export function kpageRankOf(k: KpageValues, pfn: number): number {
  * `into` (zero where not looked up); false when the block has no looked-up PFN.
  */
 export function kpageDenseBlock(k: KpageValues, block: number, into: { count: Uint32Array; flagsLo: Uint32Array }): boolean {
-  const slot = kpageSlotOf(k, block);
+  const dir = directoryOf(k);
+  const slot = dir ? (block < dir.length ? dir[block]! : -1) : kpageSlotOf(k, block);
   if (slot < 0) return false;
   into.count.fill(0);
   into.flagsLo.fill(0);
@@ -254,11 +288,11 @@ export function kpageDenseBlock(k: KpageValues, block: number, into: { count: Ui
  * [from, to) of the kpage value arrays.
  */
 export function forEachRankRange(scan: ScanData, p: ScannedProcess, fn: (from: number, to: number) => void): void {
-  const k = scan.kpage;
+  const rankOf = kpageRanker(scan.kpage);
   forEachRunSlice(scan.runs, p.runs.start, p.runs.end, (cols, from, to) => {
     const { pfn, len } = cols;
     for (let r = from; r < to; r++) {
-      const r0 = kpageRankOf(k, pfn[r]!);
+      const r0 = rankOf(pfn[r]!);
       if (r0 >= 0) fn(r0, r0 + len[r]!);
     }
   });
