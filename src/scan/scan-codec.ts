@@ -25,7 +25,7 @@
  */
 import { NF } from "../accounting/usage.js";
 import { ParseError } from "../errors.js";
-import type { Feature, KernelInfo } from "../kernel/features.js";
+import type { Feature, FeatureName, KernelInfo } from "../kernel/features.js";
 import type { Vma, VmaKind } from "../parse/maps.js";
 import type { Meminfo } from "../parse/meminfo.js";
 import type { ProcessInfo } from "./process-info.js";
@@ -225,6 +225,12 @@ const STATES: readonly string[] = ["ok", "unreadable", "bad-input", "no-mm"];
 const SOURCES: readonly string[] = ["pagemap", "smaps_rollup", "none"];
 const KINDS: readonly string[] = ["file", "anon", "anon-named", "shmem", "hugetlb", "heap", "stack", "vdso", "vvar", "vsyscall", "special"];
 
+/** Every feature KernelInfo has: reports read any of them. */
+const FEATURES = ["kpagecount", "kpageflags", "kpagecgroup", "pfns", "softDirty", "idlePageTracking", "anonVmaNames", "pagemapScan", "smapsRollup", "guardRegions", "config"] as const satisfies readonly FeatureName[];
+// A feature added to FeatureName and not to FEATURES fails to compile here.
+const allFeatures: [Exclude<FeatureName, (typeof FEATURES)[number]>] extends [never] ? true : never = true;
+void allFeatures;
+
 function checkFeature(x: unknown): x is Feature {
   return isObj(x) && isBool(x["available"]) && (x["note"] === undefined || isStr(x["note"]));
 }
@@ -243,7 +249,7 @@ function checkKernel(x: unknown, bad: Check): KernelInfo {
   if (!(x["thpMode"] === null || isStr(x["thpMode"]))) bad("kernel.thpMode is not a string");
   const f = x["features"];
   if (!isObj(f) || !Object.values(f).every(checkFeature)) bad("kernel.features is malformed");
-  for (const name of ["kpagecount", "kpageflags", "kpagecgroup"]) if (f[name] === undefined) bad(`kernel.features has no ${name}`);
+  for (const name of FEATURES) if (f[name] === undefined) bad(`kernel.features has no ${name}`);
   return { ...x, version: v ?? undefined, thpMode: x["thpMode"] ?? undefined } as unknown as KernelInfo;
 }
 
