@@ -1,6 +1,7 @@
 /**
  * The result of a scan as one plain value: records and typed arrays, no
- * class, no reference to WebAssembly memory or to the scanner's buffers.
+ * class, nothing in its type about WebAssembly or the scanner (its arrays
+ * may be views on their buffers: see Ownership below).
  * Every report reads this (through the pure helpers below), so a report can
  * be computed from a value decoded on any machine (scan-codec.ts
  * encodeScan/decodeScan), and a saved scan gives the same reports as the
@@ -30,14 +31,15 @@ import type { KernelInfo } from "../kernel/features.js";
 import type { Vma } from "../parse/maps.js";
 import type { Meminfo } from "../parse/meminfo.js";
 import type { ProcessInfo } from "./process-info.js";
+import { BLOCK_SHIFT, BLOCK_WORDS } from "./wasm-abi.js";
 
 /** The version of this shape; encodeScan writes it and decodeScan refuses any other. */
 export const SCAN_DATA_VERSION = 1;
 
-/** PFNs per block of the rank index (2^16, the kpage files' 512 KiB of words). */
-export const KPAGE_BLOCK_SHIFT = 16;
+/** PFNs per block of the rank index: 2^16, the block the WebAssembly index uses (wasm-abi.ts). */
+export const KPAGE_BLOCK_SHIFT = BLOCK_SHIFT;
 /** 32-bit bitmap words per block. */
-export const KPAGE_BLOCK_WORDS = (1 << KPAGE_BLOCK_SHIFT) / 32;
+export const KPAGE_BLOCK_WORDS = BLOCK_WORDS;
 
 /**
  * How a process's numbers were obtained:
