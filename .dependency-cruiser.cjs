@@ -61,6 +61,14 @@ module.exports = {
       to: { path: "^src/(procfs|render|cli)/" },
     },
     {
+      name: "reports-read-scan-data",
+      severity: "error",
+      comment:
+        "Reports read the scan as plain data (scan/scan-data.ts), never the machinery that fills it, so a report is the same from a decoded scan (scan/scan-codec.ts) as from a live one.",
+      from: { path: "^src/(analysis|report)/" },
+      to: { path: "^src/scan/(system-scan|scanner|entry-store|kpage-lookup|kpage-index|pagemap-|walk-wasm|wasm-)" },
+    },
+    {
       name: "renderers-are-pure",
       severity: "error",
       comment: "render/ turns report data into text; it reads nothing and scans nothing.",

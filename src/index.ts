@@ -22,6 +22,23 @@ export * from "./decode/kpageflags.js";
 export { KpageTable, PfnSet, lookupKpages } from "./scan/kpage-lookup.js";
 export { scanSystem, type Scan, type ScannedProcess, type ScanOptions, type UsageSource, type ProcessState } from "./scan/system-scan.js";
 export { Scanner, type ScannerOptions } from "./scan/scanner.js";
+// The scan as one plain, versioned value (what every report reads), and its bytes.
+export {
+  SCAN_DATA_VERSION,
+  RUN_CHUNK,
+  detachScan,
+  kpageRankOf,
+  forEachRankRange,
+  forEachRunSlice,
+  type ScanData,
+  type ScanRuns,
+  type RunChunk,
+  type ScanSwaps,
+  type KpageValues,
+  type IndexRange,
+  type LookupStats,
+} from "./scan/scan-data.js";
+export { encodeScan, decodeScan, ScanFormatError } from "./scan/scan-codec.js";
 export { type PagemapScanMode } from "./scan/pagemap-pass.js";
 export { readProcessInfo, commandOf, type ProcessInfo } from "./scan/process-info.js";
 export { USAGE_FIELDS, NF, U, usageRow, usageFromSmaps, sumRows, zeroUsage, addUsage, type MemUsage, type UsageField } from "./accounting/usage.js";

@@ -32,8 +32,7 @@
  * The zero page and PFN maps (map count 0) are in the index like any other
  * PFN; callers that count memory skip them by their kpageflags.
  */
-import type { RunColumns } from "../scan/entry-store.js";
-import { PFN_BLOCK_SHIFT } from "../scan/wasm-abi.js";
+import { forEachRunSlice, PFN_BLOCK_SHIFT, type IndexRange, type RunChunk, type ScanRuns } from "../scan/scan-data.js";
 
 /** Paged exactly like the kpage table (by PFN_BLOCK_SHIFT), so a loop can walk both page by page with the same offsets. */
 const PAGE = 1 << PFN_BLOCK_SHIFT;
@@ -42,11 +41,8 @@ const PAGE = 1 << PFN_BLOCK_SHIFT;
 export interface OwnerSource {
   readonly vmas: { readonly length: number };
   readonly source: string;
-  readonly runs: {
-    readonly store: { forEachChunk(start: number, end: number, fn: (cols: RunColumns, from: number, to: number) => void): void };
-    readonly start: number;
-    readonly end: number;
-  };
+  /** The process's runs: indexes into the run columns. */
+  readonly runs: IndexRange;
 }
 
 /** The mappers of the PFNs of one table page. */
@@ -120,7 +116,7 @@ export class PageOwners {
  * start[o] the first slot of o; pass 2 writes ids at start[o]++, which
  * leaves start[o] at the first slot of o + 1; shifting by one restores it.
  */
-export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
+export function buildPageOwners(processes: readonly OwnerSource[], runs: ScanRuns): PageOwners {
   const firstMapping = new Uint32Array(processes.length + 1);
   let ids = 0;
   processes.forEach((p, i) => {
@@ -142,7 +138,7 @@ export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
   const starts: (Uint32Array | undefined)[] = [];
   processes.forEach((p) => {
     if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
-    p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => countRuns(cols, from, to, starts));
+    forEachRunSlice(runs, p.runs.start, p.runs.end, (cols, from, to) => countRuns(cols, from, to, starts));
   });
 
   // Prefix sums: start[o] = first slot of PFN o.
@@ -161,7 +157,7 @@ export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
   processes.forEach((p, i) => {
     if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
     const first = firstMapping[i]!;
-    p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => fillRuns(cols, from, to, first, pages));
+    forEachRunSlice(runs, p.runs.start, p.runs.end, (cols, from, to) => fillRuns(cols, from, to, first, pages));
   });
 
   // Each start[o] now holds the first slot of o + 1: shift back by one.
@@ -180,7 +176,7 @@ export function buildPageOwners(processes: readonly OwnerSource[]): PageOwners {
  */
 
 /** Pass 1: add each record's pages to the mapper counts, kept in start[o + 1]. */
-function countRuns(cols: RunColumns, from: number, to: number, starts: (Uint32Array | undefined)[]): void {
+function countRuns(cols: RunChunk, from: number, to: number, starts: (Uint32Array | undefined)[]): void {
   const pfnCol = cols.pfn;
   const lenCol = cols.len;
   for (let r = from; r < to; r++) {
@@ -213,7 +209,7 @@ function prefixSum(start: Uint32Array): number {
 }
 
 /** Pass 2: write each record's mapping id at its PFNs' cursors (start[o]++). */
-function fillRuns(cols: RunColumns, from: number, to: number, firstId: number, pages: readonly (OwnerPage | undefined)[]): void {
+function fillRuns(cols: RunChunk, from: number, to: number, firstId: number, pages: readonly (OwnerPage | undefined)[]): void {
   const pfnCol = cols.pfn;
   const lenCol = cols.len;
   const vmaCol = cols.vma;

@@ -17,7 +17,7 @@
  */
 import { countDistinctPages } from "../accounting/distinct-pages.js";
 import { sumRows } from "../accounting/usage.js";
-import type { Scan } from "../scan/system-scan.js";
+import type { Scan } from "../scan/scan-data.js";
 
 /** Bytes of distinct mapped memory, by kind. */
 export interface DistinctMapped {

@@ -31,8 +31,7 @@ import { PAGE_ANON, PAGE_MEMORY, PAGE_SHMEM, pageClass } from "../accounting/pag
 import { distinctMappedOf } from "./distinct-mapped.js";
 import { sumRows } from "../accounting/usage.js";
 import { isAncestorPath, unitOf, type CgroupAccounting, type UnitInfo } from "../kernel/cgroups.js";
-import type { KpageTable } from "../scan/kpage-lookup.js";
-import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import { forEachRankRange, type Scan, type ScannedProcess } from "../scan/scan-data.js";
 import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 
@@ -227,30 +226,24 @@ class PfnScratch {
 
 /**
  * Call `fn` for every looked-up page of `p`'s runs, as rank ranges [from, to)
- * of the kpage table's value arrays (a run's PFNs have consecutive ranks).
+ * of the kpage value arrays (a run's PFNs have consecutive ranks).
  */
-function forEachSegment(p: ScannedProcess, kpage: KpageTable, fn: (from: number, to: number) => void): void {
-  p.runs.store.forEachChunk(p.runs.start, p.runs.end, (cols, from, to) => {
-    for (let r = from; r < to; r++) {
-      const r0 = kpage.rankOf(cols.pfn[r]!);
-      if (r0 >= 0) fn(r0, r0 + cols.len[r]!);
-    }
-  });
-}
+const forEachSegment = forEachRankRange;
 
 /**
  * Bytes of a process's pages that the scan settled without a lookup. They
  * are exactly the USS not explained by looked-up pages of map count 1: the
  * usage rows hold both, the runs hold only the looked-up ones.
  */
-export function settledBytes(p: ScannedProcess, kpage: KpageTable, pageSize: number): number {
+export function settledBytes(scan: Scan, p: ScannedProcess): number {
   if (p.source !== "pagemap") return 0;
   const known = settledCache.get(p);
   if (known !== undefined) return known;
+  const pageSize = scan.kernel.pageSize;
   let single = 0;
-  const counts = kpage.count;
-  const flags = kpage.flagsLo;
-  forEachSegment(p, kpage, (from, to) => {
+  const counts = scan.kpage.count;
+  const flags = scan.kpage.flagsLo;
+  forEachSegment(scan, p, (from, to) => {
     for (let o = from; o < to; o++) if (counts[o] === 1 && pageClass(1, flags[o]!) >= PAGE_MEMORY) single++;
   });
   // Whole pages either way: rounding only guards against float noise in the row sums.
@@ -310,7 +303,7 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
     const stamp = scratch.newStamp();
     // Pass 1: the members' mappings of each PFN.
     for (const p of members) {
-      forEachSegment(p, kpage, (from, to) => {
+      forEachSegment(scan, p, (from, to) => {
         const counts = kpage.count;
         const flags = kpage.flagsLo;
         const st = scratch.stamps;
@@ -330,7 +323,7 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
     let shmem = 0;
     let outside = 0;
     for (const p of members) {
-      forEachSegment(p, kpage, (from, to) => {
+      forEachSegment(scan, p, (from, to) => {
         const counts = kpage.count;
         const flags = kpage.flagsLo;
         const cnt = scratch.counts;
@@ -351,7 +344,7 @@ export function measureGroups(scan: Scan, groups: readonly GroupSpec[]): { figur
       });
     }
     let own = 0;
-    for (const p of members) own += settledBytes(p, kpage, ps);
+    for (const p of members) own += settledBytes(scan, p);
     return {
       rss,
       pss,
@@ -438,7 +431,7 @@ export function buildCharges(scan: Scan, cgroups: CgroupSource | undefined): Cha
   if (scan.mode !== "pagemap") return { available: false, notes: ["cgroup charges need page-level data (root)"], cgroups: [], flows: [] };
   if (!scan.kernel.features.kpagecgroup.available)
     return { available: false, notes: [scan.kernel.features.kpagecgroup.note ?? "no /proc/kpagecgroup (kernel built without CONFIG_MEMCG)"], cgroups: [], flows: [] };
-  if (!scan.kpage.hasCgroups) return { available: false, notes: ["the scan did not read /proc/kpagecgroup"], cgroups: [], flows: [] };
+  if (scan.kpage.cgroup === undefined) return { available: false, notes: ["the scan did not read /proc/kpagecgroup"], cgroups: [], flows: [] };
   if (scan.trustedExclusive) notes.push("private anonymous pages settled without a lookup have no charge (run an exact scan): they are counted as unknownCharge");
   if (!cgroups) notes.push("the memory cgroup hierarchy is not visible here: cgroups are shown by inode and relations are unknown");
   const ps = scan.kernel.pageSize;
@@ -472,8 +465,8 @@ export function buildCharges(scan: Scan, cgroups: CgroupSource | undefined): Cha
     let unknown = 0;
     for (const p of g.members) {
       if (p.source !== "pagemap") continue;
-      unknown += settledBytes(p, kpage, ps);
-      forEachSegment(p, kpage, (from, to) => {
+      unknown += settledBytes(scan, p);
+      forEachSegment(scan, p, (from, to) => {
         const cg = cgOf;
         const st = scratch.stamps;
         let last = -1;

@@ -11,7 +11,7 @@
 import { NF, U } from "../accounting/usage.js";
 import type { Vma, VmaKind } from "../parse/maps.js";
 import { commandOf } from "../scan/process-info.js";
-import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import type { Scan, ScannedProcess } from "../scan/scan-data.js";
 import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 /** Unnamed anonymous memory is grouped under this name (and shown only with `all`). */

@@ -8,7 +8,7 @@ import { USAGE_FIELDS, usageFromSmaps, usageRow, zeroUsage, type MemUsage } from
 import type { SmapsEntry } from "../parse/smaps.js";
 import type { VmaKind } from "../parse/maps.js";
 import { commandOf } from "../scan/process-info.js";
-import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import type { Scan, ScannedProcess } from "../scan/scan-data.js";
 import { SCHEMA_VERSION } from "./scan-header.js";
 
 export interface KernelDirty {

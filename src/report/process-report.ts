@@ -4,7 +4,7 @@
  */
 import { addUsage, sumRows, zeroUsage, type MemUsage } from "../accounting/usage.js";
 import { commandOf } from "../scan/process-info.js";
-import type { Scan, ScannedProcess } from "../scan/system-scan.js";
+import type { Scan, ScannedProcess } from "../scan/scan-data.js";
 import { distinctMappedOf } from "./distinct-mapped.js";
 import { scanHeader, type ScanHeader } from "./scan-header.js";
 

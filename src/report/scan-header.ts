@@ -1,5 +1,5 @@
 /** What every report built from a scan starts with: its schema, when, how, and on which kernel. */
-import type { Scan } from "../scan/system-scan.js";
+import type { Scan } from "../scan/scan-data.js";
 
 /**
  * Version of every JSON document pagelens prints (every command's --json,

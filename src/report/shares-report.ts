@@ -26,8 +26,7 @@ import { NF, U } from "../accounting/usage.js";
 import { isKsmPage, PAGE_ANON, PAGE_HUGETLB, PAGE_SHMEM, PAGE_UNMANAGED, PAGE_ZERO, pageClass } from "../accounting/page-class.js";
 import { buildPageOwners, type PageOwners } from "../analysis/page-owners.js";
 import { commandOf } from "../scan/process-info.js";
-import type { Scan, ScannedProcess } from "../scan/system-scan.js";
-import { PFN_BLOCK_SHIFT } from "../scan/wasm-abi.js";
+import { kpageDenseBlock, PFN_BLOCK_SHIFT, type Scan, type ScannedProcess } from "../scan/scan-data.js";
 import { scanHeader, type ScanHeader } from "./scan-header.js";
 
 export const SHARE_KINDS = ["file", "shmem", "cow", "ksm", "hugetlb"] as const;
@@ -349,7 +348,7 @@ function walkSegments(scan: Scan, idx: PageOwners, selPos: Int32Array, visit: (v
   for (let pg = 0; pg < idx.pages.length; pg++) {
     const owner = idx.pages[pg];
     if (!owner) continue;
-    if (!scan.kpage.densePage(pg, dense)) continue; // no kpage values: device memory
+    if (!kpageDenseBlock(scan.kpage, pg, dense)) continue; // no kpage values: device memory
     segmentPage(owner.start, owner.ids, dense.count, dense.flagsLo, segmentFor);
   }
   for (const seg of open) flush(seg);
@@ -370,7 +369,7 @@ function groupKey(sel: readonly number[]): string {
  * scan (it covers all its processes).
  */
 export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?: PageOwners): SharesReport {
-  const idx = owners ?? buildPageOwners(scan.processes);
+  const idx = owners ?? buildPageOwners(scan.processes, scan.runs);
   const { selected, missing } = selectProcesses(scan, opts);
   const limit = opts.limit ?? DEFAULT_SHARES_LIMIT;
   const ps = scan.kernel.pageSize;

@@ -22,7 +22,7 @@ import { memoryKind, PAGE_ANON, PAGE_FILE, PAGE_SHMEM } from "../accounting/page
 import { F_BUDDY, F_HUGE, F_LRU, F_MMAP, F_NOPAGE, F_PGTABLE, F_SLAB, F_ZERO_PAGE, KPF_OFFLINE, KPF_RESERVED } from "../decode/kpageflags.js";
 import type { Meminfo } from "../parse/meminfo.js";
 import type { Census } from "../scan/census.js";
-import type { Scan } from "../scan/system-scan.js";
+import type { Scan } from "../scan/scan-data.js";
 import { distinctMappedOf } from "./distinct-mapped.js";
 import { buildPsReport } from "./process-report.js";
 import type { ScanHeader } from "./scan-header.js";

@@ -8,7 +8,10 @@
  * per entry, no copying as it grows.
  */
 
-const SHIFT = 14;
+import { RUN_CHUNK_SHIFT, type RunChunk, type ScanRuns } from "./scan-data.js";
+
+/** Records per chunk: the scan's plain value keeps the chunks as they are (scan-data.ts ScanRuns). */
+const SHIFT = RUN_CHUNK_SHIFT;
 const CHUNK = 1 << SHIFT;
 const MASK = CHUNK - 1;
 
@@ -108,6 +111,22 @@ export class EntryStore {
       this.n--;
       this.pages -= this.chunks[this.n >>> SHIFT]!.len[this.n & MASK]!;
     }
+  }
+
+  /**
+   * The records as the scan's plain value holds them (scan-data.ts
+   * ScanRuns): the chunks themselves, not a copy, the last one cut to its
+   * records. Valid until the store is reset (scanner.ts).
+   */
+  view(): ScanRuns {
+    const n = this.n;
+    const chunks: RunChunk[] = [];
+    for (let c = 0; c * CHUNK < n; c++) {
+      const ch = this.chunks[c]!;
+      const m = Math.min(CHUNK, n - c * CHUNK);
+      chunks.push(m === CHUNK ? { pfn: ch.pfn, len: ch.len, vma: ch.vma, bits: ch.bits } : { pfn: ch.pfn.subarray(0, m), len: ch.len.subarray(0, m), vma: ch.vma.subarray(0, m), bits: ch.bits.subarray(0, m) });
+    }
+    return { length: n, chunks, pages: this.pages };
   }
 
   /** Visit records [start, end) chunk by chunk, with an index range inside each chunk's columns. */

@@ -74,6 +74,10 @@ export interface RankViews {
   readonly size: number;
   /** PFNs whose flags are to be read (the subset), when built from a store with one. */
   readonly subsetSize: number;
+  /** The same index as three flat arrays (scan-data.ts KpageValues): block number per slot, bitmaps and bases of every slot. */
+  readonly blocks: Uint32Array;
+  readonly bitmaps: Uint32Array;
+  readonly baseWords: Uint32Array;
 }
 
 /** A run store as the index reads it (scan/entry-store.ts EntryStore). */
@@ -253,13 +257,25 @@ export class KpageIndex {
       const dir = new Int32Array(buf, rank.dirAt, rank.blocks);
       const pages: (Uint32Array | undefined)[] = [];
       const bases: (Uint32Array | undefined)[] = [];
+      const used: number[] = [];
       for (let b = 0; b < rank.blocks; b++) {
         const slot = dir[b]!;
         if (slot < 0) continue;
+        used.push(b);
         pages[b] = new Uint32Array(buf, rank.bitmapAt + slot * BLOCK_WORDS * 4, BLOCK_WORDS);
         bases[b] = new Uint32Array(buf, rank.baseAt + slot * BLOCK_WORDS * 4, BLOCK_WORDS);
       }
-      this.views = { pages, bases, size, subsetSize };
+      // markBlocks numbers the slots in ascending block order, so slot s is used[s].
+      const words = used.length * BLOCK_WORDS;
+      this.views = {
+        pages,
+        bases,
+        size,
+        subsetSize,
+        blocks: Uint32Array.from(used),
+        bitmaps: new Uint32Array(buf, rank.bitmapAt, words),
+        baseWords: new Uint32Array(buf, rank.baseAt, words),
+      };
     }
   }
 

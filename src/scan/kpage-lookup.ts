@@ -14,6 +14,7 @@
  */
 import type { ProcFs } from "../procfs/procfs.js";
 import { KpageIndex, type KpageWasm, type StoreColumns } from "./kpage-index.js";
+import { BLOCK_WORDS, type KpageValues, type LookupStats } from "./scan-data.js";
 import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, PFN_BLOCK_SHIFT } from "./wasm-abi.js";
 
 const PAGE = 1 << PFN_BLOCK_SHIFT;
@@ -160,6 +161,42 @@ export class KpageTable {
     return { pages: this.set.pages, bases: this.bases };
   }
 
+  /**
+   * The table as the scan's plain value holds it (scan-data.ts KpageValues):
+   * views on the same arrays, not copies, when the index was built from a
+   * store in WebAssembly; the JavaScript-built index flattened.
+   */
+  values(): KpageValues {
+    const flat = this.index?.views;
+    let blocks: Uint32Array;
+    let bitmaps: Uint32Array;
+    let bases: Uint32Array;
+    if (flat) ({ blocks, bitmaps, baseWords: bases } = flat);
+    else {
+      const used: number[] = [];
+      this.set.pages.forEach((words, p) => words && used.push(p));
+      blocks = Uint32Array.from(used);
+      bitmaps = new Uint32Array(used.length * BLOCK_WORDS);
+      bases = new Uint32Array(used.length * BLOCK_WORDS);
+      used.forEach((p, s) => {
+        bitmaps.set(this.set.pages[p]!, s * BLOCK_WORDS);
+        bases.set(this.bases[p]!, s * BLOCK_WORDS);
+      });
+    }
+    return {
+      size: this.size,
+      blocks,
+      bitmaps,
+      bases,
+      count: this.count,
+      flagsLo: this.flagsLo,
+      flagsHi: this.flagsHi,
+      cgroup: this.cgroup,
+      beyondEnd: this.beyondEnd,
+      partialFlags: this.partialFlags,
+    };
+  }
+
   get hasCgroups(): boolean {
     return this.cgroup !== undefined;
   }
@@ -244,13 +281,7 @@ export interface LookupOptions {
   readonly cgroups?: boolean;
 }
 
-export interface LookupStats {
-  readonly pfns: number;
-  /** pread calls, all files together. */
-  readonly reads: number;
-  /** Words read, all files together (looked-up PFNs plus the holes read through). */
-  readonly wordsRead: number;
-}
+export type { LookupStats } from "./scan-data.js";
 
 /**
  * One file's part of a lookup: what its words become, and whether it reads

@@ -1,5 +1,6 @@
-/** Who a process is: pid, parent, owner, name, command line and memory cgroup. */
+/** Who a process is: pid, parent, owner, name, command line, memory cgroup and start time. */
 import { parseCgroupFile, memoryCgroupPath } from "../parse/kernel-config.js";
+import { parseStatStartTime } from "../parse/stat.js";
 import { parseCmdline, parseStatus } from "../parse/status.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import type { UserNames } from "../procfs/users.js";
@@ -19,6 +20,12 @@ export interface ProcessInfo {
   readonly vmRssBytes: number | undefined;
   /** Swapped-out memory from status (VmSwap); undefined for kernel threads. */
   readonly vmSwapBytes?: number;
+  /**
+   * When the process started: clock ticks after boot (/proc/PID/stat field
+   * 22). With the pid it names the process across scans (a reused pid has
+   * another start time); undefined when stat is missing (a fixture tree).
+   */
+  readonly startTime?: number;
 }
 
 /** A display command: the command line, else the name in brackets (as ps does for kernel threads). */
@@ -29,10 +36,11 @@ export function commandOf(info: ProcessInfo): string {
 /** Read a process's identity. Throws ProcessGoneError if it has exited. */
 export function readProcessInfo(procfs: ProcFs, pid: number, users: UserNames): ProcessInfo {
   const status = parseStatus(procfs.readText(`${pid}/status`, pid), procfs.path(pid, "status"));
+  const startTime = startTimeOf(procfs, pid);
   let cmdline: string[] = [];
   let cgroup: string | undefined;
   // Kernel threads (status "Kthread: 1", 6.x) have no command line and no user memory: skip two reads each.
-  if (status.raw["Kthread"] === "1") return { pid, ppid: status.ppid, uid: status.uids[0], user: users.nameOf(status.uids[0]), comm: status.name, cmdline, cgroup, vmRssBytes: undefined };
+  if (status.raw["Kthread"] === "1") return { pid, ppid: status.ppid, uid: status.uids[0], user: users.nameOf(status.uids[0]), comm: status.name, cmdline, cgroup, vmRssBytes: undefined, vmSwapBytes: undefined, startTime };
   try {
     cmdline = parseCmdline(procfs.readText(`${pid}/cmdline`, pid));
   } catch {
@@ -46,5 +54,15 @@ export function readProcessInfo(procfs: ProcFs, pid: number, users: UserNames): 
   const uid = status.uids[0];
   const swap = status.raw["VmSwap"];
   const vmSwapBytes = swap === undefined ? undefined : Number(swap.replace(/\s*kB$/, "")) * 1024;
-  return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup, vmRssBytes: status.vmRssBytes, vmSwapBytes };
+  return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup, vmRssBytes: status.vmRssBytes, vmSwapBytes, startTime };
+}
+
+/** The start time from stat; like cmdline only informative, so any failure leaves it undefined. */
+function startTimeOf(procfs: ProcFs, pid: number): number | undefined {
+  try {
+    const text = procfs.readOptionalText(`${pid}/stat`);
+    return text === undefined ? undefined : parseStatStartTime(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -15,10 +15,14 @@
  *  - the pagemap walk's WebAssembly instance, the WebAssembly modules and
  *    the PAGEMAP_SCAN buffer, which every scan in the process shares anyway.
  *
- * The price: a Scan returned by `scan()` shares the stores and the kpage
- * memory with the scanner, so it is valid until the next `scan()` call of
- * the same scanner. Build reports from it (they are plain data) before
- * scanning again, or use scanSystem() for scans that must outlive the next.
+ * The price: a Scan returned by `scan()` is plain data (scan-data.ts), but
+ * its run chunks and kpage values are the scanner's buffers (the run
+ * store's chunks, the kpage WebAssembly memory), which the next
+ * `scan()` of the same scanner refills. It is valid until that next call.
+ * Build reports from it before scanning again, or keep
+ * `scanner.detach(scan)`, a copy that owns every array (about 17 bytes per
+ * run and 12 per looked-up page), or use scanSystem() for scans that must
+ * outlive the next.
  * Calls are queued: a scan starts when the previous one has finished.
  */
 import { ProcFs } from "../procfs/procfs.js";
@@ -26,6 +30,7 @@ import type { PasswdSource } from "../procfs/users.js";
 import { MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { KpageWasm } from "./kpage-index.js";
+import { detachScan } from "./scan-data.js";
 import { scanSystem, type Scan, type ScanOptions, type ScanState } from "./system-scan.js";
 
 /** Options fixed for a scanner's life (the user names are read once). */
@@ -63,6 +68,11 @@ export class Scanner {
     // A failed scan must not stop the next one.
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** A copy of a scan of this scanner that the next scan cannot change (see the module comment). */
+  detach(scan: Scan): Scan {
+    return detachScan(scan);
   }
 
   /** Scans started so far. */

@@ -16,47 +16,15 @@ import { UserNames, type PasswdSource } from "../procfs/users.js";
 import { discoverProcesses, type Candidate, type MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
 import { Accounting } from "./kpage-account.js";
-import { KpageTable, lookupStoreAsync, type LookupStats } from "./kpage-lookup.js";
+import { KpageTable, lookupStoreAsync } from "./kpage-lookup.js";
 import type { KpageWasm } from "./kpage-index.js";
 import { newPassStats, runPagemapPass, type PagemapParams, type PagemapScanMode } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
+import { EMPTY_RUNS, EMPTY_SWAPS, NO_KPAGES, SCAN_DATA_VERSION, type IndexRange, type LookupStats, type ProcessState, type Scan, type ScannedProcess, type ScanRuns, type ScanSwaps } from "./scan-data.js";
 import { stateNotes } from "./scan-notes.js";
 import { swapPssFromSmaps } from "./swap-pss.js";
 
-/**
- * How a process's numbers were obtained:
- *  - "pagemap": page by page from pagemap + kpagecount/kpageflags (exact, with USS);
- *  - "smaps_rollup": the kernel's own totals, when PFNs cannot be read (no root);
- *  - "none": nothing could be read (see `state`).
- */
-export type UsageSource = "pagemap" | "smaps_rollup" | "none";
-
-export type ProcessState =
-  | "ok"
-  | "unreadable" // the kernel refused (EACCES): another user's process without root, or one that refuses even root
-  | "bad-input" // a file of it is malformed or truncated (a bad tree), or failed to read (EIO): `reason` names it
-  | "no-mm"; // kernel thread or zombie: no user memory
-
-/** A slice [start, end) of a run store or swap store. */
-export interface StoreSlice<S> {
-  readonly store: S;
-  readonly start: number;
-  readonly end: number;
-}
-
-export interface ScannedProcess {
-  readonly info: ProcessInfo;
-  readonly state: ProcessState;
-  readonly source: UsageSource;
-  /** Why the numbers are missing or come from smaps_rollup. */
-  readonly reason?: string;
-  readonly vmas: readonly Vma[];
-  /** One usage row per VMA (pagemap source), or a single row (smaps_rollup source). */
-  readonly usage: Float64Array;
-  /** This process's page runs that were looked up (shared, file, huge...): see entry-store.ts. */
-  readonly runs: StoreSlice<EntryStore>;
-  readonly swapEntries: StoreSlice<SwapStore>;
-}
+export type { ProcessState, Scan, ScannedProcess, UsageSource } from "./scan-data.js";
 
 export interface ScanOptions {
   /** Only these pids (default: every process). */
@@ -91,35 +59,12 @@ export interface ScanOptions {
   readonly passwdFile?: PasswdSource;
 }
 
-export interface Scan {
-  readonly takenAt: string;
-  readonly durationMs: number;
-  readonly kernel: KernelInfo;
-  readonly meminfo: Meminfo | undefined;
-  /** "pagemap" when kpage files and PFNs are readable, else "smaps_rollup". */
-  readonly mode: "pagemap" | "smaps_rollup";
-  readonly processes: readonly ScannedProcess[];
-  /** Pids that exited between being listed and being read. */
-  readonly vanished: readonly number[];
-  /** Pids asked for in `pids` that did not exist when the scan started (never "exited during the scan"). */
-  readonly notFound: readonly number[];
-  /** Plain-language notes on what could not be measured and why. */
-  readonly notes: readonly string[];
-  readonly kpage: KpageTable;
-  readonly lookup: LookupStats | undefined;
-  /** Whether pagemap exclusivity was trusted for private anonymous pages of at least one process (see pagemap-walk.ts). */
-  readonly trustedExclusive: boolean;
-  /** Processes whose exclusive pages were settled from pagemap alone (see pagemap-walk.ts); the others were looked up page by page. */
-  readonly trustedPids: ReadonlySet<number>;
-}
-
-const EMPTY_RUNS: StoreSlice<EntryStore> = { store: new EntryStore(), start: 0, end: 0 };
-const EMPTY_SWAPS: StoreSlice<SwapStore> = { store: new SwapStore(), start: 0, end: 0 };
+const NO_RANGE: IndexRange = { start: 0, end: 0 };
 
 /** A usage row from the kernel's smaps_rollup totals (fallback without PFN access). */
 
 function noUsage(info: ProcessInfo, state: ProcessState, reason: string, vmas: readonly Vma[] = []): ScannedProcess {
-  return { info, state, source: "none", reason, vmas, usage: new Float64Array(NF), runs: EMPTY_RUNS, swapEntries: EMPTY_SWAPS };
+  return { info, state, source: "none", reason, vmas, usage: new Float64Array(NF), runs: NO_RANGE, swaps: NO_RANGE };
 }
 
 /** The kernel's totals for one process, or why they cannot be had; undefined if it exited. */
@@ -127,7 +72,7 @@ function fromRollup(procfs: ProcFs, c: Candidate, reason: string): ScannedProces
   const pid = c.info.pid;
   try {
     const rollup = parseSmapsRollup(procfs.readText(`${pid}/smaps_rollup`, pid), procfs.path(pid, "smaps_rollup"));
-    return { info: c.info, state: "ok", source: "smaps_rollup", reason, vmas: c.vmas, usage: usageFromSmaps(rollup), runs: EMPTY_RUNS, swapEntries: EMPTY_SWAPS };
+    return { info: c.info, state: "ok", source: "smaps_rollup", reason, vmas: c.vmas, usage: usageFromSmaps(rollup), runs: NO_RANGE, swaps: NO_RANGE };
   } catch (err) {
     if (err instanceof ProcessGoneError) return undefined;
     if (err instanceof PermissionError) return noUsage(c.info, "unreadable", err.message, c.vmas);
@@ -201,6 +146,8 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
   const processes: ScannedProcess[] = found.skipped.map((s) => noUsage(s.info, s.why, s.reason));
   const candidates = found.candidates;
   let kpage = new KpageTable();
+  let runs: ScanRuns = EMPTY_RUNS;
+  let swapCols: ScanSwaps = EMPTY_SWAPS;
   let lookup: LookupStats | undefined;
   let trustedExclusive = false;
   const trustedPids = new Set<number>();
@@ -245,8 +192,8 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
           source: "pagemap",
           vmas: c.vmas,
           usage: o.usage,
-          runs: { store, start: o.runs[0], end: o.runs[1] },
-          swapEntries: { store: swaps, start: o.swaps[0], end: o.swaps[1] },
+          runs: { start: o.runs[0], end: o.runs[1] },
+          swaps: { start: o.swaps[0], end: o.swaps[1] },
         });
       else if (o.status === "gone") vanished.push(c.info.pid);
       else if (o.status === "denied") processes.push(noUsage(c.info, "unreadable", o.reason ?? "cannot read pagemap", c.vmas));
@@ -273,17 +220,21 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
     const accounting = new Accounting(kpage);
     for (const p of processes) {
       if (p.source !== "pagemap") continue;
-      accounting.account(p.runs.store, p.runs.start, p.runs.end, p.usage, kernel.pageSize);
+      accounting.account(store, p.runs.start, p.runs.end, p.usage, kernel.pageSize);
     }
     const refs = countSwapRefs(swaps.slots);
     const partial = options.pids !== undefined || options.select !== undefined;
     for (const p of processes) {
       if (p.source !== "pagemap") continue;
-      const sw = p.swapEntries;
-      accountSwap(sw.store.slots, sw.store.vmas, sw.start, sw.end, refs, p.usage, kernel.pageSize);
+      const sw = p.swaps;
+      accountSwap(swaps.slots, swaps.vmas, sw.start, sw.end, refs, p.usage, kernel.pageSize);
       // Only some processes scanned: `refs` misses the other holders of a slot (see swap-pss.ts).
       if (partial && sw.end > sw.start) swapPssFromSmaps(procfs, { pid: p.info.pid, vmas: p.vmas, usage: p.usage });
     }
+    // The plain value's columns: the store's run chunks themselves (no copy: 25 MB on a fragmented
+    // machine), the swap entries as typed arrays.
+    runs = store.view();
+    swapCols = { slot: Float64Array.from(swaps.slots), vma: Uint32Array.from(swaps.vmas) };
   }
   phase("accounting");
   notes.push(...stateNotes(processes, procfs.isLive ? runningAsRoot() : mode === "pagemap", vanished.length));
@@ -297,6 +248,7 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
   }
   processes.sort((a, b) => a.info.pid - b.info.pid);
   return {
+    version: SCAN_DATA_VERSION,
     takenAt: procfs.capturedAt ?? new Date().toISOString(),
     durationMs: performance.now() - t0,
     kernel,
@@ -306,9 +258,13 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
     vanished: vanished.sort((a, b) => a - b),
     notFound,
     notes,
-    kpage,
+    runs,
+    swaps: swapCols,
+    // Views over the lookup's WebAssembly memory, not copies (3.3 MB for the reference workload):
+    // a plain scan's instance is its own; a Scanner's is reused by its next scan (scanner.ts detach).
+    kpage: lookup ? kpage.values() : NO_KPAGES,
     lookup,
     trustedExclusive,
-    trustedPids,
+    trustedPids: [...trustedPids].sort((a, b) => a - b),
   };
 }

@@ -398,7 +398,7 @@ test("ksm: N identical MADV_MERGEABLE pages merged into one KSM page: RSS N, PSS
   assert.equal(k?.["Pss"], 4, "scenario check: smaps Pss of the merged VMA is one page");
   const want: Expect = { rss: N * PAGE, pss: PAGE, uss: 0, shared: N * PAGE, ksm: N * PAGE, anon: N * PAGE };
   for (const { name, scan } of await scans(s)) {
-    assert.equal(scan.trustedPids.has(s.pid), false, `${name}: pagemap exclusivity must not be trusted for a process with KSM pages`);
+    assert.equal(scan.trustedPids.includes(s.pid), false, `${name}: pagemap exclusivity must not be trusted for a process with KSM pages`);
     checkVma(scan, `ksm ${N} (${name})`, s.pid, addr, want, addr + N * PAGE);
   }
 });
@@ -448,8 +448,8 @@ test("ksm per process: with KSM merged, a KSM page mapped once is still counted 
   const def = await scanSystem(procfs, { pids });
   const exact = await scanSystem(procfs, { pids, exact: true });
   assert.equal(def.kernel.ksmActive, true, "the kernel's KSM counters are non-zero");
-  if (def.kernel.mapcount === "precise") assert.equal(def.trustedPids.has(plain.pid), true, "the process without KSM keeps the shortcut");
-  assert.equal(def.trustedPids.has(merged.pid), false, "the process with a KSM mapping is looked up page by page");
+  if (def.kernel.mapcount === "precise") assert.equal(def.trustedPids.includes(plain.pid), true, "the process without KSM keeps the shortcut");
+  assert.equal(def.trustedPids.includes(merged.pid), false, "the process with a KSM mapping is looked up page by page");
   const want: Expect = { rss: N * PAGE, uss: N * PAGE, ksm: PAGE, anon: N * PAGE };
   for (const [name, scan] of [["default", def], ["exact", exact]] as const) {
     checkVma(scan, `ksm mapped once (${name})`, merged.pid, addr, want, addr + N * PAGE);

@@ -25,6 +25,7 @@ import { distinctMappedOf } from "../../src/report/distinct-mapped.js";
 import { renderGroupsTable } from "../../src/render/groups-render.js";
 import { sumRows } from "../../src/accounting/usage.js";
 import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
+import { forEachRunSlice } from "../../src/scan/scan-data.js";
 import { run } from "../../src/cli/run.js";
 import { captureIo, FixtureTree } from "../support/fixture-tree.js";
 import { anonPage, anonPte, filePage, PAGE_SIZE, pte, shmemPage, zeroPage } from "../support/pagemap-builder.js";
@@ -216,15 +217,15 @@ describe("groups on a fixture machine", () => {
   it("settled pages are the USS not explained by looked-up pages of count 1", () => {
     const p100 = scan.processes.find((p) => p.info.pid === 100)!;
     assert.ok(scan.trustedExclusive, "the default scan settles exclusive anonymous pages");
-    assert.equal(settledBytes(p100, scan.kpage, P), 4 * P);
+    assert.equal(settledBytes(scan, p100), 4 * P);
     // The same from RSS: settled pages are all of count 1, so RSS minus looked-up RSS gives them too.
     let lookedUp = 0;
-    p100.runs.store.forEachChunk(p100.runs.start, p100.runs.end, (cols, from, to) => {
+    forEachRunSlice(scan.runs, p100.runs.start, p100.runs.end, (cols, from, to) => {
       for (let i = from; i < to; i++) lookedUp += cols.len[i]!;
     });
     assert.equal(sumRows(p100.usage).rss - lookedUp * P, 4 * P);
     const e100 = exact.processes.find((p) => p.info.pid === 100)!;
-    assert.equal(settledBytes(e100, exact.kpage, P), 0, "an exact scan settles nothing");
+    assert.equal(settledBytes(exact, e100), 0, "an exact scan settles nothing");
   });
 
   it("--by tree: the COW pages are in the group's USS and in no member's", () => {

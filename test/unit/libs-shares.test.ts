@@ -112,7 +112,7 @@ describe("libs and shares on a fixture machine", () => {
   after(() => tree.cleanup());
 
   it("page owners: every looked-up PFN lists its mappers, sorted by process; exclusive pages are absent", () => {
-    const owners = buildPageOwners(scan.processes);
+    const owners = buildPageOwners(scan.processes, scan.runs);
     const pidsOf = (pfn: number): number[] => [...owners.mappersOf(pfn)].map((id) => scan.processes[owners.mappingProc[id]!]!.info.pid);
     assert.deepEqual(pidsOf(LIB), [10, 11, 12, 30]);
     assert.deepEqual(pidsOf(LIB + 3), [10, 11, 12]);
@@ -394,11 +394,11 @@ describe("page-owner index on hand-built runs", () => {
     // Process 2: one PFN far up (table page 300).
     store.push(300 * PAGE + 5, 1, 0, 0);
     const procs: OwnerSource[] = [
-      { vmas: { length: 2 }, source: "pagemap", runs: { store, start: 0, end: 2 } },
-      { vmas: { length: 3 }, source: "smaps_rollup", runs: { store, start: 0, end: 0 } },
-      { vmas: { length: 1 }, source: "pagemap", runs: { store, start: 2, end: 3 } },
+      { vmas: { length: 2 }, source: "pagemap", runs: { start: 0, end: 2 } },
+      { vmas: { length: 3 }, source: "smaps_rollup", runs: { start: 0, end: 0 } },
+      { vmas: { length: 1 }, source: "pagemap", runs: { start: 2, end: 3 } },
     ];
-    const o = buildPageOwners(procs);
+    const o = buildPageOwners(procs, store.view());
     assert.deepEqual([...o.firstMapping], [0, 2, 5, 6]);
     assert.deepEqual([...o.mappersOf(PAGE - 2)], [0]);
     assert.deepEqual([...o.mappersOf(PAGE - 1)], [0, 1], "mapped from both VMAs of process 0");
