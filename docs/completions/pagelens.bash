@@ -7,7 +7,7 @@ _pagelens() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
       --root|--sys-root|--passwd|--from) ((i++)) ;;
-      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss|serve|top|capture|diff) cmd="${COMP_WORDS[i]}"; break ;;
+      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss|serve|top|capture|diff|report) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   case "${cmd:-ps}:$prev" in
@@ -69,9 +69,11 @@ _pagelens() {
     diff:--pid) return ;;
     diff:--limit) return ;;
     diff:--units) COMPREPLY=($(compgen -W "human bytes k m g" -- "$cur")); return ;;
+    report:--output|report:-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    report:--address-maps) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve top capture diff help --version -V --root --sys-root --passwd --from --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve top capture diff report help --version -V --root --sys-root --passwd --from --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
     ps) COMPREPLY=($(compgen -W "--sort --reverse --pid --user --command --all --exact --units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     maps) COMPREPLY=($(compgen -W "--exact --sort --reverse --units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     pages) COMPREPLY=($(compgen -W "--addr --each --raw --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
@@ -87,6 +89,7 @@ _pagelens() {
     top) COMPREPLY=($(compgen -W "--interval --iterations --sort --reverse --view --filter --batch --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     capture) COMPREPLY=($(compgen -W "--output -o --pid --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     diff) COMPREPLY=($(compgen -W "--pid --mappings --limit --units --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    report) COMPREPLY=($(compgen -W "--output -o --address-maps --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
   esac
 }
 complete -F _pagelens pagelens
