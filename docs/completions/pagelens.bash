@@ -59,6 +59,8 @@ _pagelens() {
     serve:--interval) return ;;
     serve:--scan-timeout) return ;;
     serve:--top) return ;;
+    serve:--address-maps) return ;;
+    serve:--page-refresh) return ;;
     top:--interval) return ;;
     top:--iterations) return ;;
     top:--sort) COMPREPLY=($(compgen -W "pss uss rss swap name" -- "$cur")); return ;;
@@ -85,7 +87,7 @@ _pagelens() {
     system) COMPREPLY=($(compgen -W "--units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     kernel) COMPREPLY=($(compgen -W "--json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     wss) COMPREPLY=($(compgen -W "--interval --count --method --reset --mappings --units --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
-    serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --address-maps --page-refresh --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     top) COMPREPLY=($(compgen -W "--interval --iterations --sort --reverse --view --filter --batch --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     capture) COMPREPLY=($(compgen -W "--output -o --pid --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     diff) COMPREPLY=($(compgen -W "--pid --mappings --limit --units --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;

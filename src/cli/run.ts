@@ -135,7 +135,7 @@ internal errors).`,
   registerSystemCommand(program, io, setCode);
   registerKernelCommand(program, io, setCode);
   registerWssCommand(program, io, setCode);
-  registerServeCommand(program, io, setCode);
+  registerServeCommand(program, io, setCode, VERSION);
   registerTopCommand(program, io, setCode);
   registerCaptureCommand(program, io, setCode, VERSION);
   registerDiffCommand(program, io, setCode);
