@@ -16,7 +16,7 @@
  * page draws the mappings underneath, so what no run covers is "not present".
  */
 import { KPF_HUGE, KPF_THP } from "../decode/kpageflags.js";
-import { PM_EXCLUSIVE_HI, PM_FILE_HI, PM_FRAME_HI_MASK, PM_PRESENT_HI, PM_SWAP_HI, TWO_32 } from "../decode/pagemap.js";
+import { classifyNonPresent, PM_EXCLUSIVE_HI, PM_FILE_HI, PM_FRAME_HI_MASK, PM_PRESENT_HI, PM_SWAP_HI, TWO_32 } from "../decode/pagemap.js";
 import type { Vma } from "../parse/maps.js";
 import type { PageValues } from "./pages-report.js";
 
@@ -70,6 +70,8 @@ export interface AddressMap {
 
 /** Runs of alike pagemap entries (step 1). `bits`: AM_PRESENT or AM_SWAPPED, plus AM_FILE, plus EXCL when pagemap marks the page exclusive. */
 export class PagemapRuns {
+  /** `maxSwapfiles`: the kernel's MAX_SWAPFILES (decode/pagemap.ts): only entries of a lower type are swap; PTE markers and migration entries are drawn as not present. */
+  constructor(private readonly maxSwapfiles: number) {}
   readonly vpn: number[] = [];
   readonly len: number[] = [];
   /** First PFN of a present run (0 when hidden), else 0. */
@@ -88,7 +90,7 @@ export class PagemapRuns {
       if ((hi & PM_PRESENT_HI) !== 0) {
         bits = AM_PRESENT;
         pfn = (hi & PM_FRAME_HI_MASK) * TWO_32 + lo;
-      } else if ((hi & PM_SWAP_HI) !== 0) bits = AM_SWAPPED;
+      } else if ((hi & PM_SWAP_HI) !== 0 && classifyNonPresent(lo, this.maxSwapfiles) === "swap") bits = AM_SWAPPED;
       else continue;
       if ((hi & PM_FILE_HI) !== 0) bits |= AM_FILE;
       if ((hi & PM_EXCLUSIVE_HI) !== 0) bits |= PagemapRuns.EXCL;

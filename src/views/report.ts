@@ -54,7 +54,7 @@ export function addressMapsOf(src: ViewSource, scan: Scan, procs: readonly Scann
   const pending: Pending[] = [];
   const notes: string[] = [];
   for (const proc of procs) {
-    const pre = new PagemapRuns();
+    const pre = new PagemapRuns(scan.kernel.maxSwapfiles);
     try {
       readPagemap(procfs, proc.info.pid, proc.vmas, pageSize, buf, (u32, count, vpn) => pre.add(u32, count, vpn));
     } catch (err) {
