@@ -15,10 +15,14 @@ export { echarts };
 export type Chart = echarts.ECharts;
 export type Option = echarts.EChartsCoreOption;
 
-/** A chart in `container`, resized with the window. */
+/**
+ * A chart in `container`, resized whenever the container is: the sections
+ * build their charts before they are put into the document (where the
+ * container has no size yet), and a window or a section may change size later.
+ */
 export function chartIn(container: HTMLElement): Chart {
   const c = echarts.init(container, undefined, { renderer: "canvas" });
-  window.addEventListener("resize", () => c.resize());
+  new ResizeObserver(() => c.resize()).observe(container);
   return c;
 }
 

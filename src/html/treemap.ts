@@ -94,7 +94,7 @@ export class Treemap {
             roam: false,
             nodeClick: "zoomToNode",
             breadcrumb: { show: true, bottom: 0 },
-            label: { show: true, formatter: (p: { name: string; value: number }) => `${p.name}\n${bytes(p.value)}`, overflow: "truncate" },
+            label: { show: true, formatter: (p: { name: string; value: number }) => `${p.name}\n${bytes(p.value)}`, overflow: "truncate", lineHeight: 15 },
             upperLabel: { show: true, height: 18, color: "#fff" },
             levels: [
               { itemStyle: { borderColor: "#555", borderWidth: 2, gapWidth: 2 } },

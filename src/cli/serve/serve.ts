@@ -85,7 +85,7 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Started
 /** Run until SIGINT or SIGTERM; the exit code. */
 export async function runServe(ctx: Context, o: ServeOptions): Promise<number> {
   const { server, scheduler } = await startServe(ctx, o);
-  ctx.io.stderr(`pagelens: serving ${server.url}/ (the web view) and ${server.url}/metrics (at most one scan per ${o.interval} s; Ctrl-C stops)\n`);
+  ctx.io.stderr(`pagelens: serving ${server.url}/metrics and the web view at ${server.url}/ (at most one scan per ${o.interval} s; Ctrl-C stops)\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGINT", stop);
