@@ -21,7 +21,8 @@ class Page {
   readonly status = el("div", { id: "status", class: "hint" });
   readonly notes = el("ul", { class: "notes" });
   readonly addressMap = new AddressMapView();
-  readonly treemap = new Treemap((pid) => this.pick(pid));
+  // A click in the treemap zooms it: choose the process's address map, but stay at the treemap.
+  readonly treemap = new Treemap((pid) => this.pick(pid, false));
   readonly table = new PsTable((pid) => this.pick(pid));
   readonly system = new SystemSection();
   readonly groups = new GroupsSection();
@@ -39,13 +40,14 @@ class Page {
     document.body.append(this.header, this.status, nav, ...sections, el("section", { id: "notes" }, el("h2", {}, "Notes"), this.notes));
   }
 
-  pick(pid: number): void {
+  pick(pid: number, scroll = true): void {
     if (!this.addressMap.has(pid)) {
+      if (!scroll) return;
       this.status.textContent = `Process ${pid} has no address map in this report (only the top ${this.report?.addressMapLimit ?? 0} by PSS do).`;
       return;
     }
     this.addressMap.show(pid);
-    this.addressMap.root.scrollIntoView({ block: "start" });
+    if (scroll) this.addressMap.root.scrollIntoView({ block: "start" });
   }
 
   draw(r: HtmlReport): void {
