@@ -75,7 +75,13 @@ export function addressMapsOf(src: ViewSource, scan: Scan, procs: readonly Scann
 }
 
 /** The report from a scan already taken and the system sources read after it (serve reuses its refresh's scan). */
-export function reportFrom(src: ViewSource, scan: Scan, gathered: SystemGathered, o: ReportViewOptions): HtmlReport {
+export function reportFrom(src: ViewSource, scan: Scan, gathered: SystemGathered, o: ReportViewOptions, hooks: ViewHooks = {}): HtmlReport {
+  let mark = performance.now();
+  const phase = (name: string, detail?: string): void => {
+    const now = performance.now();
+    hooks.trace?.(name, now - mark, detail);
+    mark = now;
+  };
   const ps = buildPsReport(scan);
   const limit = o.addressMaps ?? DEFAULT_ADDRESS_MAPS;
   const byPid = new Map(scan.processes.map((p) => [p.info.pid, p]));
@@ -84,12 +90,13 @@ export function reportFrom(src: ViewSource, scan: Scan, gathered: SystemGathered
     .slice(0, limit)
     .map((r) => byPid.get(r.pid)!);
   const { maps, notes } = addressMapsOf(src, scan, chosen);
+  phase("report: address maps", `${maps.length} processes, ${maps.reduce((n, m) => n + m.totals.mapped, 0)} pages mapped, ${maps.reduce((n, m) => n + m.runs.vpn.length, 0)} runs`);
   const smaps = scan.processes.some((p) => p.state === "ok" && p.source !== "pagemap") ? smapsRowsFor(src, scan) : undefined;
   let flags: FlagsReport | null = null;
   if (gathered.census)
     flags = buildFlagsReport(gathered.census, { raw: false, filters: [], pageSize: scan.kernel.pageSize, scope: { kind: "machine", source: src.procfs.path("kpageflags") } });
   if (scan.mode !== "pagemap") notes.push("address maps, who shares with whom and the flags census need page frame numbers and the kpage files: run as root");
-  return buildHtmlReport(scan, {
+  const report = buildHtmlReport(scan, {
     pagelensVersion: o.pagelensVersion,
     source: src.procfs.isLive ? "live" : src.procfs.root,
     ps,
@@ -106,6 +113,8 @@ export function reportFrom(src: ViewSource, scan: Scan, gathered: SystemGathered
     addressMaps: maps,
     notes,
   });
+  phase("report: the other reports");
+  return report;
 }
 
 /** One scan, the census and meminfo after it, and the report. */
@@ -114,5 +123,6 @@ export async function reportView(src: ViewSource, o: ReportViewOptions, hooks: V
   const scan = await scanSystem(src.procfs, { passwdFile: src.passwdFile, onProgress: hooks.onProgress, trace: hooks.trace });
   hooks.onScan?.(scan);
   const gathered = gatherSystemFrom(src, scan, t0);
-  return reportFrom(src, scan, gathered, o);
+  hooks.trace?.("report: census and meminfo", performance.now() - t0 - scan.durationMs);
+  return reportFrom(src, scan, gathered, o, hooks);
 }
