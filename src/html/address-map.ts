@@ -9,7 +9,7 @@
  */
 import { AM_FILE, AM_HUGE, AM_SHARED, AM_SWAPPED, type AddressMap } from "../report/address-map.js";
 import type { HtmlReport } from "../report/html-report.js";
-import { chartIn, TOOLTIP, type Chart } from "./charts.js";
+import { LazyChart, TOOLTIP, type Chart } from "./charts.js";
 import { bytes, el, hex, safeText, tip } from "./format.js";
 
 /** The colours, one per class the legend names. */
@@ -114,7 +114,7 @@ interface RenderParams {
 
 export class AddressMapView {
   readonly root: HTMLElement;
-  private readonly chart: Chart;
+  private readonly lazy: LazyChart;
   private readonly box: HTMLElement;
   private readonly select: HTMLSelectElement;
   private readonly stats: HTMLElement;
@@ -146,7 +146,7 @@ export class AddressMapView {
       this.box,
       this.stats,
     );
-    this.chart = chartIn(this.box);
+    this.lazy = new LazyChart(this.box);
     this.chart.on("datazoom", () => this.onZoom());
     this.chart.on("finished", () => {
       this.box.dataset["pageCells"] = String(this.cells);
@@ -156,6 +156,10 @@ export class AddressMapView {
 
   get instance(): Chart {
     return this.chart;
+  }
+
+  private get chart(): Chart {
+    return this.lazy.chart;
   }
 
   update(r: HtmlReport): void {
@@ -170,7 +174,7 @@ export class AddressMapView {
     if (pick) this.show(pick.pid, keep === pick.pid);
     else {
       this.current = undefined;
-      this.chart.clear();
+      this.lazy.run("option", () => this.chart.clear());
       this.stats.textContent = "";
     }
   }
@@ -217,7 +221,7 @@ export class AddressMapView {
       if (right < left) return undefined;
       return { x: left, y: a[1] - h / 2, width: Math.max(right - left, 0.5), height: h };
     };
-    this.chart.setOption(
+    this.lazy.run("option", () => this.chart.setOption(
       {
         animation: false,
         grid: { left: 90, right: 30, top: 10, bottom: 70 },
@@ -313,8 +317,11 @@ export class AddressMapView {
         ],
       },
       { notMerge: true },
-    );
-    if (!same) this.span = [0, l.total];
+    ));
+    if (!same) {
+      this.span = [0, l.total];
+      this.lazy.drop("zoom");
+    }
     this.box.dataset["viewStart"] = String(this.span[0]);
     this.box.dataset["viewPages"] = String(this.span[1] - this.span[0]);
     if (same) this.zoomPages(this.span[0], this.span[1]);
@@ -322,8 +329,10 @@ export class AddressMapView {
 
   /** Zoom to axis positions [start, end) in pages (0 = the first page of the first mapping). */
   zoomPages(start: number, end: number): void {
-    this.chart.dispatchAction({ type: "dataZoom", startValue: start, endValue: end });
-    this.onZoom();
+    this.lazy.run("zoom", () => {
+      this.chart.dispatchAction({ type: "dataZoom", startValue: start, endValue: end });
+      this.onZoom();
+    });
   }
 
   /** Zoom onto `pages` pages around the virtual address `addr` (for the page's own links and for tests). */
@@ -341,7 +350,7 @@ export class AddressMapView {
   private onZoom(): void {
     const l = this.lay;
     if (!l) return;
-    const opt = this.chart.getOption() as { dataZoom?: Array<{ startValue?: number; endValue?: number }> };
+    const opt = (this.chart.getOption() ?? {}) as { dataZoom?: Array<{ startValue?: number; endValue?: number }> };
     const z = opt.dataZoom?.[0];
     const s = z?.startValue ?? 0;
     const e = z?.endValue ?? l.total;

@@ -11,6 +11,7 @@
  */
 import type { HtmlReport } from "../report/html-report.js";
 import { AddressMapView } from "./address-map.js";
+import { sizeCharts } from "./charts.js";
 import { bytes, el, safeText } from "./format.js";
 import { PsTable } from "./ps-table.js";
 import { FlagsSection, GroupsSection, LibsSection, SharesSection, SystemSection } from "./sections.js";
@@ -38,6 +39,7 @@ class Page {
     const sections = [this.treemap.root, this.system.root, this.table.root, this.addressMap.root, this.groups.root, this.libs.root, this.shares.root, this.flags.root];
     for (const s of sections) nav.append(el("a", { href: `#${s.id}` }, s.querySelector("h2")?.textContent ?? s.id), " ");
     document.body.append(this.header, this.status, nav, ...sections, el("section", { id: "notes" }, el("h2", {}, "Notes"), this.notes));
+    sizeCharts();
   }
 
   pick(pid: number, scroll = true): void {
@@ -62,14 +64,22 @@ class Page {
           `${r.ps.processes.length} processes: PSS ${bytes(t.pss)}, USS ${bytes(t.uss)}, swap ${bytes(t.swap)}; MemTotal ${bytes(r.system.memTotal)}.`,
       ),
     );
-    this.treemap.update(r);
-    this.system.update(r);
-    this.table.update(r);
-    this.addressMap.update(r);
-    this.groups.update(r);
-    this.libs.update(r);
-    this.shares.update(r);
-    this.flags.update(r);
+    // How long each section took to draw (data-draw-ms: where a slow page spends its time).
+    const ms: Record<string, number> = {};
+    const timed = (name: string, fn: () => void): void => {
+      const t = performance.now();
+      fn();
+      ms[name] = Math.round(performance.now() - t);
+    };
+    timed("treemap", () => this.treemap.update(r));
+    timed("system", () => this.system.update(r));
+    timed("table", () => this.table.update(r));
+    timed("addressMap", () => this.addressMap.update(r));
+    timed("groups", () => this.groups.update(r));
+    timed("libs", () => this.libs.update(r));
+    timed("shares", () => this.shares.update(r));
+    timed("flags", () => this.flags.update(r));
+    document.body.dataset["drawMs"] = JSON.stringify(ms);
     this.notes.replaceChildren(...[...new Set([...r.notes])].map((n) => el("li", {}, safeText(n))));
     this.updates++;
     document.body.dataset["updates"] = String(this.updates);

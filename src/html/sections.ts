@@ -5,7 +5,7 @@
  */
 import type { GroupsReport } from "../report/groups-report.js";
 import type { HtmlReport } from "../report/html-report.js";
-import { chartIn, TOOLTIP, type Chart } from "./charts.js";
+import { LazyChart, TOOLTIP } from "./charts.js";
 import { bytes, el, safeText, tip } from "./format.js";
 
 type Cell = string | number | null;
@@ -29,20 +29,21 @@ function table(id: string, head: readonly string[], rows: readonly Cell[][], siz
 
 export class SystemSection {
   readonly root: HTMLElement;
-  private readonly chart: Chart;
+  private readonly lazy: LazyChart;
   private readonly notes = el("ul", { class: "notes" });
   private readonly box = el("div", { id: "system-chart", class: "chart" });
 
   constructor() {
     this.root = el("section", { id: "system" }, el("h2", {}, "The machine's memory, reconciled"), el("p", { class: "hint" }, "MemTotal split into lines that do not overlap, each from its source (the scan, the kpageflags census or /proc/meminfo), as pagelens system prints it."), this.box, this.notes);
-    this.chart = chartIn(this.box);
+    this.lazy = new LazyChart(this.box);
   }
 
   update(r: HtmlReport): void {
     const s = r.system;
     const lines = [...s.lines].reverse();
     this.box.dataset["memTotal"] = String(s.memTotal);
-    this.chart.setOption({
+    this.box.style.height = `${Math.max(200, lines.length * 28 + 40)}px`;
+    this.lazy.run("option", () => this.lazy.chart.setOption({
       grid: { left: 260, right: 90, top: 10, bottom: 30 },
       tooltip: {
         ...TOOLTIP,
@@ -55,9 +56,7 @@ export class SystemSection {
       xAxis: { type: "value", axisLabel: { formatter: (v: number) => bytes(v) } },
       yAxis: { type: "category", data: lines.map((l) => l.label) },
       series: [{ id: "lines", type: "bar", data: lines.map((l) => l.bytes), itemStyle: { color: "#2e86de" }, label: { show: true, position: "right", formatter: (p: { value: number }) => bytes(p.value) } }],
-    });
-    this.box.style.height = `${Math.max(200, lines.length * 28 + 40)}px`;
-    this.chart.resize();
+    }));
     this.notes.replaceChildren(...s.notes.map((n) => el("li", {}, safeText(n))));
   }
 }
@@ -69,7 +68,7 @@ export class GroupsSection {
   readonly root: HTMLElement;
   private by: GroupKey = "user";
   private report: HtmlReport | undefined;
-  private readonly chart: Chart;
+  private readonly lazy: LazyChart;
   private readonly box = el("div", { id: "groups-chart", class: "chart" });
   private readonly holder = el("div", { class: "scroll" });
   private readonly buttons: HTMLButtonElement[];
@@ -92,7 +91,7 @@ export class GroupsSection {
       this.box,
       this.holder,
     );
-    this.chart = chartIn(this.box);
+    this.lazy = new LazyChart(this.box);
   }
 
   update(r: HtmlReport): void {
@@ -101,7 +100,7 @@ export class GroupsSection {
     const g: GroupsReport = r.groups[this.by];
     const top = g.groups.slice(0, 15);
     const names = top.map((x) => safeText(x.label));
-    this.chart.setOption(
+    this.lazy.run("option", () => this.lazy.chart.setOption(
       {
         grid: { left: 60, right: 20, top: 30, bottom: 90 },
         legend: { top: 0 },
@@ -115,7 +114,7 @@ export class GroupsSection {
         ],
       },
       { replaceMerge: ["series"] },
-    );
+    ));
     this.holder.replaceChildren(
       table(
         "groups-table",
@@ -148,15 +147,62 @@ export class LibsSection {
 export class SharesSection {
   readonly root: HTMLElement;
   private readonly holder = el("div", { class: "scroll" });
+  private readonly box = el("div", { id: "shares-chart", class: "chart" });
+  private readonly lazy: LazyChart;
   constructor() {
-    this.root = el("section", { id: "shares" }, el("h2", {}, "Who shares with whom"), el("p", { class: "hint" }, "Pairs among the top processes by PSS, most shared bytes first, by kind of page (pagelens shares)."), this.holder);
+    this.root = el(
+      "section",
+      { id: "shares" },
+      el("h2", {}, "Who shares with whom"),
+      el("p", { class: "hint" }, "The top processes by PSS (circles sized by PSS) and the memory each pair maps in common (lines as thick as the bytes), by kind of page (pagelens shares)."),
+      this.box,
+      this.holder,
+    );
+    this.lazy = new LazyChart(this.box);
   }
   update(r: HtmlReport): void {
     const s = r.shares;
     if (!s) {
+      this.box.style.display = "none";
       this.holder.replaceChildren(el("p", { class: "hint" }, "Not available: who shares which pages needs page frame numbers (run as root)."));
       return;
     }
+    this.box.style.display = "";
+    const maxPss = Math.max(1, ...s.processes.map((p) => p.pss));
+    const maxPair = Math.max(1, ...s.pairs.map((p) => p.bytes));
+    // On a circle, placed here (layout "none"): the positions are ours, so the lines meet their circles.
+    const n = s.processes.length;
+    const nodes = s.processes.map((p, i) => ({
+      name: `${safeText(p.command.split(" ")[0] ?? "")} (${p.pid})`,
+      x: 100 * Math.cos((2 * Math.PI * i) / n - Math.PI / 2),
+      y: 100 * Math.sin((2 * Math.PI * i) / n - Math.PI / 2),
+      value: p.pss,
+      symbolSize: 12 + 40 * Math.sqrt(p.pss / maxPss),
+      row: p,
+    }));
+    // Links name their ends by index: names may repeat (same command) and ids are not matched everywhere.
+    const index = new Map(s.processes.map((p, i) => [p.pid, i]));
+    const edges = s.pairs
+      .filter((p) => index.has(p.a.pid) && index.has(p.b.pid))
+      .map((p) => ({ source: index.get(p.a.pid)!, target: index.get(p.b.pid)!, value: p.bytes, lineStyle: { width: 1 + 9 * (p.bytes / maxPair) }, pair: p }));
+    this.lazy.run("option", () => this.lazy.chart.setOption(
+      {
+        animation: false,
+        tooltip: {
+          ...TOOLTIP,
+          formatter: (e: { dataType: string; data: (typeof nodes)[number] & (typeof edges)[number] }) => {
+            if (e.dataType === "edge") {
+              const p = e.data.pair;
+              return tip(`${p.a.pid} and ${p.b.pid}`, [["shared", bytes(p.bytes)], ["file", bytes(p.file)], ["shmem", bytes(p.shmem)], ["copy-on-write", bytes(p.cow)], ["KSM", bytes(p.ksm)], ["hugetlb", bytes(p.hugetlb)]]);
+            }
+            const p = e.data.row;
+            return tip(`${p.pid} ${safeText(p.command)}`, [["PSS", bytes(p.pss)], ["USS", bytes(p.uss)], ["shared with others", bytes(p.shared)]]);
+          },
+        },
+        series: [{ id: "shares", type: "graph", layout: "none", roam: true, left: "25%", right: "25%", top: 30, bottom: 30, label: { show: true, position: "right" }, lineStyle: { color: "#c0392b", opacity: 0.6, curveness: 0.15 }, data: nodes, links: edges }],
+      },
+      { replaceMerge: ["series"] },
+    ));
     const who = (p: { pid: number; command: string }): string => `${p.pid} ${p.command}`;
     this.holder.replaceChildren(
       table(
@@ -171,12 +217,12 @@ export class SharesSection {
 
 export class FlagsSection {
   readonly root: HTMLElement;
-  private readonly chart: Chart;
+  private readonly lazy: LazyChart;
   private readonly box = el("div", { id: "flags-chart", class: "chart" });
   private readonly holder = el("div", { class: "scroll" });
   constructor() {
     this.root = el("section", { id: "flags" }, el("h2", {}, "Page flags census"), el("p", { class: "hint" }, "Every physical page by its kpageflags (page-types' default view), most pages first."), this.box, this.holder);
-    this.chart = chartIn(this.box);
+    this.lazy = new LazyChart(this.box);
   }
   update(r: HtmlReport): void {
     const f = r.flags;
@@ -188,13 +234,13 @@ export class FlagsSection {
     this.box.style.display = "";
     const top = f.rows.slice(0, 12).reverse();
     const label = (names: readonly string[]): string => (names.length === 0 ? "(no flags)" : names.join(","));
-    this.chart.setOption({
+    this.lazy.run("option", () => this.lazy.chart.setOption({
       grid: { left: 320, right: 90, top: 10, bottom: 30 },
       tooltip: { ...TOOLTIP, trigger: "item", formatter: (p: { dataIndex: number }) => tip(label(top[p.dataIndex]!.names), [["pages", String(top[p.dataIndex]!.pages)], ["bytes", bytes(top[p.dataIndex]!.bytes)], ["flags", top[p.dataIndex]!.flags]]) },
       xAxis: { type: "value", axisLabel: { formatter: (v: number) => bytes(v) } },
       yAxis: { type: "category", data: top.map((x) => label(x.names)), axisLabel: { width: 300, overflow: "truncate" } },
       series: [{ id: "flags", type: "bar", data: top.map((x) => x.bytes), itemStyle: { color: "#10ac84" } }],
-    });
+    }));
     this.holder.replaceChildren(
       table(
         "flags-table",

@@ -185,7 +185,9 @@ describe("the HTML report and the web view in Chromium", { skip }, () => {
     assert.ok((await am("data-private-bytes")) >= 64 * MiB, `private ${await am("data-private-bytes")}`);
     assert.ok((await am("data-shared-bytes")) >= 30 * MiB, `shared ${await am("data-shared-bytes")}`);
     assert.ok(Math.abs((await am("data-present-bytes")) - Number(readRollupKb(child)!["Rss"]) * 1024) <= 64 * 1024, "present = smaps_rollup Rss");
+    // Charts below the fold draw when they come near the screen.
     await page.locator("#address-map").scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => (window as unknown as { pagelens: { charts: { addressMap: { getOption(): { series?: unknown[] } | undefined } } } }).pagelens.charts.addressMap.getOption()?.series?.length === 3);
     await shot(page, "address-map.png");
     const privateAddr = work.addr(`private.${child}`);
     await page.evaluate((a) => (window as unknown as { pagelens: { page: { addressMap: { zoomAddress(a: number, n: number): void } } } }).pagelens.page.addressMap.zoomAddress(a, 16), privateAddr);
