@@ -98,11 +98,15 @@ function start(): void {
     return;
   }
   const every = Math.max(1, Number(document.body.dataset["refresh"] ?? "5")) * 1000;
+  let fetches = 0;
   const refresh = async (): Promise<void> => {
     try {
       const res = await fetch(live, { cache: "no-store", credentials: "same-origin" });
       if (!res.ok) throw new Error(`${res.status} ${(await res.text()).trim()}`);
-      page.draw((await res.json()) as HtmlReport);
+      const r = (await res.json()) as HtmlReport;
+      // The server serves one scan until its --interval passes: redraw only for a new one (a redraw resets the treemap's zoom).
+      if (r.takenAt !== page.report?.takenAt) page.draw(r);
+      document.body.dataset["fetches"] = String(++fetches);
       page.status.textContent = `Live: refreshed ${new Date().toLocaleTimeString()}, every ${every / 1000} s (the server scans at most once per its --interval).`;
     } catch (err) {
       page.status.textContent = `Live: could not refresh (${err instanceof Error ? err.message : String(err)}); trying again in ${every / 1000} s.`;

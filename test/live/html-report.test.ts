@@ -223,8 +223,11 @@ describe("the HTML report and the web view in Chromium", { skip }, () => {
       assert.ok(Math.abs((await treemapValue(page, child))! - rollupPss) <= 64 * 1024);
       await page.selectOption("#am-select", String(child));
       assert.ok(Number(await page.getAttribute("#addrmap", "data-private-bytes")) >= 64 * MiB);
-      // It refreshes (every second), and the refreshes share scans: at most one per --interval.
-      await page.waitForFunction(() => Number(document.body.dataset["updates"]) >= 4, undefined, { timeout: 30_000 });
+      // It asks every second, redraws for each new scan, and the requests share scans: at most one per --interval.
+      await page.waitForFunction(() => Number(document.body.dataset["fetches"]) >= 6 && Number(document.body.dataset["updates"]) >= 3, undefined, { timeout: 30_000 });
+      const fetches = Number(await page.getAttribute("body", "data-fetches"));
+      const updates = Number(await page.getAttribute("body", "data-updates"));
+      assert.ok(updates < fetches, `${updates} redraws for ${fetches} fetches: a fetch of the same scan must not redraw`);
       const elapsed = (Date.now() - t0) / 1000;
       const scans = sampleValue((await get(`${srv.url}/metrics`)).body, "pagelens_scans_total")!;
       assert.ok(scans <= elapsed / 2 + 2, `${scans} scans in ${elapsed.toFixed(1)} s`);
