@@ -89,6 +89,20 @@ module.exports = {
       from: { pathNot: "^src/cli/" },
       to: { path: "^src/cli/" },
     },
+    {
+      name: "page-is-browser-code",
+      severity: "error",
+      comment: "src/html/ is the HTML report's page, bundled for the browser: it may use the report types and pure helpers (render/safe-text, the class bits of report/address-map), never code that reads /proc or needs Node.",
+      from: { path: "^src/html/" },
+      to: { path: "^src/(procfs|kernel|native|scan|analysis|views|cli|capture)/|^node:|^(fs|path|os|child_process)$" },
+    },
+    {
+      name: "only-the-page-is-browser-code",
+      severity: "error",
+      comment: "Nothing else loads the page's modules (they touch document and window); the CLI inlines their bundle (dist/web/page.js).",
+      from: { pathNot: "^src/html/" },
+      to: { path: "^src/html/" },
+    },
   ],
   options: {
     tsPreCompilationDeps: true,

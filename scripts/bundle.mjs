@@ -23,6 +23,29 @@ await build({
   define: { "import.meta.url": "__plImportMetaUrl" },
   banner: { js: 'const __plImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
+// The HTML report's page script (src/html/), with the parts of ECharts it
+// uses, as one minified browser script: `pagelens report` and `serve` inline
+// it into the page (src/cli/page-script.ts finds it next to the CLI bundle).
+const page = await build({
+  entryPoints: ["src/html/page.ts"],
+  outfile: "dist/web/page.js",
+  bundle: true,
+  platform: "browser",
+  format: "iife",
+  target: "es2020",
+  minify: true,
+  legalComments: "eof",
+  metafile: true,
+  logLevel: "warning",
+});
+if (process.env["PAGELENS_BUNDLE_SIZES"]) {
+  const bytes = {};
+  for (const [file, o] of Object.entries(page.metafile.outputs["dist/web/page.js"].inputs)) {
+    const key = file.startsWith("node_modules/") ? file.split("/").slice(0, file.startsWith("node_modules/@") ? 3 : 2).join("/") : "src/html (and what it imports)";
+    bytes[key] = (bytes[key] ?? 0) + o.bytesInOutput;
+  }
+  console.log(bytes, "total", page.metafile.outputs["dist/web/page.js"].bytes);
+}
 // The loader keys its code cache by command; it gets the names from the
 // command definitions themselves, so a new command needs no edit there.
 const { commandNames } = await import(new URL("../dist/src/cli/run.js", import.meta.url).href);

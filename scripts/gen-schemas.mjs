@@ -31,6 +31,7 @@ export const DOCUMENTS = [
   { name: "groups", type: "GroupsReport", file: "src/report/groups-report.ts", what: "pagelens groups --json: memory per user, command, cgroup, unit or process tree" },
   { name: "file", type: "FileReport", file: "src/report/file-report.ts", what: "pagelens file PATH... --json: which pages of files are in the page cache" },
   { name: "system", type: "SystemReport", file: "src/report/system-report.ts", what: "pagelens system --json: MemTotal split into lines that do not overlap" },
+  { name: "report", type: "HtmlReport", file: "src/report/html-report.ts", what: "pagelens report --json (and pagelens serve's /api/report): everything the HTML report draws, from one scan" },
   { name: "kernel", type: "KernelReport", file: "src/cli/commands/kernel.ts", what: "pagelens kernel --json: what this kernel offers and what pagelens uses it for" },
 ];
 

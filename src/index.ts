@@ -73,6 +73,10 @@ export { flagsView, type FlagsViewOptions } from "./views/flags.js";
 export { systemView, gatherSystem, systemReportOf, type SystemGathered } from "./views/system.js";
 export { fileView, type FileViewOptions } from "./views/file.js";
 export { kernelView } from "./views/kernel.js";
+export { reportView, type ReportViewOptions } from "./views/report.js";
+export { buildHtmlReport, type HtmlReport } from "./report/html-report.js";
+export { buildAddressMap, PagemapRuns, type AddressMap } from "./report/address-map.js";
+export { renderHtmlReport, scriptSafeJson } from "./render/html-render.js";
 export { buildKernelReport, type KernelReport } from "./report/kernel-report.js";
 
 // Errors

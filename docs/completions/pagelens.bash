@@ -7,7 +7,7 @@ _pagelens() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
       --root|--sys-root|--passwd|--from) ((i++)) ;;
-      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss|serve|top|capture|diff) cmd="${COMP_WORDS[i]}"; break ;;
+      ps|maps|pages|flags|libs|shares|groups|file|system|kernel|wss|serve|top|capture|diff|report) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
   case "${cmd:-ps}:$prev" in
@@ -59,6 +59,8 @@ _pagelens() {
     serve:--interval) return ;;
     serve:--scan-timeout) return ;;
     serve:--top) return ;;
+    serve:--address-maps) return ;;
+    serve:--page-refresh) return ;;
     top:--interval) return ;;
     top:--iterations) return ;;
     top:--sort) COMPREPLY=($(compgen -W "pss uss rss swap name" -- "$cur")); return ;;
@@ -69,9 +71,11 @@ _pagelens() {
     diff:--pid) return ;;
     diff:--limit) return ;;
     diff:--units) COMPREPLY=($(compgen -W "human bytes k m g" -- "$cur")); return ;;
+    report:--output|report:-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    report:--address-maps) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve top capture diff help --version -V --root --sys-root --passwd --from --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "ps maps pages flags libs shares groups file system kernel wss serve top capture diff report help --version -V --root --sys-root --passwd --from --help --sort --reverse --pid --user --command --all --exact --units --json --csv --wide" -- "$cur")) ;;
     ps) COMPREPLY=($(compgen -W "--sort --reverse --pid --user --command --all --exact --units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     maps) COMPREPLY=($(compgen -W "--exact --sort --reverse --units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     pages) COMPREPLY=($(compgen -W "--addr --each --raw --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
@@ -83,10 +87,11 @@ _pagelens() {
     system) COMPREPLY=($(compgen -W "--units --json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     kernel) COMPREPLY=($(compgen -W "--json --csv --wide --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     wss) COMPREPLY=($(compgen -W "--interval --count --method --reset --mappings --units --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
-    serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --address-maps --page-refresh --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     top) COMPREPLY=($(compgen -W "--interval --iterations --sort --reverse --view --filter --batch --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     capture) COMPREPLY=($(compgen -W "--output -o --pid --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     diff) COMPREPLY=($(compgen -W "--pid --mappings --limit --units --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    report) COMPREPLY=($(compgen -W "--output -o --address-maps --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
   esac
 }
 complete -F _pagelens pagelens

@@ -31,6 +31,7 @@ import { registerServeCommand } from "./commands/serve.js";
 import { registerTopCommand } from "./commands/top.js";
 import { registerCaptureCommand } from "./commands/capture.js";
 import { registerDiffCommand } from "./commands/diff.js";
+import { registerReportCommand } from "./commands/report.js";
 
 export const VERSION = "0.1.0";
 
@@ -134,10 +135,11 @@ internal errors).`,
   registerSystemCommand(program, io, setCode);
   registerKernelCommand(program, io, setCode);
   registerWssCommand(program, io, setCode);
-  registerServeCommand(program, io, setCode);
+  registerServeCommand(program, io, setCode, VERSION);
   registerTopCommand(program, io, setCode);
   registerCaptureCommand(program, io, setCode, VERSION);
   registerDiffCommand(program, io, setCode);
+  registerReportCommand(program, io, setCode, VERSION);
 
   return program;
 }

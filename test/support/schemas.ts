@@ -68,6 +68,7 @@ export function jsonInvocations(pid: number, file?: string): [string, string[]][
     ["groups", ["groups", "--json", "--by", "tree"]],
     ["system", ["system", "--json"]],
     ["kernel", ["kernel", "--json"]],
+    ["report", ["report", "--json", "-o", "-"]],
     ...(file === undefined ? [] : ([["file", ["file", file, "--json"]]] as [string, string[]][])),
   ];
 }

@@ -10,6 +10,8 @@ import { scanSystem, type Scan } from "../../scan/system-scan.js";
 import { groupsReportFrom } from "../../views/groups.js";
 import type { ViewSource } from "../../views/source.js";
 import { gatherSystemFrom, systemReportOf } from "../../views/system.js";
+import type { HtmlReport } from "../../report/html-report.js";
+import { reportFrom } from "../../views/report.js";
 import type { ScanReports } from "./metrics.js";
 
 /**
@@ -35,4 +37,17 @@ export async function scanReports(src: ViewSource): Promise<ScanReports> {
   const cgroup = groupsReportFrom(src, scan, { by: "cgroup" });
   const unit = groupsReportFrom(src, scan, { by: "unit" });
   return { ps, groups: { user, cgroup, unit }, system };
+}
+
+/**
+ * The same, for a server that also shows the web view: the HTML report's
+ * data (views/report.ts: also libraries, sharing, the flags census and the
+ * address maps of the top `addressMaps` processes) from the same scan, and
+ * the /metrics reports taken from it, so the page and /metrics agree.
+ */
+export async function scanReportsWithPage(src: ViewSource, o: { readonly pagelensVersion: string; readonly addressMaps: number }): Promise<ScanReports & { readonly page: HtmlReport }> {
+  const t0 = performance.now();
+  const scan = await takeScan(src);
+  const page = reportFrom(src, scan, gatherSystemFrom(src, scan, t0), o);
+  return { ps: page.ps, groups: page.groups, system: page.system, page };
 }

@@ -8,7 +8,10 @@ import { UsageError } from "../../errors.js";
 import type { Context } from "../context.js";
 import { BasicAuth } from "./auth.js";
 import { loadWebConfig, parseListen, readTlsFiles, type WebConfig } from "./config.js";
-import { scanReports } from "./collect.js";
+import { DEFAULT_ADDRESS_MAPS } from "../../report/html-report.js";
+import { renderLivePage } from "../../render/html-render.js";
+import { pageScript } from "../page-script.js";
+import { scanReportsWithPage } from "./collect.js";
 import { Exposition } from "./exposition.js";
 import { metricFamilies } from "./metrics.js";
 import { ScanScheduler } from "./scheduler.js";
@@ -31,6 +34,11 @@ export interface ServeOptions {
   /** Seconds after which a scan is given up on. */
   readonly scanTimeout: number;
   readonly top: number;
+  /** Address maps in the web view: the top N processes by PSS (default DEFAULT_ADDRESS_MAPS). */
+  readonly addressMaps?: number;
+  /** Seconds between the web view's refreshes (default 5; a refresh within --interval gets the last scan). */
+  readonly pageRefresh?: number;
+  readonly pagelensVersion?: string;
 }
 
 export interface StartedServe {
@@ -47,14 +55,15 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Started
   const scheduler = new ScanScheduler<Refresh>(
     async () => {
       exposition.scanStarted();
-      const reports = await scanReports(ctx);
-      return { reports, families: metricFamilies(reports, { top: o.top }) };
+      const { page, ...reports } = await scanReportsWithPage(ctx, { pagelensVersion: o.pagelensVersion ?? "", addressMaps: o.addressMaps ?? DEFAULT_ADDRESS_MAPS });
+      return { reports, page, families: metricFamilies(reports, { top: o.top }) };
     },
     { freshMs: o.interval * 1000, timeoutMs: o.scanTimeout * 1000, onScanEnd: (e) => exposition.scanEnded(e) },
   );
   const auth = config.basicAuthUsers ? new BasicAuth(config.basicAuthUsers) : undefined;
+  const page = renderLivePage(pageScript(), { api: "api/report", refreshSeconds: o.pageRefresh ?? 5 });
   const server = await startServer(
-    { scheduler, exposition, auth, tls, onError: (err) => ctx.io.stderr(`pagelens: serve: ${err instanceof Error ? err.message : String(err)}\n`) },
+    { scheduler, exposition, auth, tls, page, onError: (err) => ctx.io.stderr(`pagelens: serve: ${err instanceof Error ? err.message : String(err)}\n`) },
     listen.host,
     listen.port,
   ).catch((err: NodeJS.ErrnoException) => {
@@ -76,7 +85,7 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Started
 /** Run until SIGINT or SIGTERM; the exit code. */
 export async function runServe(ctx: Context, o: ServeOptions): Promise<number> {
   const { server, scheduler } = await startServe(ctx, o);
-  ctx.io.stderr(`pagelens: serving ${server.url}/metrics (at most one scan per ${o.interval} s; Ctrl-C stops)\n`);
+  ctx.io.stderr(`pagelens: serving ${server.url}/metrics and the web view at ${server.url}/ (at most one scan per ${o.interval} s; Ctrl-C stops)\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGINT", stop);

@@ -20,7 +20,9 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { renderGroupsJson } from "../../render/groups-render.js";
+import { scriptSafeJson } from "../../render/html-render.js";
 import { renderPsJson } from "../../render/ps-render.js";
+import type { HtmlReport } from "../../report/html-report.js";
 import { renderSystemJson } from "../../render/system-render.js";
 import type { BasicAuth } from "./auth.js";
 import type { Exposition } from "./exposition.js";
@@ -31,6 +33,8 @@ import type { ScanScheduler } from "./scheduler.js";
 export interface Refresh {
   readonly reports: ScanReports;
   readonly families: readonly Family[];
+  /** The web view's data (/api/report), when the server shows the page. */
+  readonly page?: HtmlReport;
 }
 
 export interface ServerLimits {
@@ -56,19 +60,35 @@ export interface ServerDeps {
   readonly auth?: BasicAuth;
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly limits?: ServerLimits;
+  /** The web view's HTML (src/render/html-render.ts renderLivePage), served at /; without it / is the list of endpoints. */
+  readonly page?: string;
   /** Told of errors that are not the client's (a bug in a handler). */
   readonly onError?: (err: unknown) => void;
 }
 
 const INDEX = `pagelens serve: where this machine's memory goes, for Prometheus.
 
+  /                     the web view (the HTML report, refreshing), when shown
+  /api                  this list
   /metrics              Prometheus text exposition format
+  /api/report           the web view's data (as pagelens report --json)
   /api/ps               the ps report of the last scan (as pagelens ps --json)
   /api/groups?by=user   the groups report by user, cgroup or unit (as pagelens groups --json)
   /api/system           the system reconciliation (as pagelens system --json)
 
 Read-only: GET and HEAD only.
 `;
+
+/** The page may run its own inline script and fetch from this server only. */
+const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'";
+
+/** /api/report's body, rendered once per refresh however many clients ask. */
+const pageBodies = new WeakMap<Refresh, string>();
+function pageJson(r: Refresh): string {
+  let body = pageBodies.get(r);
+  if (body === undefined) pageBodies.set(r, (body = scriptSafeJson(r.page)));
+  return body;
+}
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
@@ -109,8 +129,24 @@ function handler(d: ServerDeps): Handler {
     let code = 200;
     switch (url.pathname) {
       case "/":
+        if (d.page !== undefined) send(res, 200, "text/html; charset=utf-8", d.page, { "Content-Security-Policy": PAGE_CSP, "X-Frame-Options": "DENY" });
+        else send(res, 200, text, INDEX);
+        break;
+      case "/api":
         send(res, 200, text, INDEX);
         break;
+      case "/api/report": {
+        const s = await d.scheduler.get();
+        const refresh = s.value;
+        if (!refresh?.page) {
+          code = refresh ? 404 : 503;
+          if (refresh) send(res, 404, text, "this server does not show the web view\n");
+          else send(res, 503, text, `no scan has succeeded yet${s.error ? `: ${s.error}` : ""}\n`, { "Retry-After": "5" });
+          break;
+        }
+        send(res, 200, json, pageJson(refresh));
+        break;
+      }
       case "/metrics": {
         const s = await d.scheduler.get();
         // Apply and render in the same turn: no other scrape can apply a newer scan in between.
