@@ -15,7 +15,7 @@
  * Pages that are mapped but neither present nor swapped are not stored: the
  * page draws the mappings underneath, so what no run covers is "not present".
  */
-import { KPF_HUGE, KPF_THP } from "../decode/kpageflags.js";
+import { isThpPage, pageClass, PAGE_HUGETLB } from "../accounting/page-class.js";
 import { classifyNonPresent, PM_EXCLUSIVE_HI, PM_FILE_HI, PM_FRAME_HI_MASK, PM_PRESENT_HI, PM_SWAP_HI, TWO_32 } from "../decode/pagemap.js";
 import type { Vma } from "../parse/maps.js";
 import type { PageValues } from "./pages-report.js";
@@ -118,7 +118,6 @@ export class PagemapRuns {
   }
 }
 
-const HUGE_LO = (1 << KPF_HUGE) | (1 << KPF_THP);
 
 /** Step 2: the classes from map counts and flags (when `values` has them), coalesced into runs. */
 export function buildAddressMap(
@@ -170,8 +169,11 @@ export function buildAddressMap(
       const p = pfn + j;
       let cls = base;
       if (values.has(p)) {
-        if (values.countOf(p) > 1) cls |= AM_SHARED;
-        if ((values.flagsLoOf(p) & HUGE_LO) !== 0) cls |= AM_HUGE;
+        const count = values.countOf(p);
+        const flags = values.flagsLoOf(p);
+        if (count > 1) cls |= AM_SHARED;
+        // Huge: a hugetlb page by the one class rule (accounting/page-class.ts), or part of a THP.
+        if (pageClass(count, flags) === PAGE_HUGETLB || isThpPage(flags)) cls |= AM_HUGE;
       } else if ((bits & PagemapRuns.EXCL) === 0) cls |= AM_SHARED;
       if (cls !== runCls) {
         if (runCls >= 0) emit(runStart, vpn + j - runStart, runCls);

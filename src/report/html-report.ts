@@ -11,7 +11,7 @@
  * address map (address-map.ts).
  */
 import { U, NF } from "../accounting/usage.js";
-import type { Scan } from "../scan/system-scan.js";
+import type { Scan } from "../scan/scan-data.js";
 import type { AddressMap } from "./address-map.js";
 import type { FlagsReport } from "./flags-report.js";
 import type { GroupsReport } from "./groups-report.js";

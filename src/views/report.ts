@@ -107,7 +107,7 @@ export function reportFrom(src: ViewSource, scan: Scan, gathered: SystemGathered
       unit: groupsReportFrom(src, scan, { by: "unit" }),
     },
     libs: buildLibsReport(scan, { top: o.libs ?? DEFAULT_REPORT_LIBS }, smaps),
-    shares: scan.mode === "pagemap" ? buildSharesReport(scan, {}, buildPageOwners(scan.processes)) : null,
+    shares: scan.mode === "pagemap" ? buildSharesReport(scan, {}, buildPageOwners(scan.processes, scan.runs)) : null,
     flags,
     addressMapLimit: limit,
     addressMaps: maps,
