@@ -12,12 +12,11 @@
  */
 import { NF } from "../accounting/usage.js";
 import { PagelensError, PermissionError, ProcessGoneError } from "../errors.js";
-import type { Vma } from "../parse/maps.js";
 import type { ProcFs, U64File } from "../procfs/procfs.js";
 import type { EntryStore, SwapStore } from "./entry-store.js";
 import { SyscallError } from "../native/libc.js";
 import { isGone, PagemapScanner, ScanUnsupportedError } from "../native/pagemap-scan.js";
-import { pagemapSpans, stretchesOf, type PagemapSpan, type Stretch } from "./pagemap-spans.js";
+import { pagemapSpans, stretchesOf, type PagemapSpan, type Stretch, type VmaRange } from "./pagemap-spans.js";
 import { walkPagemap, type WalkTarget } from "./pagemap-walk.js";
 import { walkWasm } from "./walk-wasm.js";
 
@@ -49,9 +48,6 @@ export interface PassStats {
   /** Why PAGEMAP_SCAN was not used, when it was wanted and could not be. */
   scanUnavailable?: string;
 }
-
-/** What a pagemap read needs of a mapping. */
-export type VmaRange = Pick<Vma, "start" | "end" | "kind">;
 
 export interface PagemapTarget {
   readonly pid: number;
