@@ -23,19 +23,22 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
 /**
- * RSS after full garbage collections, and the young generation's committed
+ * RSS after full garbage collections, and the young generation's resident
  * size then. V8 doubles the young generation (its semi-spaces) once enough
  * objects have survived scavenges since it last grew, up to a fixed maximum
  * (--max-semi-space-size, 16 MiB a semi-space on 64-bit Node 20): a one-time
  * step whose timing depends on how much a scan allocates, not on what the
  * scanner keeps. Measured (30 scans of this machine): a scanner allocating
  * ~6 MB a scan reached 2 x 16 MiB at scan 30, one allocating more (every
- * kpage read through a promise) by scan 5; RSS less that step was flat in both.
+ * kpage read through a promise) by scan 5; RSS less that step was flat in both
+ * (85.9 -> 107.1 MiB from scan 5 to 30, of which the young generation's
+ * resident part 10.8 -> 30.5 MiB).
  */
 function rssAfterGc(): { rss: number; young: number } {
   gc();
   gc();
-  const young = getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
+  // Its resident part (physical_space_size): the doubled semi-spaces are committed at once but touched as allocation reaches them.
+  const young = getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.physical_space_size ?? 0;
   return { rss: process.memoryUsage().rss, young };
 }
 
