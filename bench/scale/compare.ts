@@ -210,14 +210,14 @@ export function compareCase(tools: Tools, o: CompareOptions): CaseOutcome {
 // ---------------------------------------------------------------------------
 // Accuracy against smaps_rollup
 
-interface Rollup {
+export interface Rollup {
   rss: number;
   pss: number;
   swap: number;
   uss: number;
 }
 
-function readRollup(pid: number): Rollup | undefined {
+export function readRollup(pid: number): Rollup | undefined {
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
@@ -243,30 +243,27 @@ function whatIs(pid: number): string {
 type Check = { kind: "same"; pssDiff: number } | { kind: "changed" } | { kind: "wrong"; why: string };
 
 /**
- * One `pagelens ps --pid ... --json` run over `pids`, bracketed by reads of
- * their smaps_rollup: per pid, whether pagelens agreed with the kernel, or the
- * rollup changed between the reads (then nothing can be said).
+ * One scan of `pids` as `pagelens ps --pid` does it, bracketed by reads of
+ * their smaps_rollup, all in one child process (rollup-check.ts: pagelens's
+ * own library mappings then count in both, as they must): per pid, whether
+ * pagelens agreed with the kernel, or the rollup changed between the reads
+ * (then nothing can be said).
  */
 function checkOnce(root: string, pids: readonly number[], label: string): Map<number, Check> {
-  const before = new Map<number, Rollup>();
-  for (const p of pids) {
-    const r = readRollup(p);
-    if (r) before.set(p, r);
-  }
   const result = new Map<number, Check>();
-  if (before.size === 0) return result;
+  if (pids.length === 0) return result;
   const file = path.join(benchTmpDir(), `accuracy-${label}.json`);
-  runTimed(pagelensArgv(["ps", "--json", "--pid", [...before.keys()].join(",")], root), file);
-  const doc = JSON.parse(fs.readFileSync(file, "utf8")) as { processes: { pid: number; source: string; rss: number; pss: number; swap: number; uss: number }[] };
-  const rows = new Map(doc.processes.map((r) => [r.pid, r]));
-  for (const [p, b] of before) {
-    const a = readRollup(p);
-    if (a === undefined || !sameRollup(a, b)) {
+  runTimed([process.execPath, path.join(root, "dist", "bench", "scale", "rollup-check.js"), pids.join(",")], file);
+  const doc = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    rows: { pid: number; before: Rollup | null; after: Rollup | null; row: { source: string; rss: number; pss: number; swap: number; uss: number } | null }[];
+  };
+  for (const { pid: p, before: b, after: a, row: r } of doc.rows) {
+    if (b === null) continue; // gone before it could be read
+    if (a === null || !sameRollup(a, b)) {
       result.set(p, { kind: "changed" });
       continue;
     }
-    const r = rows.get(p);
-    if (r === undefined || r.source !== "pagemap") {
+    if (r === null || r.source !== "pagemap") {
       result.set(p, { kind: "wrong", why: `no page-level row (${r?.source ?? "absent"})` });
       continue;
     }
@@ -284,7 +281,8 @@ function checkOnce(root: string, pids: readonly number[], label: string): Map<nu
 
 /**
  * pagelens's numbers for `pids` against the kernel's smaps_rollup, read just
- * before and just after pagelens's run: Rss, Swap and USS (Private_Clean +
+ * before and just after pagelens's scan in pagelens's own process (see
+ * checkOnce): Rss, Swap and USS (Private_Clean +
  * Private_Dirty) must be equal in kB, Pss within 1 kB (the kernel truncates a
  * sum it keeps in finer units). First one run over all pids; then each pid
  * that changed or disagreed is measured again on its own (a shorter window),

@@ -62,8 +62,8 @@ class CaptureU64File extends U64File {
     }
   }
 
-  override readWords(index: number, count: number, into: Uint8Array): number {
-    return this.readAt(index, count, into, 0);
+  override readWords(index: number, count: number, into: Uint8Array, at = 0): number {
+    return this.readAt(index, count, into, at);
   }
 
   override readWordsAsync(index: number, count: number, into: Uint8Array, at = 0): Promise<number> {

@@ -119,16 +119,16 @@ class RecordingU64File extends U64File {
     throw err;
   }
 
-  override readWords(index: number, count: number, into: Uint8Array): number {
-    const held = this.whole?.tryRead(index, count, into, 0);
+  override readWords(index: number, count: number, into: Uint8Array, at = 0): number {
+    const held = this.whole?.tryRead(index, count, into, at);
     if (held !== undefined) return held;
     let got: number;
     try {
-      got = this.inner.readWords(index, count, into);
+      got = this.inner.readWords(index, count, into, at);
     } catch (err) {
       this.failed(err);
     }
-    this.keep(index, count, got, into, 0);
+    this.keep(index, count, got, into, at);
     return got;
   }
 

@@ -75,18 +75,18 @@ export class U64File {
   }
 
   /**
-   * Read `count` 64-bit words starting at word `index` into `into` (at byte 0).
+   * Read `count` 64-bit words starting at word `index` into `into` from byte `at` (default 0).
    * Offsets and lengths are multiples of 8, as the kernel demands. Returns the
    * number of whole words read: fewer than asked at the end of the file (the
    * end of the address space for pagemap, the last PFN for kpage files).
    */
-  readWords(index: number, count: number, into: Uint8Array): number {
+  readWords(index: number, count: number, into: Uint8Array, at = 0): number {
     let done = 0;
     const want = count * 8;
     while (done < want) {
       let n: number;
       try {
-        n = fs.readSync(this.fd, into, done, want - done, index * 8 + done);
+        n = fs.readSync(this.fd, into, at + done, want - done, index * 8 + done);
       } catch (err) {
         const code = errnoOf(err);
         if (code === "ESRCH" && this.pid !== undefined) throw new ProcessGoneError(this.pid, this.file, code);

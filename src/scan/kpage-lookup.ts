@@ -23,12 +23,25 @@ const WORDS = PAGE / 32;
  * Read through holes up to this many PFNs instead of starting a new read.
  * Each PFN read costs the kernel about 0.1 us whether wanted or not (measured
  * on 6.18: ~95 ns per kpagecount word, ~100 per kpageflags word); one more
- * read costs about 1.5 us synchronously but 10-20 us through the I/O pool,
- * where the kernel part runs on other cores. Measured on the 8 x 512 MiB +
- * 1 GiB workload (273 K PFNs): gaps of 4/8 took 155-220/130-170 ms, 16-512
- * about 75-115 ms; 64 keeps both the call count and the extra words low.
+ * synchronous pread costs about 1.5 us, so holes of up to ~16 PFNs are worth
+ * reading through. Measured on the 8 x 512 MiB + 1 GiB workload with memory
+ * fragmented (273 K PFNs scattered among the private pages), reads as below:
+ * gap 16: 56 ms, 60 ms of CPU; 32: 59 ms; gap 64 all on the pool (before):
+ * 142 ms, 150 ms of CPU.
  */
-export const GAP = 64;
+export const GAP = 16;
+/**
+ * Runs of at most this many words are read synchronously on this thread; only
+ * longer ones go to libuv's pool. A pool read costs 10-20 us of CPU (the
+ * request, two thread wake-ups, the promise) against ~1.5 us for a pread
+ * here, and the scattered PFNs of shared libraries and fragmented memory come
+ * as thousands of runs of a few words: with a system's 13 K library PFNs in
+ * 9.8 K runs, the lookup took 105-187 ms (100-120 ms of CPU) on the pool and
+ * 28-44 ms (33 ms of CPU) synchronously. Long runs (dense sets: --exact, big
+ * processes) still go to the pool, where their kernel time (0.1 us a word)
+ * spreads over the cores while this thread reads the short ones.
+ */
+const SYNC_MAX = 512;
 
 export function popcount(x: number): number {
   let v = x - ((x >>> 1) & 0x55555555);
@@ -338,10 +351,10 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
 
 /**
  * The whole-system scan's lookup, for the PFNs of a run store's records (their
- * set and rank index built in WebAssembly), with the reads on libuv's pool
- * threads: a window of runs is read at once (the kernel work, about 0.1 us
- * per PFN and file, spreads over the cores), the next window while the
- * values of the last are stored. With `flagsWhereNeeded`, kpageflags is read
+ * set and rank index built in WebAssembly), a window of runs at a time: its
+ * long runs read on libuv's pool threads (the kernel work, about 0.1 us per
+ * PFN and file, spreads over the cores), its short ones here meanwhile (see
+ * SYNC_MAX), the next window while the values of the last are stored. With `flagsWhereNeeded`, kpageflags is read
  * only for the PFNs of records without E_SHMEM_VMA; the others keep flags 0
  * (for reports that take a page's class from its mapping where that is
  * certain: see entry-store.ts E_SHMEM_VMA).
@@ -349,16 +362,17 @@ export function lookupKpages(procfs: ProcFs, set: PfnSet, options: LookupOptions
 export async function lookupStoreAsync(
   procfs: ProcFs,
   store: StoreColumns,
-  options: LookupOptions & { flagsWhereNeeded?: boolean; reuse?: KpageWasm } = {},
+  options: LookupOptions & { flagsWhereNeeded?: boolean; reuse?: KpageWasm; onIndexed?: (pfns: number) => void } = {},
 ): Promise<{ table: KpageTable; stats: LookupStats }> {
   const subset = options.flagsWhereNeeded === true;
   const { table, subsetSize } = KpageTable.fromStore(store, options.cgroups === true, subset, options.reuse);
+  options.onIndexed?.(table.size);
   const { reads, wordsRead } = await readPasses(procfs, table, passesFor(options.cgroups === true, subset));
   table.partialFlags = subsetSize < table.size;
   return { table, stats: { pfns: table.size, reads, wordsRead } };
 }
 
-/** Read every pass's file over its runs into the table's index, a window at a time on the pool threads. */
+/** Read every pass's file over its runs into the table's index, a window at a time (long runs on the pool threads). */
 async function readPasses(procfs: ProcFs, table: KpageTable, passes: readonly FilePass[]): Promise<{ reads: number; wordsRead: number }> {
   const index = table.index!;
   let reads = 0;
@@ -375,13 +389,25 @@ async function readPasses(procfs: ProcFs, table: KpageTable, passes: readonly Fi
       const pending: Promise<void>[] = [];
       let at = 0;
       for (let k = 0; k < n; k++) {
-        pending.push(
-          file.readWordsAsync(win.start[k]!, win.len[k]!, win.bytes, at * 8).then((got) => {
+        const len = win.len[k]!;
+        if (len <= SYNC_MAX) {
+          try {
+            const got = file.readWords(win.start[k]!, len, win.bytes, at * 8);
             wordsRead += got;
             win.got[k] = got;
-          }),
-        );
-        at += win.len[k]!;
+          } catch (err) {
+            // Reported once the pool reads of this window are settled (below).
+            pending.push(Promise.reject(err));
+            break;
+          }
+        } else
+          pending.push(
+            file.readWordsAsync(win.start[k]!, len, win.bytes, at * 8).then((got) => {
+              wordsRead += got;
+              win.got[k] = got;
+            }),
+          );
+        at += len;
       }
       // Settle every read before reporting a failure, so none is left writing into a buffer or a closed fd.
       return Promise.allSettled(pending).then((results) => {

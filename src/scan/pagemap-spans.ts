@@ -15,8 +15,11 @@
  * walk skips and which end any run, so the walk's output is the same as for
  * the whole stretch.
  */
-import type { VmaRange } from "./pagemap-pass.js";
+import type { Vma } from "../parse/maps.js";
 import { WALK_BATCH } from "./wasm-abi.js";
+
+/** What a pagemap read needs of a mapping (here, not in pagemap-pass.ts, which reads by these spans: no import cycle). */
+export type VmaRange = Pick<Vma, "start" | "end" | "kind">;
 
 /** Entries per read: a multiple of 512 so batches stay PMD-aligned (512 KiB of pagemap); one input slot of the walk. */
 export const PAGEMAP_BATCH = WALK_BATCH;

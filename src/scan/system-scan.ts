@@ -113,10 +113,17 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
   const t0 = performance.now();
   const pids = options.pids ?? procfs.listPids();
   let mark = performance.now();
+  // CPU time (all threads: the I/O pool's reads included) beside wall time, since a loaded machine
+  // stretches wall time but not CPU time.
+  let cpuMark = options.trace ? process.cpuUsage() : undefined;
   const phase = (name: string, detail?: string): void => {
+    if (!options.trace) return;
     const now = performance.now();
-    options.trace?.(name, now - mark, detail);
+    const cpu = process.cpuUsage(cpuMark);
+    const cpuText = `cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms`;
+    options.trace(name, now - mark, detail ? `${detail}; ${cpuText}` : cpuText);
     mark = now;
+    cpuMark = process.cpuUsage();
   };
   const kernel = state?.kernel ? refreshKernel(procfs, state.kernel) : probeKernel(procfs);
   const users = state?.users ?? new UserNames(options.passwdFile);
@@ -212,7 +219,12 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
 
     if (store.length > 0) {
       const cgroups = options.cgroups === true && f.kpagecgroup.available;
-      const res = await lookupStoreAsync(procfs, store, { cgroups, flagsWhereNeeded: options.pageFlags === "accounting", reuse: state?.kpage });
+      const res = await lookupStoreAsync(procfs, store, {
+        cgroups,
+        flagsWhereNeeded: options.pageFlags === "accounting",
+        reuse: state?.kpage,
+        onIndexed: (size) => phase("kpage index", `${size} PFNs from ${store.length} runs`),
+      });
       kpage = res.table;
       lookup = res.stats;
       phase("kpagecount/kpageflags", `${lookup.pfns} PFNs, ${lookup.reads} reads, ${lookup.wordsRead} words`);

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pagemapSpans, PAGEMAP_BATCH, SKIP_MIN, type PagemapSpan } from "../../src/scan/pagemap-spans.js";
-import type { VmaRange } from "../../src/scan/pagemap-pass.js";
+import type { VmaRange } from "../../src/scan/pagemap-spans.js";
 
 const PS = 4096;
 const vma = (startPage: number, pages: number, kind: VmaRange["kind"] = "anon"): VmaRange => ({ start: startPage * PS, end: (startPage + pages) * PS, kind });
