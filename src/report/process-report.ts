@@ -18,6 +18,13 @@ export interface ProcessRow extends MemUsage {
   readonly comm: string;
   readonly command: string;
   readonly cgroup: string | null;
+  /**
+   * When the process started, in clock ticks after boot (/proc/PID/stat
+   * field 22); null where stat could not be read. With the pid it names one
+   * process across a boot: a reused pid has another start time (what `top`
+   * and `diff` match processes by).
+   */
+  readonly startTime: number | null;
   readonly state: ScannedProcess["state"];
   readonly source: ScannedProcess["source"];
   readonly reason: string | null;
@@ -43,6 +50,7 @@ export function processRow(p: ScannedProcess): ProcessRow {
     comm: p.info.comm,
     command: commandOf(p.info),
     cgroup: p.info.cgroup ?? null,
+    startTime: p.info.startTime ?? null,
     state: p.state,
     source: p.source,
     reason: p.reason ?? null,

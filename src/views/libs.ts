@@ -35,11 +35,20 @@ export function smapsRowsFor(src: ViewSource, scan: Scan): Map<number, SmapsRows
   return out;
 }
 
+/**
+ * The libs report of a scan already taken (top, report, serve build several
+ * reports from one scan): per-mapping rows from smaps for the processes the
+ * scan could read only from smaps_rollup, read only when there are any.
+ */
+export function libsReportFrom(src: ViewSource, scan: Scan, o: LibsOptions = {}): LibsReport {
+  const smaps = scan.processes.some((p) => p.state === "ok" && p.source !== "pagemap") ? smapsRowsFor(src, scan) : undefined;
+  return buildLibsReport(scan, o, smaps);
+}
+
 export async function libsView(src: ViewSource, o: LibsViewOptions = {}, hooks: ViewHooks = {}): Promise<LibsReport> {
   if (o.perms !== undefined && !isPermsPattern(o.perms))
     throw new UsageError(`--perms: expected four characters like r-xp (? for any) or letters of rwxsp that must all be present, got ${JSON.stringify(o.perms)}`);
   const scan = await scanSystem(src.procfs, { exact: o.exact, passwdFile: src.passwdFile, onProgress: hooks.onProgress, trace: hooks.trace });
   hooks.onScan?.(scan);
-  const smaps = scan.processes.some((p) => p.state === "ok" && p.source !== "pagemap") ? smapsRowsFor(src, scan) : undefined;
-  return buildLibsReport(scan, o, smaps);
+  return libsReportFrom(src, scan, o);
 }

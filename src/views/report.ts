@@ -17,7 +17,6 @@ import { PermissionError, ProcessGoneError, ProcReadError } from "../errors.js";
 import { buildAddressMap, PagemapRuns, type AddressMap } from "../report/address-map.js";
 import { buildFlagsReport, type FlagsReport } from "../report/flags-report.js";
 import { buildHtmlReport, DEFAULT_ADDRESS_MAPS, type HtmlReport } from "../report/html-report.js";
-import { buildLibsReport } from "../report/libs-report.js";
 import { buildPsReport } from "../report/process-report.js";
 import { buildSharesReport } from "../report/shares-report.js";
 import { lookupKpages, PfnSet } from "../scan/kpage-lookup.js";
@@ -25,7 +24,7 @@ import { commandOf } from "../scan/process-info.js";
 import { PagemapBuffer, readPagemap } from "../scan/read-pagemap.js";
 import { scanSystem, type Scan, type ScannedProcess } from "../scan/system-scan.js";
 import { groupsReportFrom } from "./groups.js";
-import { smapsRowsFor } from "./libs.js";
+import { libsReportFrom } from "./libs.js";
 import type { ViewHooks, ViewSource } from "./source.js";
 import { gatherSystemFrom, systemReportOf, type SystemGathered } from "./system.js";
 
@@ -91,7 +90,6 @@ export function reportFrom(src: ViewSource, scan: Scan, gathered: SystemGathered
     .map((r) => byPid.get(r.pid)!);
   const { maps, notes } = addressMapsOf(src, scan, chosen);
   phase("report: address maps", `${maps.length} processes, ${maps.reduce((n, m) => n + m.totals.mapped, 0)} pages mapped, ${maps.reduce((n, m) => n + m.runs.vpn.length, 0)} runs`);
-  const smaps = scan.processes.some((p) => p.state === "ok" && p.source !== "pagemap") ? smapsRowsFor(src, scan) : undefined;
   let flags: FlagsReport | null = null;
   if (gathered.census)
     flags = buildFlagsReport(gathered.census, { raw: false, filters: [], pageSize: scan.kernel.pageSize, scope: { kind: "machine", source: src.procfs.path("kpageflags") } });
@@ -106,7 +104,7 @@ export function reportFrom(src: ViewSource, scan: Scan, gathered: SystemGathered
       cgroup: groupsReportFrom(src, scan, { by: "cgroup" }),
       unit: groupsReportFrom(src, scan, { by: "unit" }),
     },
-    libs: buildLibsReport(scan, { top: o.libs ?? DEFAULT_REPORT_LIBS }, smaps),
+    libs: libsReportFrom(src, scan, { top: o.libs ?? DEFAULT_REPORT_LIBS }),
     shares: scan.mode === "pagemap" ? buildSharesReport(scan, {}, buildPageOwners(scan.processes, scan.runs)) : null,
     flags,
     addressMapLimit: limit,

@@ -11,15 +11,13 @@
  * each process's start time (/proc/PID/stat field 22), so that a reused pid
  * is a new process, and meminfo for the machine's totals.
  */
-import { ProcessGoneError, ProcReadError, PermissionError } from "../errors.js";
 import { parseMeminfo, type Meminfo } from "../parse/meminfo.js";
-import { parseStatStartTime } from "../parse/proc-stat.js";
 import { buildGroupsReport, type GroupsReport } from "../report/groups-report.js";
-import { buildLibsReport, type LibsReport } from "../report/libs-report.js";
+import type { LibsReport } from "../report/libs-report.js";
 import { buildPsReport, type PsReport } from "../report/process-report.js";
 import type { Scanner } from "../scan/scanner.js";
 import { scanSystem, type Scan } from "../scan/system-scan.js";
-import { smapsRowsFor } from "./libs.js";
+import { libsReportFrom } from "./libs.js";
 import type { ViewHooks, ViewSource } from "./source.js";
 
 export interface TopViewOptions {
@@ -46,33 +44,10 @@ export interface TopSnapshot {
   readonly users: GroupsReport;
   readonly cgroups: GroupsReport;
   readonly libraries: LibsReport | undefined;
-  /**
-   * Start time (clock ticks since boot, as text) per pid, read right after
-   * the scan. Missing for a process that exited since, or a tree without
-   * stat files: such a process is then known by its pid alone.
-   */
-  readonly startTimes: ReadonlyMap<number, string>;
   /** Processes whose memory could not be read (another user's, without root). */
   readonly unreadable: number;
   /** In smaps_rollup mode: why page-level data could not be had (e.g. "/proc/kpagecount is readable by root only"). */
   readonly fallbackReason: string | undefined;
-}
-
-/** Start times of the scanned processes; one small read each, done after the scan. */
-function readStartTimes(src: ViewSource, scan: Scan): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const p of scan.processes) {
-    const pid = p.info.pid;
-    try {
-      const text = src.procfs.readOptionalText(`${pid}/stat`);
-      if (text !== undefined) out.set(pid, parseStatStartTime(text, src.procfs.path(pid, "stat")));
-    } catch (err) {
-      // Exited since the scan (or the file is unreadable): known by pid alone this time.
-      if (err instanceof ProcessGoneError || err instanceof ProcReadError || err instanceof PermissionError) continue;
-      throw err;
-    }
-  }
-  return out;
 }
 
 export async function topView(src: ViewSource, o: TopViewOptions = {}, hooks: ViewHooks = {}): Promise<TopSnapshot> {
@@ -83,13 +58,8 @@ export async function topView(src: ViewSource, o: TopViewOptions = {}, hooks: Vi
   const ps = buildPsReport(scan, {});
   const users = buildGroupsReport(scan, { by: "user" });
   const cgroups = buildGroupsReport(scan, { by: "cgroup" });
-  let libraries: LibsReport | undefined;
-  if (o.libraries) {
-    const smaps = scan.processes.some((p) => p.state === "ok" && p.source !== "pagemap") ? smapsRowsFor(src, scan) : undefined;
-    libraries = buildLibsReport(scan, {}, smaps);
-  }
+  const libraries = o.libraries ? libsReportFrom(src, scan) : undefined;
   const scanMs = performance.now() - t0;
-  const startTimes = readStartTimes(src, scan);
   let meminfo = scan.meminfo;
   if (meminfo === undefined) {
     const text = src.procfs.readOptionalText("meminfo");
@@ -99,5 +69,5 @@ export async function topView(src: ViewSource, o: TopViewOptions = {}, hooks: Vi
   const f = scan.kernel.features;
   const fallbackReason =
     scan.mode === "pagemap" ? undefined : (f.kpagecount.note ?? f.kpageflags.note ?? "PFNs read as zero (no CAP_SYS_ADMIN in the initial user namespace)");
-  return { scanMs, mode: scan.mode, meminfo, ps, users, cgroups, libraries, startTimes, unreadable, fallbackReason };
+  return { scanMs, mode: scan.mode, meminfo, ps, users, cgroups, libraries, unreadable, fallbackReason };
 }

@@ -2,7 +2,6 @@
 import { Option, type Command } from "commander";
 import { openCapture } from "../../capture/open.js";
 import { PagelensError, UsageError } from "../../errors.js";
-import { parseStatStartTime } from "../../parse/stat.js";
 import { buildDiffReport, type DiffMapping, type DiffSide } from "../../report/diff-report.js";
 import { renderDiffJson, renderDiffTable } from "../../render/diff-render.js";
 import { UNITS, type Unit } from "../../render/units.js";
@@ -31,15 +30,7 @@ async function sideOf(spec: string, g: GlobalOptions, io: CliIo, o: DiffOptions)
   const ps = await psView(src, { pids: o.pid });
   // --all: unnamed anonymous memory ([anon]) is where most growth is.
   const libs = await libsView(src, { all: true });
-  const startOf = (pid: number): number | null => {
-    try {
-      return parseStatStartTime(src.procfs.readText(`${pid}/stat`, pid)) ?? null;
-    } catch (err) {
-      if (err instanceof PagelensError) return null;
-      throw err;
-    }
-  };
-  const processes = ps.processes.map((p) => ({ pid: p.pid, startTime: startOf(p.pid), command: p.command, user: p.user, rss: p.rss, pss: p.pss, uss: p.uss, swap: p.swap }));
+  const processes = ps.processes.map((p) => ({ pid: p.pid, startTime: p.startTime, command: p.command, user: p.user, rss: p.rss, pss: p.pss, uss: p.uss, swap: p.swap }));
   const mappings = new Map<number, DiffMapping[]>();
   if (o.pid !== undefined || o.mappings) {
     for (const p of ps.processes) {

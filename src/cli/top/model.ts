@@ -110,7 +110,7 @@ export function rowsOf(s: TopSnapshot, view: TopViewName): SourceRow[] | undefin
   switch (view) {
     case "processes":
       return s.ps.processes.map((p) => ({
-        key: `${p.pid}@${s.startTimes.get(p.pid) ?? "?"}`,
+        key: `${p.pid}@${p.startTime ?? "?"}`,
         name: p.command,
         alias: p.comm,
         pid: p.pid,
