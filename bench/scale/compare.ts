@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { kernelPssRangeKiB, pssAgrees } from "./pss-bounds.js";
 import {
   benchTmpDir,
   CommandTimeout,
@@ -255,6 +256,7 @@ function checkOnce(root: string, pids: readonly number[], label: string): Map<nu
   const file = path.join(benchTmpDir(), `accuracy-${label}.json`);
   runTimed([process.execPath, path.join(root, "dist", "bench", "scale", "rollup-check.js"), pids.join(",")], file);
   const doc = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    pageSize: number;
     rows: { pid: number; before: Rollup | null; after: Rollup | null; row: { source: string; rss: number; pss: number; swap: number; uss: number } | null }[];
   };
   for (const { pid: p, before: b, after: a, row: r } of doc.rows) {
@@ -271,7 +273,13 @@ function checkOnce(root: string, pids: readonly number[], label: string): Map<nu
     const pssDiff = Math.abs(kb(r.pss) - b.pss);
     const wrong: string[] = [];
     if (kb(r.rss) !== b.rss) wrong.push(`Rss ${kb(r.rss)} vs ${b.rss}`);
-    if (pssDiff >= 1 + 1e-6) wrong.push(`Pss ${kb(r.pss).toFixed(2)} vs ${b.pss}`);
+    // Pss: the values the kernel's fixed-point sum, truncated to kB, can print for pagelens's exact
+    // sum over these shared pages (pss-bounds.ts; not a tolerance of +-1 kB, which is wrong both ways).
+    const sharedPages = (r.rss - r.uss) / doc.pageSize;
+    if (!pssAgrees(r.pss, sharedPages, b.pss)) {
+      const { low, high } = kernelPssRangeKiB(r.pss, sharedPages);
+      wrong.push(`Pss ${kb(r.pss).toFixed(4)} vs ${b.pss} (the kernel's arithmetic gives ${low === high ? low : `${low}..${high}`})`);
+    }
     if (kb(r.swap) !== b.swap) wrong.push(`Swap ${kb(r.swap)} vs ${b.swap}`);
     if (kb(r.uss) !== b.uss) wrong.push(`USS ${kb(r.uss)} vs ${b.uss}`);
     result.set(p, wrong.length > 0 ? { kind: "wrong", why: `${wrong.join(", ")} kB (${whatIs(p)})` } : { kind: "same", pssDiff });
@@ -283,8 +291,9 @@ function checkOnce(root: string, pids: readonly number[], label: string): Map<nu
  * pagelens's numbers for `pids` against the kernel's smaps_rollup, read just
  * before and just after pagelens's scan in pagelens's own process (see
  * checkOnce): Rss, Swap and USS (Private_Clean +
- * Private_Dirty) must be equal in kB, Pss within 1 kB (the kernel truncates a
- * sum it keeps in finer units). First one run over all pids; then each pid
+ * Private_Dirty) must be equal in kB, Pss one of the values the kernel's
+ * arithmetic can print for pagelens's exact PSS (pss-bounds.ts: it truncates
+ * each shared page's share to 1/4096 byte and the total to kB). First one run over all pids; then each pid
  * that changed or disagreed is measured again on its own (a shorter window),
  * up to `retries` times. Why: a process's Pss also moves when *other*
  * processes map or unmap pages it shares (every short-lived process maps
@@ -331,7 +340,7 @@ export function rollupAccuracy(
   }
   const ok = bad.length === 0;
   const line =
-    `accuracy vs smaps_rollup (${label}): ${compared} processes compared, Rss/Swap/USS equal and Pss within 1 kB for ${compared - bad.length}` +
+    `accuracy vs smaps_rollup (${label}): ${compared} processes compared, Rss/Swap/USS equal and Pss as the kernel's arithmetic gives for ${compared - bad.length}` +
     ` (largest Pss difference ${maxPssDiff.toFixed(3)} kB; ${agreedOnRetry} of them agreed only when measured again alone)` +
     (changed > 0 ? `; ${changed} kept changing while measured, not compared` : "") +
     (bad.length > 0 ? `; MISMATCH: ${bad.slice(0, 5).join("; ")}${bad.length > 5 ? ` and ${bad.length - 5} more` : ""}` : compared > 0 ? " OK" : " (nothing compared)");

@@ -3,7 +3,8 @@
  * rollupAccuracy): reads the smaps_rollup of the given pids, scans them
  * through the library as `pagelens ps --pid` does, and reads their
  * smaps_rollup again, all in this one process, then prints one JSON document
- * `{ rows: [{ pid, before, after, row }] }` (rollups in kB, rows in bytes).
+ * `{ pageSize, rows: [{ pid, before, after, row }] }` (rollups in kB, rows in
+ * bytes; the page size counts the row's shared pages for pss-bounds.ts).
  *
  * Why in one process: pagelens itself maps shared libraries (libc, libm,
  * libstdc++, ld.so), so while it runs every page of those that another
@@ -29,6 +30,7 @@ const after = new Map<number, Rollup | undefined>(pids.map((p) => [p, readRollup
 const rows = new Map(buildPsReport(scan, {}).processes.map((r) => [r.pid, r]));
 process.stdout.write(
   JSON.stringify({
+    pageSize: scan.kernel.pageSize,
     rows: pids.map((pid) => {
       const r = rows.get(pid);
       return { pid, before: before.get(pid) ?? null, after: after.get(pid) ?? null, row: r ? { source: r.source, rss: r.rss, pss: r.pss, swap: r.swap, uss: r.uss } : null };
