@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { kernelPssRangeKiB, pssAgrees } from "./pss-bounds.js";
+import { kernelPssRangeKiB, pssAgrees } from "../../src/accounting/kernel-pss.js";
 import {
   benchTmpDir,
   CommandTimeout,
@@ -274,7 +274,7 @@ function checkOnce(root: string, pids: readonly number[], label: string): Map<nu
     const wrong: string[] = [];
     if (kb(r.rss) !== b.rss) wrong.push(`Rss ${kb(r.rss)} vs ${b.rss}`);
     // Pss: the values the kernel's fixed-point sum, truncated to kB, can print for pagelens's exact
-    // sum over these shared pages (pss-bounds.ts; not a tolerance of +-1 kB, which is wrong both ways).
+    // sum over these shared pages (accounting/kernel-pss.ts; not a tolerance of +-1 kB, which is wrong both ways).
     const sharedPages = (r.rss - r.uss) / doc.pageSize;
     if (!pssAgrees(r.pss, sharedPages, b.pss)) {
       const { low, high } = kernelPssRangeKiB(r.pss, sharedPages);
@@ -292,7 +292,7 @@ function checkOnce(root: string, pids: readonly number[], label: string): Map<nu
  * before and just after pagelens's scan in pagelens's own process (see
  * checkOnce): Rss, Swap and USS (Private_Clean +
  * Private_Dirty) must be equal in kB, Pss one of the values the kernel's
- * arithmetic can print for pagelens's exact PSS (pss-bounds.ts: it truncates
+ * arithmetic can print for pagelens's exact PSS (accounting/kernel-pss.ts: it truncates
  * each shared page's share to 1/4096 byte and the total to kB). First one run over all pids; then each pid
  * that changed or disagreed is measured again on its own (a shorter window),
  * up to `retries` times. Why: a process's Pss also moves when *other*

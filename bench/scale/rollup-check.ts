@@ -4,7 +4,7 @@
  * through the library as `pagelens ps --pid` does, and reads their
  * smaps_rollup again, all in this one process, then prints one JSON document
  * `{ pageSize, rows: [{ pid, before, after, row }] }` (rollups in kB, rows in
- * bytes; the page size counts the row's shared pages for pss-bounds.ts).
+ * bytes; the page size counts the row's shared pages for accounting/kernel-pss.ts).
  *
  * Why in one process: pagelens itself maps shared libraries (libc, libm,
  * libstdc++, ld.so), so while it runs every page of those that another

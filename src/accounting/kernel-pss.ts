@@ -1,8 +1,9 @@
 /**
  * Which `Pss` line of smaps_rollup the kernel can print for a process whose
- * exact PSS pagelens computed: the accuracy check of the scale suite
- * (compare.ts) holds pagelens to this interval instead of a guessed
- * tolerance.
+ * exact PSS pagelens computed: where the two legitimately differ, and by how
+ * much. The live oracle test and the scale bench's accuracy check
+ * (bench/scale/compare.ts) hold pagelens to this interval instead of a
+ * guessed tolerance.
  *
  * The kernel's arithmetic (fs/proc/task_mmu.c, smaps_account with
  * CONFIG_PAGE_MAPCOUNT, and show_smaps_rollup): each present page adds, in

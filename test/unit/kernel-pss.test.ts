@@ -1,5 +1,5 @@
 /**
- * The scale bench's Pss check (bench/scale/pss-bounds.ts) against the
+ * The scale bench's Pss check (src/accounting/kernel-pss.ts) against the
  * kernel's own arithmetic, done here in BigInt as fs/proc/task_mmu.c does it
  * in u64: per page `(PAGE_SIZE << 12) / mapcount` truncated (or `PAGE_SIZE
  * << 12` for map count 1), summed, printed as `sum >> 12 >> 10`. pagelens's
@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { kernelPssRangeKiB, pssAgrees } from "../../bench/scale/pss-bounds.js";
+import { kernelPssRangeKiB, pssAgrees } from "../../src/accounting/kernel-pss.js";
 
 const PAGE = 4096;
 
