@@ -25,7 +25,7 @@ export type VmaRange = Pick<Vma, "start" | "end" | "kind">;
 export const PAGEMAP_BATCH = WALK_BATCH;
 
 /** Pages per PMD (2 MiB of 4 KiB pages): parts read are widened to whole blocks of this many. */
-const PMD_PAGES = 512;
+export const PMD_PAGES = 512;
 
 /**
  * Holes shorter than this many pages between parts are read through. Reading

@@ -94,7 +94,7 @@ export function censusProcess(procfs: ProcFs, pid: number, o: ProcessCensusOptio
   const buf = new PagemapBuffer();
   const ranges = o.ranges ? normalizeRanges(o.ranges) : [undefined];
   for (const r of ranges)
-    readPagemap(procfs, pid, o.vmas, o.pageSize, buf, collect, r ? { startVpn: r.start, endVpn: Math.min(r.end, Number.MAX_SAFE_INTEGER) } : undefined);
+    readPagemap(procfs, pid, o.vmas, o.pageSize, buf, collect, { range: r ? { startVpn: r.start, endVpn: Math.min(r.end, Number.MAX_SAFE_INTEGER) } : undefined });
   if (hiddenPfns)
     throw new PermissionError(procfs.path(pid, "pagemap"), "PFNs read as zero: page flags need CAP_SYS_ADMIN in the initial user namespace");
 

@@ -34,7 +34,7 @@ export function pagesView(src: ViewSource, pid: number, o: PagesViewOptions = {}
   const ps = kernel.pageSize;
   const range = o.addr ? { startVpn: Math.floor(o.addr.start / ps), endVpn: Math.ceil(o.addr.end / ps) } : undefined;
   // A kernel thread or zombie has no mappings, and its pagemap cannot even be opened (ESRCH).
-  if (vmas.length > 0) readPagemap(procfs, pid, vmas, ps, new PagemapBuffer(), (u32, count, vpn, v) => collectEntries(entries, u32, count, vpn, v), range);
+  if (vmas.length > 0) readPagemap(procfs, pid, vmas, ps, new PagemapBuffer(), (u32, count, vpn, v) => collectEntries(entries, u32, count, vpn, v), { range, skipHoles: true });
   const notes: string[] = [];
   const set = new PfnSet();
   let hidden = false;

@@ -55,7 +55,7 @@ export function addressMapsOf(src: ViewSource, scan: Scan, procs: readonly Scann
   for (const proc of procs) {
     const pre = new PagemapRuns(scan.kernel.maxSwapfiles);
     try {
-      readPagemap(procfs, proc.info.pid, proc.vmas, pageSize, buf, (u32, count, vpn) => pre.add(u32, count, vpn));
+      readPagemap(procfs, proc.info.pid, proc.vmas, pageSize, buf, (u32, count, vpn) => pre.add(u32, count, vpn), { skipHoles: true });
     } catch (err) {
       if (err instanceof ProcessGoneError) continue;
       if (err instanceof PermissionError || err instanceof ProcReadError) {

@@ -22,6 +22,9 @@ import { newPassStats, runPagemapPass, type PagemapParams, type PagemapScanMode,
 import { probeKernel } from "../../src/kernel/features.js";
 import { parseMaps } from "../../src/parse/maps.js";
 import { scanSystem, type Scan, type ScannedProcess } from "../../src/scan/system-scan.js";
+import { PagemapBuffer, readPagemap } from "../../src/scan/read-pagemap.js";
+import { collectEntries, type PageEntries } from "../../src/report/pages-report.js";
+import { PagemapRuns } from "../../src/report/address-map.js";
 import { makeSwap } from "../support/swap.js";
 import { liveSkipReason, PAGE, processIn, startScenario, vmaUsage, type Scenario } from "../support/scenario.js";
 
@@ -92,6 +95,30 @@ test("PAGEMAP_SCAN: reads narrowed to what is there give bit-identical stores an
     assert.deepEqual(got.swapVmas, off.swapVmas, `${label}: swap VMAs`);
     assert.deepEqual(got.usage, off.usage, `${label}: usage rows`);
   }
+
+  // The single-process reader (pages, the HTML report's address maps): holes left out give the same
+  // entries and the same runs as reading every mapped page's entry, for far fewer reads.
+  // Only the process's own anonymous mappings: a library page's exclusive bit moves whenever another
+  // process maps or unmaps it between the two reads.
+  const kernel = probeKernel(procfs);
+  const ownVmas = vmas.filter((v) => v.name === "" && !v.mayShare);
+  const readAll = (skipHoles: boolean) => {
+    const entries: PageEntries = { vpn: [], lo: [], hi: [], vma: [] };
+    const runs = new PagemapRuns(kernel.maxSwapfiles);
+    let read = 0;
+    readPagemap(procfs, s.pid, ownVmas, kernel.pageSize, new PagemapBuffer(), (u32, count, vpn, v) => {
+      read += count;
+      collectEntries(entries, u32, count, vpn, v);
+      runs.add(u32, count, vpn);
+    }, { skipHoles });
+    return { entries, runs: [runs.vpn, runs.len, runs.pfn, runs.bits], read };
+  };
+  const whole = readAll(false);
+  const narrowed = readAll(true);
+  assert.ok(narrowed.read * 50 < whole.read, `readPagemap skipping holes read ${narrowed.read} of ${whole.read} entries`);
+  assert.ok(whole.entries.vpn.length > 6000, "the scenario's entries were read");
+  assert.deepEqual(narrowed.entries, whole.entries, "readPagemap: the same entries with holes left out");
+  assert.deepEqual(narrowed.runs, whole.runs, "readPagemap: the same address-map runs with holes left out");
 
   // The whole scan, with its lookups and accounting: equal, and the numbers the program built.
   const scans: Scan[] = [];
