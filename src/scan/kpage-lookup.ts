@@ -14,7 +14,7 @@
  */
 import type { ProcFs } from "../procfs/procfs.js";
 import { KpageIndex, type KpageWasm, type StoreColumns } from "./kpage-index.js";
-import { BLOCK_WORDS, type KpageValues, type LookupStats } from "./scan-data.js";
+import { BLOCK_WORDS, popcount, type KpageValues, type LookupStats } from "./scan-data.js";
 import { INTO_CGROUP, INTO_COUNT, INTO_FLAGS, PFN_BLOCK_SHIFT } from "./wasm-abi.js";
 
 const PAGE = 1 << PFN_BLOCK_SHIFT;
@@ -42,12 +42,6 @@ export const GAP = 16;
  * spreads over the cores while this thread reads the short ones.
  */
 const SYNC_MAX = 512;
-
-export function popcount(x: number): number {
-  let v = x - ((x >>> 1) & 0x55555555);
-  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-  return (((v + (v >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
-}
 
 /** The PFNs to look up, as a bitmap in pages of 64 Ki PFNs. */
 export class PfnSet {
@@ -210,10 +204,6 @@ export class KpageTable {
     };
   }
 
-  get hasCgroups(): boolean {
-    return this.cgroup !== undefined;
-  }
-
   /** The rank of a looked-up PFN, or -1. */
   rankOf(pfn: number): number {
     const p = Math.floor(pfn / PAGE);
@@ -266,28 +256,6 @@ export class KpageTable {
       }
     });
   }
-
-  /** The values of one 64 Ki-PFN page as arrays indexed by PFN offset (for code that walks pages). */
-  densePage(p: number, into: { count: Uint32Array; flagsLo: Uint32Array }): boolean {
-    const words = this.set.pages[p];
-    if (!words) return false;
-    into.count.fill(0);
-    into.flagsLo.fill(0);
-    let rank = this.bases[p]![0]!;
-    for (let w = 0; w < WORDS; w++) {
-      let bits = words[w]!;
-      while (bits !== 0) {
-        const low = bits & -bits;
-        bits ^= low;
-        const o = w * 32 + 31 - Math.clz32(low);
-        into.count[o] = this.count[rank]!;
-        into.flagsLo[o] = this.flagsLo[rank]!;
-        rank++;
-      }
-    }
-    return true;
-  }
-
 }
 
 export interface LookupOptions {

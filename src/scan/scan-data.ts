@@ -195,7 +195,8 @@ export interface ScanData {
 /** The scan's result. The same value as ScanData: the name the rest of the code has always used. */
 export type Scan = ScanData;
 
-function popcount(x: number): number {
+/** Set bits of a 32-bit word (for ranks within a bitmap word). */
+export function popcount(x: number): number {
   let v = x - ((x >>> 1) & 0x55555555);
   v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
   return (((v + (v >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
