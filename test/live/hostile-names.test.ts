@@ -12,10 +12,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { liveSkipReason, makeTempDir, onExit, REPO_ROOT, runCli } from "../support/scenario.js";
+import { startHostile } from "../support/hostile.js";
+import { liveSkipReason, makeTempDir, runCli } from "../support/scenario.js";
 
 const skip = liveSkipReason();
 
@@ -34,34 +34,11 @@ interface Started {
   readonly file: string;
 }
 
-async function startHostile(t: { after: (fn: () => void) => void }): Promise<Started> {
+async function startHostileHere(t: { after: (fn: () => void) => void }): Promise<Started> {
   const dir = makeTempDir("pagelens-hostile-");
-  const bin = path.join(dir, "hostile");
-  const r = spawnSync("cc", ["-O2", "-Wall", "-o", bin, path.join(REPO_ROOT, "test", "support", "c", "hostile.c")], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`cc failed: ${r.stderr}`);
-  const proc = spawn(bin, [dir, COMM], { argv0: ARGV0, stdio: ["ignore", "pipe", "inherit"] });
-  const kill = (): void => {
-    try {
-      proc.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  };
-  onExit(kill);
-  t.after(kill);
-  const lines = await new Promise<string[]>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`hostile did not get ready: ${out}`)), 30_000);
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString("utf8");
-      if (out.includes("READY\n")) {
-        clearTimeout(timer);
-        resolve(out.split("\n"));
-      }
-    });
-    proc.once("error", reject);
-  });
-  return { pid: Number(lines[0]), child: Number(lines[1]), dir, file: path.join(dir, FILE_NAME) };
+  const h = await startHostile(dir, ARGV0, COMM);
+  t.after(h.kill);
+  return { pid: h.pid, child: h.child, dir, file: path.join(dir, FILE_NAME) };
 }
 
 /** Run, insist on exit 0, and check stdout and stderr for raw control characters. */
@@ -87,7 +64,7 @@ const COMM_SHOWN = "c\\x1b[31m\\n\\\\nq";
 const FILE_SHOWN = "lib\\n\\x1b[2J\\x1b]0;pwned\\x07\\u202eos.so";
 
 test("hostile names: every table and CSV shows them escaped and emits no control character; JSON has the true names", { skip }, async (t) => {
-  const h = await startHostile(t);
+  const h = await startHostileHere(t);
   const pids = `${h.pid},${h.child}`;
   // The kernel's own view: comm holds the raw bytes (newline included), status escapes only \n and \\.
   assert.equal(fs.readFileSync(`/proc/${h.pid}/comm`, "utf8"), COMM + "\n");

@@ -17,12 +17,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { safeText } from "../../src/render/safe-text.js";
-import { liveSkipReason, makeTempDir, MiB, onExit, readRollupKb, REPO_ROOT, runCli, startScenario, type Scenario } from "../support/scenario.js";
+import { liveSkipReason, makeTempDir, MiB, readRollupKb, REPO_ROOT, runCli, startScenario, type Scenario } from "../support/scenario.js";
+import { startHostile, type Hostile } from "../support/hostile.js";
 import { get, sampleValue, startServeCli, type Child } from "../support/serve.js";
 
 const CHROMIUM = [process.env["PAGELENS_CHROMIUM"], "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p): p is string => p !== undefined && fs.existsSync(p));
@@ -75,31 +75,14 @@ function tablePids(page: Page): Promise<number[]> {
 describe("the HTML report and the web view in Chromium", { skip }, () => {
   let browser: Browser;
   let work: Scenario;
-  let hostile: { pid: number; kill: () => void };
+  let hostile: Hostile;
   let dir: string;
   let child: number;
   let rollupPss: number;
 
   before(async () => {
     dir = makeTempDir("pagelens-html-");
-    const bin = path.join(dir, "hostile");
-    const cc = spawnSync("cc", ["-O2", "-o", bin, path.join(REPO_ROOT, "test", "support", "c", "hostile.c")], { encoding: "utf8" });
-    if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
-    const proc = spawn(bin, [dir, HOSTILE_COMM], { argv0: HOSTILE_ARGV0, stdio: ["ignore", "pipe", "inherit"] });
-    const kill = (): void => void proc.kill("SIGKILL");
-    onExit(kill);
-    const first = await new Promise<number>((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error(`hostile did not get ready: ${out}`)), 30_000);
-      proc.stdout!.on("data", (d: Buffer) => {
-        out += d.toString("utf8");
-        if (out.includes("READY\n")) {
-          clearTimeout(timer);
-          resolve(Number(out.split("\n")[0]));
-        }
-      });
-    });
-    hostile = { pid: first, kill };
+    hostile = await startHostile(dir, HOSTILE_ARGV0, HOSTILE_COMM);
     trace("hostile started");
     work = await startScenario("workload", [2, 64, 30]);
     trace("workload started");
