@@ -152,6 +152,34 @@ export class PagemapScanner {
     }
     return [n, Math.ceil(get64(u, 2 * 4) / scale)];
   }
+
+  /**
+   * The parts of pages [from, end) that hold something, as ascending,
+   * disjoint [start, end) pairs: scan() called until the walk reaches `end`,
+   * resumed from walk_end, regions merged where a resumed call continues the
+   * last one. If a call makes no progress, the rest is returned as one part
+   * (read it as it is). Throws as scan() does.
+   */
+  parts(fd: number, from: number, end: number, file?: string): number[] {
+    const parts: number[] = [];
+    let at = from;
+    while (at < end) {
+      const [n, walkEnd] = this.scan(fd, at, end, file);
+      for (let i = 0; i < n; i++) {
+        const a = this.starts[i]!;
+        const b = this.ends[i]!;
+        if (parts.length > 0 && parts[parts.length - 1]! >= a) parts[parts.length - 1] = Math.max(parts[parts.length - 1]!, b);
+        else parts.push(a, b);
+      }
+      if (walkEnd <= at) break;
+      at = walkEnd;
+    }
+    if (at < end) {
+      if (parts.length > 0 && parts[parts.length - 1]! >= at) parts[parts.length - 1] = end;
+      else parts.push(at, end);
+    }
+    return parts;
+  }
 }
 
 /** Little-endian u64 at 32-bit word `w` (addresses stay below 2^57: exact as numbers). */

@@ -376,23 +376,10 @@ class Narrower {
       }
     }
     const sc = this.scanner;
-    const parts: number[] = [];
-    let from = s.startVpn;
+    const calls = sc.calls;
+    const regions = sc.regions;
     try {
-      while (from < s.endVpn) {
-        const [n, walkEnd] = sc.scan(file.descriptor, from, s.endVpn);
-        this.stats.scanCalls++;
-        this.stats.scanRegions += n;
-        for (let i = 0; i < n; i++) {
-          const a = sc.starts[i]!;
-          const b = sc.ends[i]!;
-          // Regions of one call never overlap; a resumed call may continue the last region.
-          if (parts.length > 0 && parts[parts.length - 1]! >= a) parts[parts.length - 1] = Math.max(parts[parts.length - 1]!, b);
-          else parts.push(a, b);
-        }
-        if (walkEnd <= from) break; // no progress: read the rest as it is
-        from = walkEnd;
-      }
+      return sc.parts(file.descriptor, s.startVpn, s.endVpn, file.file);
     } catch (err) {
       if (err instanceof ScanUnsupportedError) return this.unsupported(err.reason);
       if (isGone(err)) throw new ProcessGoneError(pid, file.file);
@@ -400,9 +387,10 @@ class Narrower {
       if (!(err instanceof SyscallError)) return this.unsupported(`PAGEMAP_SCAN failed: ${err instanceof Error ? err.message : String(err)}`);
       // Another failure (ENOMEM, EFAULT): read this stretch whole, as without the ioctl.
       return undefined;
+    } finally {
+      this.stats.scanCalls += sc.calls - calls;
+      this.stats.scanRegions += sc.regions - regions;
     }
-    if (from < s.endVpn) parts.push(from, s.endVpn);
-    return parts;
   }
 
   private unsupported(reason: string): undefined {

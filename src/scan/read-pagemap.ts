@@ -100,34 +100,18 @@ export function readPagemap(
 }
 
 /**
- * The parts of pages [from, end) that hold something, as [start, end) pairs
- * widened to whole 2 MiB blocks (so a PMD-mapped run is read whole), clamped
- * to [from, end), ascending and disjoint.
+ * The parts of pages [from, end) that hold something (PagemapScanner.parts),
+ * widened to whole 2 MiB blocks (so a PMD-mapped run is read whole) and
+ * clamped to [from, end), ascending and disjoint.
  */
 function partsHolding(file: U64File, from: number, end: number, pageSize: number): number[] {
-  const sc = PagemapScanner.shared(pageSize);
-  const parts: number[] = [];
-  let at = from;
-  while (at < end) {
-    const [n, walkEnd] = sc.scan(file.descriptor, at, end, file.file);
-    for (let i = 0; i < n; i++) {
-      const a = Math.max(from, Math.floor(sc.starts[i]! / PMD_PAGES) * PMD_PAGES);
-      const b = Math.min(end, Math.ceil(sc.ends[i]! / PMD_PAGES) * PMD_PAGES);
-      if (parts.length > 0 && parts[parts.length - 1]! >= a) parts[parts.length - 1] = Math.max(parts[parts.length - 1]!, b);
-      else parts.push(a, b);
-    }
-    if (walkEnd <= at) {
-      // No progress: read the rest as it is.
-      parts.push(at, end);
-      break;
-    }
-    at = walkEnd;
-  }
-  // Merge a rest pushed after the last region.
+  const raw = PagemapScanner.shared(pageSize).parts(file.descriptor, from, end, file.file);
   const out: number[] = [];
-  for (let i = 0; i < parts.length; i += 2) {
-    if (out.length > 0 && out[out.length - 1]! >= parts[i]!) out[out.length - 1] = Math.max(out[out.length - 1]!, parts[i + 1]!);
-    else out.push(parts[i]!, parts[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) {
+    const a = Math.max(from, Math.floor(raw[i]! / PMD_PAGES) * PMD_PAGES);
+    const b = Math.min(end, Math.ceil(raw[i + 1]! / PMD_PAGES) * PMD_PAGES);
+    if (out.length > 0 && out[out.length - 1]! >= a) out[out.length - 1] = Math.max(out[out.length - 1]!, b);
+    else out.push(a, b);
   }
   return out;
 }
