@@ -14,6 +14,7 @@ import { MemoryCgroups } from "../kernel/cgroups.js";
 import { probeKernel } from "../kernel/features.js";
 import { ProcFs, type U64File } from "../procfs/procfs.js";
 import { parsePasswd } from "../procfs/users.js";
+import { F64Column } from "../scan/f64-column.js";
 import { scanSystem, type Scan } from "../scan/system-scan.js";
 import { CAPTURE_FORMAT, CAPTURE_VERSION, writeCaptureAsync, type Meta } from "./format.js";
 import { RecordingBackend, type WholeWords } from "./recorder.js";
@@ -58,27 +59,8 @@ function gaps(cov: ReadonlyArray<[number, number]>, s: number, e: number, from =
 
 const WINDOW = 64 * 1024;
 
-/** A growable list of PFNs (a plain number[] of a million entries costs 5x the memory and the GC's time). */
-class PfnList {
-  n = 0;
-  a = new Float64Array(4096);
-
-  push(pfn: number): void {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = pfn;
-  }
-
-  sorted(): Float64Array {
-    return this.a.subarray(0, this.n).sort();
-  }
-}
-
 /** The PFNs of present pagemap entries among `got` words of `buf` (bit 63 set; PFN in bits 0-54). */
-function collectPfns(buf: Uint8Array, got: number, pfns: PfnList): void {
+function collectPfns(buf: Uint8Array, got: number, pfns: F64Column): void {
   const u32 = new Uint32Array(buf.buffer, buf.byteOffset, got * 2);
   for (let k = 0; k < got; k++) {
     const hi = u32[2 * k + 1]!;
@@ -91,7 +73,7 @@ function collectPfns(buf: Uint8Array, got: number, pfns: PfnList): void {
  * are what gets recorded); with `pfns`, collect the PFNs of present pagemap
  * entries. Stops at the end of the file.
  */
-async function readRange(file: U64File, s: number, e: number, buf: Uint8Array, pfns?: PfnList): Promise<boolean> {
+async function readRange(file: U64File, s: number, e: number, buf: Uint8Array, pfns?: F64Column): Promise<boolean> {
   for (let i = s; i < e; ) {
     const n = Math.min(WINDOW, e - i);
     const got = await file.readWordsAsync(i, n, buf);
@@ -167,7 +149,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   const pageSize = kernel.pageSize;
   let mapped = 0;
   // The scan looked up every page it read (exact); pages of mappings it did not read are looked up in step 4.
-  const gapPfns = new PfnList();
+  const gapPfns = new F64Column();
   const t2 = performance.now();
   {
     const tasks: Array<() => Promise<void>> = [];
@@ -233,7 +215,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   const t5 = performance.now();
   if (!kernel.features.kpagecount.available) notRecorded.push(`kpagecount, kpageflags (${kernel.features.kpagecount.note ?? "unavailable"}): page-level numbers come from smaps_rollup, as they would on the machine`);
   else {
-    const all = gapPfns.sorted();
+    const all = gapPfns.values().sort();
     for (const n of ["kpagecount", ...(cgroups ? ["kpagecgroup"] : [])]) {
       const file = procfs.openU64(n);
       try {

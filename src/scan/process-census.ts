@@ -12,6 +12,7 @@ import type { ProcFs } from "../procfs/procfs.js";
 import { FlagCounter, findKpageEnd, normalizeRanges, openCgroupFile, PageRuns, type Census, type PageRange } from "./census.js";
 import { lookupKpages, PfnSet } from "./kpage-lookup.js";
 import { PagemapBuffer, readPagemap } from "./read-pagemap.js";
+import { F64Column } from "./f64-column.js";
 
 
 /** pagemap's high-half bits moved to page-types' synthetic kpageflags positions (in the high half). */
@@ -28,20 +29,6 @@ export function pagemapSyntheticHi(pmHi: number): number {
   if (pmHi & PM_SWAP_HI) h |= SYN_SWAP;
   if (pmHi & PM_EXCLUSIVE_HI) h |= SYN_EXCLUSIVE;
   return h >>> 0;
-}
-
-/** Growable numeric column. */
-class Column {
-  data: Float64Array = new Float64Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Float64Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.length++] = v;
-  }
 }
 
 export interface ProcessCensusOptions {
@@ -62,9 +49,9 @@ export interface ProcessCensusOptions {
  */
 export function censusProcess(procfs: ProcFs, pid: number, o: ProcessCensusOptions): Census {
   // One entry per present or swapped page, in virtual-address order.
-  const vpns = new Column();
-  const offsets = new Column(); // PFN, or swap offset
-  const pmHis = new Column();
+  const vpns = new F64Column();
+  const offsets = new F64Column(); // PFN, or swap offset
+  const pmHis = new F64Column();
   let skippedNonPresent = 0;
   let hiddenPfns = false;
   const collect = (u32: Uint32Array, count: number, firstVpn: number): void => {
