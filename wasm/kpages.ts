@@ -51,8 +51,24 @@ import {
   SUMS as S_FIELDS,
 } from "../src/scan/wasm-abi";
 
-/** Runs of at least this many pages are summed apart and then added to the VMA's sums (so a run's sum does not depend on what came before it). */
-const GROUP_MIN: u32 = 8;
+/**
+ * A whole page in the PSS sums' unit, 1/4096 byte (the kernel's PSS_SHIFT
+ * of 12): PAGE_SIZE << 12, set by setPageSize(). A page of map count m >= 2
+ * adds (PAGE_SIZE << 12) / m truncated, as fs/proc/task_mmu.c smaps_account
+ * does, so every PSS sum is an integer: exact in a double up to 2^53 (2 TiB
+ * of pages in one sum), the same whatever order or grouping the pages are
+ * added in, and equal to the kernel's own sum (src/accounting/kernel-pss.ts).
+ */
+let pageUnits: u32 = 4096 << 12;
+
+export function setPageSize(pageSize: u32): void {
+  pageUnits = pageSize << 12;
+}
+
+/** A page's share of PSS for map count `c`, in 1/4096 byte. */
+@inline function shareOf(c: u32): f64 {
+  return <f64>(c >= 2 ? pageUnits / c : pageUnits);
+}
 
 let dir: usize = 0;
 let nBlocks: u32 = 0;
@@ -68,7 +84,6 @@ let out: usize = 0;
 let flagsHi: usize = 0;
 let cgroups: usize = 0;
 let acc: usize = 0;
-let one: usize = 0;
 
 
 /** Where the scratch areas begin: the first free byte, 16-aligned. */
@@ -81,7 +96,7 @@ export function setup(
   pfnPtr: usize, lenPtr: usize, vmaPtr: usize, bitsPtr: usize, outPtr: usize, accPtr: usize,
 ): void {
   dir = dirPtr; nBlocks = blocks; bitmaps = bitmapPtr; bases = basePtr; counts = countPtr; flags = flagPtr;
-  runPfn = pfnPtr; runLen = lenPtr; runVma = vmaPtr; runBits = bitsPtr; out = outPtr; acc = accPtr; one = accPtr + S_FIELDS * 8;
+  runPfn = pfnPtr; runLen = lenPtr; runVma = vmaPtr; runBits = bitsPtr; out = outPtr; acc = accPtr;
 }
 
 /*
@@ -340,8 +355,8 @@ function rankOf(pfn: u64): i32 {
 
 /*
  * sumRun keeps the sums in locals for the length of a run and writes them
- * back once: each sum still gets the same additions in the same order (so
- * the same bits), without a load and a store of memory per page and field
+ * back once (all of them sums of integers, see shareOf: the same whatever
+ * the order), without a load and a store of memory per page and field
  * (35 ms for the 2.4 M pages of the reference workload before). Each page is
  * classed by the one rule, pageClass (src/accounting/page-class.ts).
  */
@@ -367,7 +382,7 @@ function sumRun(pfn: u64, len: u32, huge: bool, shmem: bool, to: usize): void {
         unmanaged += 1;
         continue;
       }
-      const share: f64 = c >= 2 ? 1.0 / <f64>c : 1.0;
+      const share = shareOf(c);
       rss += 1;
       pss += share;
       if (c == 1) uss += 1;
@@ -394,11 +409,11 @@ function sumRun(pfn: u64, len: u32, huge: bool, shmem: bool, to: usize): void {
         else if (cls == PAGE_HUGETLB) {
           if (c >= 2) hugeShared += 1;
           else hugePriv += 1;
-          hugePss += c >= 2 ? 1.0 / <f64>c : 1.0;
+          hugePss += shareOf(c);
         } else unmanaged += 1;
         continue;
       }
-      const share: f64 = c >= 2 ? 1.0 / <f64>c : 1.0;
+      const share = shareOf(c);
       rss += 1;
       pss += share;
       if (c == 1) uss += 1;
@@ -470,11 +485,7 @@ export function account(from: i32, to: i32, partial: bool): i32 {
     const bits = load<u32>(runBits + (<usize>i << 2));
     const huge = (bits & E_HUGE_RUN) != 0;
     const shmem = partial && (bits & E_SHMEM_VMA) != 0;
-    if (len >= GROUP_MIN) {
-      memory.fill(one, 0, S_FIELDS * 8);
-      sumRun(pfn, len, huge, shmem, one);
-      for (let f = 0; f < S_FIELDS; f++) add(acc, f, load<f64>(one + (<usize>f << 3)));
-    } else sumRun(pfn, len, huge, shmem, acc);
+    sumRun(pfn, len, huge, shmem, acc);
   }
   return k;
 }

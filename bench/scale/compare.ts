@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { kernelPssRangeKiB, pssAgrees } from "../../src/accounting/kernel-pss.js";
+import { kernelPssKiB, pssAgrees } from "../../src/accounting/kernel-pss.js";
 import {
   benchTmpDir,
   CommandTimeout,
@@ -273,13 +273,9 @@ function checkOnce(root: string, pids: readonly number[], label: string): Map<nu
     const pssDiff = Math.abs(kb(r.pss) - b.pss);
     const wrong: string[] = [];
     if (kb(r.rss) !== b.rss) wrong.push(`Rss ${kb(r.rss)} vs ${b.rss}`);
-    // Pss: the values the kernel's fixed-point sum, truncated to kB, can print for pagelens's exact
-    // sum over these shared pages (accounting/kernel-pss.ts; not a tolerance of +-1 kB, which is wrong both ways).
-    const sharedPages = (r.rss - r.uss) / doc.pageSize;
-    if (!pssAgrees(r.pss, sharedPages, b.pss)) {
-      const { low, high } = kernelPssRangeKiB(r.pss, sharedPages);
-      wrong.push(`Pss ${kb(r.pss).toFixed(4)} vs ${b.pss} (the kernel's arithmetic gives ${low === high ? low : `${low}..${high}`})`);
-    }
+    // Pss: pagelens sums the kernel's fixed-point shares, so the kernel prints it truncated to kB
+    // (accounting/kernel-pss.ts; not a tolerance of +-1 kB, which is wrong both ways).
+    if (!pssAgrees(r.pss, b.pss)) wrong.push(`Pss ${kb(r.pss).toFixed(4)} vs ${b.pss} (the kernel's arithmetic gives ${kernelPssKiB(r.pss)})`);
     if (kb(r.swap) !== b.swap) wrong.push(`Swap ${kb(r.swap)} vs ${b.swap}`);
     if (kb(r.uss) !== b.uss) wrong.push(`USS ${kb(r.uss)} vs ${b.uss}`);
     result.set(p, wrong.length > 0 ? { kind: "wrong", why: `${wrong.join(", ")} kB (${whatIs(p)})` } : { kind: "same", pssDiff });
@@ -291,9 +287,8 @@ function checkOnce(root: string, pids: readonly number[], label: string): Map<nu
  * pagelens's numbers for `pids` against the kernel's smaps_rollup, read just
  * before and just after pagelens's scan in pagelens's own process (see
  * checkOnce): Rss, Swap and USS (Private_Clean +
- * Private_Dirty) must be equal in kB, Pss one of the values the kernel's
- * arithmetic can print for pagelens's exact PSS (accounting/kernel-pss.ts: it truncates
- * each shared page's share to 1/4096 byte and the total to kB). First one run over all pids; then each pid
+ * Private_Dirty) must be equal in kB, Pss pagelens's (the kernel's fixed-point
+ * sum: accounting/kernel-pss.ts) truncated to kB. First one run over all pids; then each pid
  * that changed or disagreed is measured again on its own (a shorter window),
  * up to `retries` times. Why: a process's Pss also moves when *other*
  * processes map or unmap pages it shares (every short-lived process maps

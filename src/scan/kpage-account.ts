@@ -10,7 +10,8 @@
 import { NF, U } from "../accounting/usage.js";
 import type { RunColumns } from "./entry-store.js";
 import { KpageIndex, RUNS_AT_ONCE } from "./kpage-index.js";
-import { SUM_RSS, SUM_USS, SUMS } from "./wasm-abi.js";
+import { PSS_UNITS_PER_BYTE } from "../accounting/kernel-pss.js";
+import { SUM_HUGE_PSS, SUM_PSS, SUM_PSS_ANON, SUM_PSS_FILE, SUM_PSS_SHMEM, SUM_RSS, SUM_USS, SUMS } from "./wasm-abi.js";
 
 /**
  * Per-PFN values by rank (scan/kpage-lookup.ts's KpageTable): the PFNs of a
@@ -39,6 +40,9 @@ const SUM_TO_U: readonly number[] = [
   U.ksm, U.thp, U.zeroPage, U.unmanaged, U.hugetlbPrivate, U.hugetlbShared, U.hugetlbPss,
 ];
 
+/** Sums in 1/4096 byte (the kernel's fixed-point PSS: wasm/kpages.ts shareOf); the others count pages. */
+const IN_PSS_UNITS: readonly boolean[] = Array.from({ length: SUMS }, (_, f) => f === SUM_PSS || f === SUM_PSS_ANON || f === SUM_PSS_SHMEM || f === SUM_PSS_FILE || f === SUM_HUGE_PSS);
+
 /**
  * The accounting of one scan, by the WebAssembly loop of wasm/kpages.ts over
  * the lookup's KpageIndex (the values are read where the lookup left them;
@@ -63,7 +67,7 @@ export class Accounting {
   /** Add the stored runs [start, end) of one process to its usage table. */
   account(entries: RunSource, start: number, end: number, usage: Float64Array, pageSize: number): void {
     const ix = this.index;
-    ix.begin();
+    ix.begin(pageSize);
     entries.forEachChunk(start, end, (cols, from, to) => {
       for (let a = from; a < to; a += RUNS_AT_ONCE) {
         const b = Math.min(to, a + RUNS_AT_ONCE);
@@ -83,7 +87,8 @@ export class Accounting {
     for (let j = 0; j < k; j++) {
       const o = j * (SUMS + 1);
       const base = out[o]! * NF;
-      for (let f = 0; f < SUMS; f++) usage[base + SUM_TO_U[f]!]! += out[o + 1 + f]! * ps;
+      // Bytes: pages times the page size, PSS units over 4096 (exact: integers over a power of two).
+      for (let f = 0; f < SUMS; f++) usage[base + SUM_TO_U[f]!]! += IN_PSS_UNITS[f] ? out[o + 1 + f]! / PSS_UNITS_PER_BYTE : out[o + 1 + f]! * ps;
       usage[base + U.shared]! += (out[o + 1 + SUM_RSS]! - out[o + 1 + SUM_USS]!) * ps;
     }
   }

@@ -33,6 +33,7 @@ interface Exports {
   rankBases(slots: number): number;
   subsetSize(slots: number): number;
   nextRuns(gap: number, maxWords: number, start: number, len: number): number;
+  setPageSize(pageSize: number): void;
   begin(): void;
   account(from: number, to: number, partial: number): number;
   end(): number;
@@ -312,8 +313,9 @@ export class KpageIndex {
     return this.x.nextRuns(gap, WINDOW, win.startAt, win.lenAt);
   }
 
-  /** Start a process's accounting. */
-  begin(): void {
+  /** Start a process's accounting; its PSS sums come in units of 1/4096 byte of `pageSize`-byte pages (wasm/kpages.ts shareOf). */
+  begin(pageSize: number): void {
+    this.x.setPageSize(pageSize);
     this.x.begin();
   }
 

@@ -49,7 +49,7 @@ export const E_PAGEMAP_MASK = 71; // E_SOFT_DIRTY | E_EXCLUSIVE | E_UFFD_WP | E_
 export const PFN_BLOCK_SHIFT = 16;
 export const BLOCK_WORDS = (1 << PFN_BLOCK_SHIFT) >> 5;
 
-/** The accounting loop's per-run sums, by position (PSS-like ones are fractional pages). */
+/** The accounting loop's per-run sums, by position: PSS-like ones (SUM_PSS*, SUM_HUGE_PSS) in 1/4096 byte (the kernel's fixed point, wasm/kpages.ts shareOf), the others in pages. */
 export const SUM_RSS = 0;
 export const SUM_PSS = 1;
 export const SUM_USS = 2;

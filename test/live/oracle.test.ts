@@ -69,17 +69,15 @@ function compare(u: MemUsage, k: KbFields): Diff[] {
     ["Swap", u.swap / 1024, g("Swap")],
   ];
   for (const [field, ours, kernel] of exact) if (Math.abs(ours - kernel) > 1e-9) out.push({ field, ours, kernel });
-  // The Pss lines: one of the values the kernel's fixed-point sum (each shared page's share truncated
-  // to 1/4096 byte, the total to kB) can print for pagelens's exact sum (accounting/kernel-pss.ts).
-  // A class's shared pages are some of all of them, so all of them bound its loss too.
-  const sharedPages = u.shared / PAGE;
+  // The Pss lines: pagelens adds each page's share truncated to 1/4096 byte as the kernel does, so
+  // smaps_rollup prints its sum truncated to kB (accounting/kernel-pss.ts).
   const pss: [string, number][] = [
     ["Pss", u.pss],
     ["Pss_Anon", u.pssAnon],
     ["Pss_File", u.pssFile],
     ["Pss_Shmem", u.pssShmem],
   ];
-  for (const [field, ours] of pss) if (!pssAgrees(ours, sharedPages, g(field))) out.push({ field, ours: ours / 1024, kernel: g(field) });
+  for (const [field, ours] of pss) if (!pssAgrees(ours, g(field))) out.push({ field, ours: ours / 1024, kernel: g(field) });
   return out;
 }
 

@@ -3,6 +3,7 @@
  * checked against the smaps rules (fs/proc/task_mmu.c smaps_account) as
  * restated in the reference notes §5.3.
  */
+import { pssShareBytes } from "../../src/accounting/kernel-pss.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { accountSwap, countSwapRefs } from "../../src/accounting/account.js";
@@ -137,23 +138,25 @@ test("count 0 without the zero-page flag is unmanaged (PFN map / device memory)"
   assert.deepEqual(nonZero(usageRow(u, 0)), { unmanaged: 2 * PS });
 });
 
-test("count 3 gives PSS page/3 exactly, not truncated", () => {
+test("count 3 gives PSS page/3 truncated to 1/4096 byte, as the kernel's fixed point does", () => {
   const u = run([500], [0], fakeKpage({ 500: [3, UPTODATE | LRU | MMAP] }));
   const r = usageRow(u, 0);
-  assert.equal(r.pss, PS / 3);
-  assert.notEqual(r.pss, Math.floor(PS / 3));
-  assert.equal(r.pssFile, PS / 3);
+  // (4096 << 12) / 3 = 5592405 units of 1/4096 byte.
+  assert.equal(r.pss, 5592405 / 4096);
+  assert.equal(r.pss, pssShareBytes(PS, 3));
+  assert.equal(r.pssFile, pssShareBytes(PS, 3));
   assert.equal(r.rss, PS);
   assert.equal(r.shared, PS);
   assert.equal(r.uss, 0);
   assert.equal(r.file, PS);
 });
 
-test("five pages mapped five times sum to exactly 4 KiB of PSS (the kernel's per-VMA line would show 3 kB)", () => {
+test("five pages mapped five times: the kernel's fixed point, 1/4096 byte short of 4 KiB (and not truncated to kB per VMA)", () => {
   const pfns = [1, 2, 3, 4, 5];
   const kp = fakeKpage(Object.fromEntries(pfns.map((p) => [p, [5, MMAP | LRU]])) as Record<number, [number, number]>);
   const r = usageRow(run(pfns, [0, 0, 0, 0, 0], kp), 0);
-  assert.ok(Math.abs(r.pss - PS) < 1e-9, `pss ${r.pss}`);
+  // (4096 << 12) / 5 = 3355443 units (of 3355443.2), five times: 16777215 units of 1/4096 byte.
+  assert.equal(r.pss, 16777215 / 4096, `pss ${r.pss}`);
   assert.equal(r.rss, 5 * PS);
 });
 
@@ -191,7 +194,7 @@ test("KSM is counted alongside; THP only for runs the walk marked as PMD-sized",
   assert.equal(r.ksm, PS);
   // Page 12 is in a large folio but not PMD-mapped (an mTHP): not THP, as in smaps AnonHugePages.
   assert.equal(r.thp, PS);
-  assert.equal(r.pss, PS / 128 + 2 * PS);
+  assert.equal(r.pss, PS / 128 + 2 * PS); // 128 divides 4096 << 12: no truncation
   assert.equal(r.shared, PS);
   assert.equal(r.uss, 2 * PS);
 });
@@ -218,13 +221,13 @@ test("a run record covers len consecutive PFNs, each looked up on its own", () =
   accountEntries(runs([[1000, 0, 4]]), 0, 1, kp, usage, PS);
   assert.deepEqual(nonZero(usageRow(usage, 0)), {
     rss: 3 * PS,
-    pss: PS + PS / 2 + PS / 3,
+    pss: PS + PS / 2 + pssShareBytes(PS, 3),
     uss: PS,
     shared: 2 * PS,
     anon: 2 * PS,
     pssAnon: PS + PS / 2,
     file: PS,
-    pssFile: PS / 3,
+    pssFile: pssShareBytes(PS, 3),
     zeroPage: PS,
   });
 });
@@ -263,7 +266,7 @@ test("accountEntries reads a real EntryStore the same way", () => {
     0x1_0000_0006: [1, MMAP | ANON | SWAPBACKED],
   });
   accountEntries(store, 0, store.length, kp, usage, PS);
-  assert.deepEqual(nonZero(usageRow(usage, 0)), { rss: PS, pss: PS / 3, shared: PS, file: PS, pssFile: PS / 3, zeroPage: PS });
+  assert.deepEqual(nonZero(usageRow(usage, 0)), { rss: PS, pss: pssShareBytes(PS, 3), shared: PS, file: PS, pssFile: pssShareBytes(PS, 3), zeroPage: PS });
   assert.deepEqual(nonZero(usageRow(usage, 1)), { rss: 2 * PS, pss: 2 * PS, uss: 2 * PS, anon: 2 * PS, pssAnon: 2 * PS });
 });
 
@@ -274,15 +277,16 @@ test("countSwapRefs counts references per slot", () => {
   assert.equal(refs.size, 2);
 });
 
-test("accountSwap gives each entry page/refs of its slot", () => {
+test("accountSwap gives each entry page/refs of its slot, truncated to 1/4096 byte as the kernel's SwapPss", () => {
   const slots = [0x41, 0x41, 0x81, 0x101, 0x101, 0x101];
   const vmas = [0, 1, 1, 0, 0, 1];
   const refs = countSwapRefs(slots);
   const usage = new Float64Array(2 * NF);
   accountSwap(slots, vmas, 0, slots.length, refs, usage, PS);
-  close(usage[0 * NF + U.swapPss]!, PS / 2 + (2 * PS) / 3);
-  close(usage[1 * NF + U.swapPss]!, PS / 2 + PS + PS / 3);
-  assert.ok(Math.abs(sumRows(usage).swapPss - 3 * PS) < 1e-9);
+  assert.equal(usage[0 * NF + U.swapPss]!, PS / 2 + 2 * pssShareBytes(PS, 3));
+  assert.equal(usage[1 * NF + U.swapPss]!, PS / 2 + PS + pssShareBytes(PS, 3));
+  // Three thirds lose 1/4096 byte to the truncation.
+  assert.equal(sumRows(usage).swapPss, 3 * PS - 1 / 4096);
   // accountSwap only writes swapPss.
   assert.equal(sumRows(usage).swap, 0);
 });

@@ -1,63 +1,47 @@
 /**
- * The scale bench's Pss check (src/accounting/kernel-pss.ts) against the
- * kernel's own arithmetic, done here in BigInt as fs/proc/task_mmu.c does it
- * in u64: per page `(PAGE_SIZE << 12) / mapcount` truncated (or `PAGE_SIZE
- * << 12` for map count 1), summed, printed as `sum >> 12 >> 10`. pagelens's
- * value is the exact sum of PAGE_SIZE / mapcount in double precision, as
- * wasm/kpages.ts adds it.
+ * pagelens's PSS arithmetic (src/accounting/kernel-pss.ts, wasm/kpages.ts
+ * shareOf) against the kernel's, done here in BigInt as fs/proc/task_mmu.c
+ * does it in u64: per page `(PAGE_SIZE << 12) / mapcount` truncated (or
+ * `PAGE_SIZE << 12` for map count 1), summed, printed as `sum >> 12 >> 10`.
+ * The accounting loop itself is checked against the same arithmetic in
+ * test/unit/kpage-account.test.ts.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { kernelPssRangeKiB, pssAgrees } from "../../src/accounting/kernel-pss.js";
+import { kernelPssKiB, pssAgrees, pssShareBytes } from "../../src/accounting/kernel-pss.js";
 
 const PAGE = 4096;
 
 /** Pages of a process, as [map count, number of pages]. */
 type Pages = readonly (readonly [number, number])[];
 
-/** What smaps_rollup prints as Pss (kB) for these pages. */
-function kernelPrinted(pages: Pages): number {
+/** The kernel's pss sum (1/4096 byte) for these pages. */
+function kernelUnits(pages: Pages, pageSize = PAGE): bigint {
   let sum = 0n;
-  for (const [m, n] of pages) sum += BigInt(n) * (m >= 2 ? (BigInt(PAGE) << 12n) / BigInt(m) : BigInt(PAGE) << 12n);
-  return Number(sum >> 22n);
+  for (const [m, n] of pages) sum += BigInt(n) * (m >= 2 ? (BigInt(pageSize) << 12n) / BigInt(m) : BigInt(pageSize) << 12n);
+  return sum;
 }
 
-/** pagelens's exact PSS in bytes: page / map count per page, in doubles. */
-function exactPss(pages: Pages): number {
+/** pagelens's PSS in bytes, page by page in doubles as the loop adds it. */
+function ours(pages: Pages, pageSize = PAGE): number {
   let pss = 0;
-  for (const [m, n] of pages) for (let i = 0; i < n; i++) pss += m >= 2 ? 1 / m : 1;
-  return pss * PAGE;
+  for (const [m, n] of pages) for (let i = 0; i < n; i++) pss += pssShareBytes(pageSize, m);
+  return pss;
 }
 
-const sharedPages = (pages: Pages): number => pages.reduce((s, [m, n]) => s + (m >= 2 ? n : 0), 0);
-
-test("a PostgreSQL backend: exact PSS just past a kB boundary, the kernel prints the kB below; that is agreement", () => {
+test("a PostgreSQL backend just past a kB boundary: the kernel prints the kB below, and so does pagelens now", () => {
   // 159,119 shared_buffers pages mapped by 205 and 206 processes and 1000 private pages: the shape of
-  // the bench's backends (about 159,300 shared pages each). The exact PSS is 7104.0043 kB; each
-  // shared page's share truncates by 16/205 or 164/206 of 1/4096 byte, 0.0044 kB in all, so the
-  // kernel's sum stays below 7104 and it prints 7103.
+  // the bench's backends. page/m as a fraction sums to 7104.0043 kB; the kernel's truncations take
+  // 0.0044 kB and it prints 7103. pagelens truncates the same way.
   const pages: Pages = [[205, 150105], [206, 9019], [1, 1000]];
-  const p = exactPss(pages);
-  const k = kernelPrinted(pages);
-  assert.equal(k, 7103);
-  assert.ok(p / 1024 - k > 1 + 1e-6, `the old |P - printed| < 1 kB rule rejects it: ${p / 1024} vs ${k}`);
-  assert.ok(pssAgrees(p, sharedPages(pages), k));
+  const p = ours(pages);
+  assert.equal(p * 4096, Number(kernelUnits(pages)));
+  assert.equal(kernelPssKiB(p), 7103);
+  assert.ok(pssAgrees(p, 7103));
+  assert.equal(pssAgrees(p, 7104), false);
 });
 
-test("a printed Pss above floor(exact) or below floor(exact - largest truncation) is rejected", () => {
-  const pages: Pages = [[3, 1000], [1, 10]];
-  const p = exactPss(pages); // 1000/3 + 10 pages: 1373.33 kB
-  const k = kernelPrinted(pages);
-  assert.equal(k, Math.floor(p / 1024));
-  assert.ok(pssAgrees(p, sharedPages(pages), k));
-  // The kernel never prints more than floor(exact): the old rule accepted k + 1 (within 1 kB).
-  assert.ok(Math.abs(p / 1024 - (k + 1)) < 1);
-  assert.equal(pssAgrees(p, sharedPages(pages), k + 1), false);
-  // 1000 shared pages can lose less than 1000/4096 byte: never a whole kB.
-  assert.equal(pssAgrees(p, sharedPages(pages), k - 1), false);
-});
-
-test("whatever the map counts, the kernel's printed Pss is inside the interval, and the interval is at most one kB wider than exact", () => {
+test("whatever the map counts and the order, pagelens's PSS is the kernel's sum, bit for bit", () => {
   // A fixed pseudo-random sequence (no flaky seeds): mixes of private pages and pages with map counts
   // 2..300, including counts that divide 4096 << 12 (no truncation) and ones that do not.
   let x = 0x2545f491;
@@ -70,11 +54,15 @@ test("whatever the map counts, the kernel's printed Pss is inside the interval, 
   for (let t = 0; t < 300; t++) {
     const pages: [number, number][] = [[1, rnd(3000)]];
     for (let g = rnd(6); g >= 0; g--) pages.push([2 + rnd(299), rnd(60000)]);
-    const p = exactPss(pages);
-    const k = kernelPrinted(pages);
-    const { low, high } = kernelPssRangeKiB(p, sharedPages(pages));
-    assert.ok(low <= k && k <= high, `case ${t} ${JSON.stringify(pages)}: kernel ${k} outside ${low}..${high} (exact ${p / 1024})`);
-    assert.ok(high - low <= 1, `case ${t}: interval ${low}..${high}`);
-    assert.equal(high, Math.floor(p / 1024 + 1e-6));
+    const pageSize = t % 10 === 9 ? 65536 : PAGE;
+    const p = ours(pages, pageSize);
+    const units = kernelUnits(pages, pageSize);
+    assert.equal(p * 4096, Number(units), `case ${t}`);
+    assert.equal(kernelPssKiB(p), Number(units >> 22n), `case ${t}`);
+    // The other order (and sums of parts) give the same bits: integers in 1/4096 byte.
+    assert.equal(ours([...pages].reverse(), pageSize), p, `case ${t}: reversed`);
+    const half = pages.map(([m, n]) => [m, n >> 1] as const);
+    const rest = pages.map(([m, n]) => [m, n - (n >> 1)] as const);
+    assert.equal(ours(half, pageSize) + ours(rest, pageSize), p, `case ${t}: in two parts`);
   }
 });

@@ -5,6 +5,7 @@
  * against the smaps rules, and that the compiled loop sums every combination
  * of the flags it reads exactly as the TypeScript rule classes it.
  */
+import { pssShareBytes } from "../../src/accounting/kernel-pss.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pc from "../../src/accounting/page-class.js";
@@ -77,7 +78,7 @@ test("the WebAssembly loop sums every combination of the rule's flags and map co
       const flags = mode === "shmem mapping" ? pc.SHMEM_MAPPING_FLAGS : read;
       const want = new Float64Array(NF);
       const cls = pc.pageClass(count, flags);
-      const share = count >= 2 ? PS / count : PS;
+      const share = pssShareBytes(PS, count);
       if (cls === pc.PAGE_ZERO) want[U.zeroPage] = PS;
       else if (cls === pc.PAGE_UNMANAGED) want[U.unmanaged] = PS;
       else if (cls === pc.PAGE_HUGETLB) {
