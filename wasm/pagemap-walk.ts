@@ -22,6 +22,8 @@ import {
   WALK_HIDDEN as S_HIDDEN,
   WALK_MIGRATION as S_MIGRATION,
   WALK_PAGES as S_PAGES,
+  WALK_REF_PAGES as S_REF_PAGES,
+  WALK_REFS as S_REFS,
   WALK_RUNS as S_RUNS,
   WALK_SLOTS as SLOTS,
   WALK_SOFT_DIRTY as S_SOFT_DIRTY,
@@ -48,6 +50,7 @@ let inputBase: usize = 0;
 let runsBase: usize = 0;
 let swapsBase: usize = 0;
 let statsBase: usize = 0;
+let refsBase: usize = 0;
 
 /** Lay the buffers out from the first free byte; returns the bytes needed in all (the caller grows memory to fit). */
 export function layout(): usize {
@@ -55,8 +58,14 @@ export function layout(): usize {
   inputBase = (__heap_base + align - 1) & ~(align - 1);
   runsBase = inputBase + <usize>(SLOTS * BATCH * 8);
   swapsBase = runsBase + <usize>(BATCH * 16);
-  statsBase = swapsBase + <usize>(BATCH * 8);
+  refsBase = swapsBase + <usize>(BATCH * 8);
+  statsBase = refsBase + <usize>(BATCH * 8);
   return statsBase + <usize>(S_FIELDS * 4);
+}
+
+/** Where shared objects' page tables may start (after every fixed area; the caller grows memory to fit them). */
+export function tablesAt(): usize {
+  return (statsBase + <usize>(S_FIELDS * 4) + 15) & ~15;
 }
 
 export function inputAt(slot: i32): usize {
@@ -70,6 +79,9 @@ export function swapsAt(): usize {
 }
 export function statsAt(): usize {
   return statsBase;
+}
+export function refsAt(): usize {
+  return refsBase;
 }
 
 @inline function entry(base: usize, i: i32): u64 {
@@ -95,6 +107,19 @@ export function statsAt(): usize {
   bump(S_PAGES, len);
 }
 
+/**
+ * A stretch of `len` entries from entry `start` of this call that matched
+ * the shared object's table (see walk): two columns, starts (u32) from
+ * refsBase and lengths (u32) after BATCH of them.
+ */
+@inline function emitRef(start: i32, len: i32): void {
+  const n = load<i32>(statsBase + (S_REFS << 2));
+  store<u32>(refsBase + (<usize>n << 2), <u32>start);
+  store<u32>(refsBase + <usize>(BATCH * 4) + (<usize>n << 2), <u32>len);
+  store<i32>(statsBase + (S_REFS << 2), n + 1);
+  bump(S_REF_PAGES, len);
+}
+
 /** Entries i..i+511: one physically contiguous, aligned run with the same bits? */
 function isHugeRun(base: usize, i: i32): bool {
   const v0 = entry(base, i);
@@ -106,9 +131,20 @@ function isHugeRun(base: usize, i: i32): bool {
 /**
  * Walk `count` entries at input slot `slot` from entry `from`; entry i
  * starts a 2 MiB-aligned block when (i - first) % 512 == 0. Counters start
- * from zero; runs and swap slots are written from the start of their areas.
+ * from zero; runs, swap slots and references are written from the start of
+ * their areas.
+ *
+ * `table` (0: none) is the page table of the shared object this mapping
+ * maps (src/scan/shared-objects.ts): one entry per page offset, entry i of
+ * this call at table + 8 i. A present page-cache entry (PM_FILE; not part of
+ * a PMD-sized run) that equals the table's entry, or finds it empty and
+ * fills it, is the object's page at that offset as every other mapper that
+ * matched sees it: it is written out as part of a reference (a stretch of
+ * matching entries), not as a run. Any other entry (a page replaced since
+ * another mapper was read, an anonymous copy-on-write page) is a run as
+ * without a table.
  */
-export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, shmemMark: u32, maxSwapfiles: u32): void {
+export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, shmemMark: u32, maxSwapfiles: u32, table: usize): void {
   memory.fill(statsBase, 0, S_FIELDS * 4);
   const base = inputAt(slot) + (<usize>from << 3);
   let trusted: i32 = 0;
@@ -118,6 +154,8 @@ export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, 
   let runLen: i32 = 0;
   let runBits: u32 = 0;
   let runEnd: i32 = -1;
+  let refStart: i32 = 0;
+  let refLen: i32 = 0;
   for (let i: i32 = 0; i < count; i++) {
     const v = entry(base, i);
     // pte_none. A hole of a VM_SOFTDIRTY mapping reads as PM_SOFT_DIRTY alone
@@ -155,6 +193,20 @@ export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, 
         trusted++;
         continue;
       }
+      if (table != 0 && (v & PM_FILE) != 0) {
+        const at = table + (<usize>i << 3);
+        const t = load<u64>(at);
+        if (t == v || t == 0) {
+          if (t == 0) store<u64>(at, v);
+          if (refLen > 0 && refStart + refLen == i) refLen++;
+          else {
+            if (refLen > 0) emitRef(refStart, refLen);
+            refStart = i;
+            refLen = 1;
+          }
+          continue;
+        }
+      }
       const bits = (<u32>(v >> 55) & <u32>E_PAGEMAP_MASK) | ((v & PM_FILE) != 0 ? shmemMark : 0);
       // Entries continuing this one physically with the same bits, up to the next 2 MiB boundary.
       let j = i + 1;
@@ -189,6 +241,7 @@ export function walk(slot: i32, from: i32, count: i32, first: i32, trust: bool, 
     }
   }
   if (runLen > 0) emit(runPfn, runLen, runBits);
+  if (refLen > 0) emitRef(refStart, refLen);
   bump(S_TRUSTED, trusted);
   bump(S_SOFT_DIRTY, softDirty);
   bump(S_UFFD_WP, uffdWp);

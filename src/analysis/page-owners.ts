@@ -32,7 +32,7 @@
  * The zero page and PFN maps (map count 0) are in the index like any other
  * PFN; callers that count memory skip them by their kpageflags.
  */
-import { forEachRunSlice, PFN_BLOCK_SHIFT, type IndexRange, type RunChunk, type ScanRuns } from "../scan/scan-data.js";
+import { forEachProcessRun, PFN_BLOCK_SHIFT, type IndexRange, type RunChunk, type ScanData } from "../scan/scan-data.js";
 
 /** Paged exactly like the kpage table (by PFN_BLOCK_SHIFT), so a loop can walk both page by page with the same offsets. */
 const PAGE = 1 << PFN_BLOCK_SHIFT;
@@ -41,9 +41,13 @@ const PAGE = 1 << PFN_BLOCK_SHIFT;
 export interface OwnerSource {
   readonly vmas: { readonly length: number };
   readonly source: string;
-  /** The process's runs: indexes into the run columns. */
+  /** The process's runs and references to shared objects' pages: indexes into the scan's columns. */
   readonly runs: IndexRange;
+  readonly refs: IndexRange;
 }
+
+/** The page columns the index reads (a ScanData fits). */
+export type OwnerPages = Pick<ScanData, "runs" | "objects" | "refs">;
 
 /** The mappers of the PFNs of one table page. */
 export interface OwnerPage {
@@ -116,7 +120,7 @@ export class PageOwners {
  * start[o] the first slot of o; pass 2 writes ids at start[o]++, which
  * leaves start[o] at the first slot of o + 1; shifting by one restores it.
  */
-export function buildPageOwners(processes: readonly OwnerSource[], runs: ScanRuns): PageOwners {
+export function buildPageOwners(processes: readonly OwnerSource[], source: OwnerPages): PageOwners {
   const firstMapping = new Uint32Array(processes.length + 1);
   let ids = 0;
   processes.forEach((p, i) => {
@@ -137,8 +141,8 @@ export function buildPageOwners(processes: readonly OwnerSource[], runs: ScanRun
   // Pass 1: mappers per PFN, into start[o + 1].
   const starts: (Uint32Array | undefined)[] = [];
   processes.forEach((p) => {
-    if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
-    forEachRunSlice(runs, p.runs.start, p.runs.end, (cols, from, to) => countRuns(cols, from, to, starts));
+    if (p.source !== "pagemap") return;
+    forEachProcessRun(source, p, (cols, from, to) => countRuns(cols, from, to, starts));
   });
 
   // Prefix sums: start[o] = first slot of PFN o.
@@ -155,9 +159,9 @@ export function buildPageOwners(processes: readonly OwnerSource[], runs: ScanRun
 
   // Pass 2: write the ids, process by process, so each PFN's list is sorted by process.
   processes.forEach((p, i) => {
-    if (p.source !== "pagemap" || p.runs.end <= p.runs.start) return;
+    if (p.source !== "pagemap") return;
     const first = firstMapping[i]!;
-    forEachRunSlice(runs, p.runs.start, p.runs.end, (cols, from, to) => fillRuns(cols, from, to, first, pages));
+    forEachProcessRun(source, p, (cols, from, to) => fillRuns(cols, from, to, first, pages));
   });
 
   // Each start[o] now holds the first slot of o + 1: shift back by one.

@@ -369,7 +369,7 @@ function groupKey(sel: readonly number[]): string {
  * scan (it covers all its processes).
  */
 export function buildSharesReport(scan: Scan, opts: SharesOptions = {}, owners?: PageOwners): SharesReport {
-  const idx = owners ?? buildPageOwners(scan.processes, scan.runs);
+  const idx = owners ?? buildPageOwners(scan.processes, scan);
   const { selected, missing } = selectProcesses(scan, opts);
   const limit = opts.limit ?? DEFAULT_SHARES_LIMIT;
   const ps = scan.kernel.pageSize;

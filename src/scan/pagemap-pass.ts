@@ -12,13 +12,16 @@
  */
 import { NF } from "../accounting/usage.js";
 import { PagelensError, PermissionError, ProcessGoneError } from "../errors.js";
+import type { Vma } from "../parse/maps.js";
 import type { ProcFs, U64File } from "../procfs/procfs.js";
 import type { EntryStore, SwapStore } from "./entry-store.js";
 import { SyscallError } from "../native/libc.js";
 import { isGone, PagemapScanner, ScanUnsupportedError } from "../native/pagemap-scan.js";
 import { pagemapSpans, stretchesOf, type PagemapSpan, type Stretch, type VmaRange } from "./pagemap-spans.js";
 import { walkPagemap, type WalkTarget } from "./pagemap-walk.js";
-import { walkWasm } from "./walk-wasm.js";
+import type { ScanObjects } from "./scan-data.js";
+import { noObjects, objectsFromTables, planObjects, RefStore, type ObjectPlan } from "./shared-objects.js";
+import { walkWasmWithTables, type WalkWasm } from "./walk-wasm.js";
 
 export interface PagemapParams {
   readonly pageSize: number;
@@ -32,6 +35,12 @@ export interface PagemapParams {
   readonly pagemapScan?: PagemapScanMode;
   /** Regions asked of one PAGEMAP_SCAN call (default and most SCAN_REGIONS); tests make it small to force resumption from walk_end. */
   readonly scanCapacity?: number;
+  /**
+   * Keep the pages of objects several mappings map once, by page offset,
+   * with references from each process (shared-objects.ts). Default false:
+   * every page is a run of its process.
+   */
+  readonly sharedObjects?: boolean;
 }
 
 export type PagemapScanMode = "auto" | "always" | "off";
@@ -49,9 +58,12 @@ export interface PassStats {
   scanUnavailable?: string;
 }
 
+/** What the pass needs of a mapping: where it is, what kind, and which object at which offset (for shared-objects.ts). */
+export type PassVma = VmaRange & Pick<Vma, "offset" | "dev" | "inode">;
+
 export interface PagemapTarget {
   readonly pid: number;
-  readonly vmas: readonly VmaRange[];
+  readonly vmas: readonly PassVma[];
   /** Resident plus swapped pages as /proc/PID/status counts them (VmRSS + VmSwap), when known: how full its mappings can be. */
   readonly residentPages?: number;
   /** Settle exclusive anonymous pages without a lookup for this process (default: params.trustExclusive). */
@@ -65,9 +77,16 @@ export interface PagemapOutcome {
   readonly status: "ok" | "hidden" | "gone" | "denied" | "failed";
   readonly reason?: string;
   readonly usage: Float64Array;
-  /** Records [start, end) in the run store, and [start, end) in the swap store. */
+  /** Records [start, end) in the run store, in the reference store, and in the swap store. */
   readonly runs: readonly [number, number];
+  readonly refs: readonly [number, number];
   readonly swaps: readonly [number, number];
+}
+
+/** What a pass gives: an outcome per target (in target order) and the shared objects' pages its references point into. */
+export interface PassResult {
+  readonly outcomes: PagemapOutcome[];
+  readonly objects: ScanObjects;
 }
 
 /**
@@ -99,6 +118,7 @@ interface Reading {
    * being walked.
    */
   runStart: number;
+  refStart: number;
   swapStart: number;
   /** Reads submitted and not yet walked. */
   pending: number;
@@ -131,7 +151,7 @@ function failure(err: unknown): { status: PagemapOutcome["status"]; reason?: str
  */
 let passTurn: Promise<void> = Promise.resolve();
 
-/** Read and walk every target's pagemap; outcomes in target order. */
+/** Read and walk every target's pagemap; outcomes in target order. `refs` is emptied and filled (a new store when not given). */
 export async function runPagemapPass(
   procfs: ProcFs,
   targets: readonly PagemapTarget[],
@@ -140,13 +160,15 @@ export async function runPagemapPass(
   swaps: SwapStore,
   onProgress?: (done: number, total: number) => void,
   stats?: PassStats,
-): Promise<PagemapOutcome[]> {
+  refs: RefStore = new RefStore(),
+): Promise<PassResult> {
   const before = passTurn;
   let done!: () => void;
   passTurn = new Promise((resolve) => (done = resolve));
   await before;
   try {
-    return await pass(procfs, targets, params, store, swaps, onProgress, stats ?? newPassStats());
+    refs.reset();
+    return await pass(procfs, targets, params, store, swaps, refs, onProgress, stats ?? newPassStats());
   } finally {
     done();
   }
@@ -158,13 +180,16 @@ async function pass(
   params: PagemapParams,
   store: EntryStore,
   swaps: SwapStore,
+  refs: RefStore,
   onProgress: ((done: number, total: number) => void) | undefined,
   stats: PassStats,
-): Promise<PagemapOutcome[]> {
+): Promise<PassResult> {
   const out: PagemapOutcome[] = [];
   const narrowing = new Narrower(procfs, params, stats);
-  // Pagemap is read straight into the walk's WebAssembly input slots.
-  const wasm = walkWasm();
+  const plan = params.sharedObjects === true ? planObjects(targets, params.pageSize) : noObjects(targets);
+  // Pagemap is read straight into the walk's WebAssembly input slots; the objects' tables follow them.
+  const wasm = walkWasmWithTables(plan.entries);
+  new Uint8Array(wasm.exports.memory.buffer, wasm.tablesAt, plan.entries * 8).fill(0);
   const buffers = wasm.slots.slice(0, IN_FLIGHT);
   const views = wasm.slotWords.slice(0, IN_FLIGHT);
   const jobs: Job[] = [];
@@ -189,8 +214,9 @@ async function pass(
   /** Drop what was stored for a process whose numbers cannot be had. */
   const rollback = (r: Reading, { status, reason }: { status: PagemapOutcome["status"]; reason?: string }): PagemapOutcome => {
     store.truncate(r.runStart);
+    refs.truncate(r.refStart);
     swaps.truncate(r.swapStart);
-    r.failed = { index: r.index, status, reason, usage: r.walk.usage, runs: [r.runStart, r.runStart], swaps: [r.swapStart, r.swapStart] };
+    r.failed = { index: r.index, status, reason, usage: r.walk.usage, runs: [r.runStart, r.runStart], refs: [r.refStart, r.refStart], swaps: [r.swapStart, r.swapStart] };
     return r.failed;
   };
   /** The next target with something to read, opened; outcomes of those that cannot be opened recorded on the way. */
@@ -201,6 +227,7 @@ async function pass(
       const walk: WalkTarget = {
         store,
         swaps,
+        refs,
         usage: new Float64Array(Math.max(vmas.length, 1) * NF),
         trustExclusive: targets[index]!.trustExclusive ?? params.trustExclusive,
         maxSwapfiles: params.maxSwapfiles,
@@ -208,12 +235,13 @@ async function pass(
         pfnHidden: false,
       };
       const runs: [number, number] = [store.length, store.length];
+      const rf: [number, number] = [refs.length, refs.length];
       const sw: [number, number] = [swaps.length, swaps.length];
       let file: U64File;
       try {
         file = procfs.openU64(`${pid}/pagemap`, pid);
       } catch (err) {
-        out.push({ index, ...failure(err), usage: walk.usage, runs, swaps: sw });
+        out.push({ index, ...failure(err), usage: walk.usage, runs, refs: rf, swaps: sw });
         onProgress?.(++finished, targets.length);
         continue;
       }
@@ -222,14 +250,14 @@ async function pass(
         spans = narrowing.spans(targets[index]!, file);
       } catch (err) {
         file.close();
-        out.push({ index, ...failure(err), usage: walk.usage, runs, swaps: sw });
+        out.push({ index, ...failure(err), usage: walk.usage, runs, refs: rf, swaps: sw });
         onProgress?.(++finished, targets.length);
         continue;
       }
       for (const sp of spans) stats.entriesRead += sp.count;
-      const r: Reading = { index, file, spans, walk, runStart: -1, swapStart: -1, pending: 0, submitted: 0, failed: undefined, endVpn: Infinity, closed: false };
+      const r: Reading = { index, file, spans, walk, runStart: -1, refStart: -1, swapStart: -1, pending: 0, submitted: 0, failed: undefined, endVpn: Infinity, closed: false };
       if (spans.length === 0) {
-        settle(r, { index, status: "ok", usage: walk.usage, runs, swaps: sw });
+        settle(r, { index, status: "ok", usage: walk.usage, runs, refs: rf, swaps: sw });
         continue;
       }
       return r;
@@ -274,6 +302,7 @@ async function pass(
     r.pending--;
     if (r.runStart < 0) {
       r.runStart = store.length;
+      r.refStart = refs.length;
       r.swapStart = swaps.length;
     }
     if (!r.failed) {
@@ -282,31 +311,42 @@ async function pass(
       else if (got === 0 && span.vpn < r.endVpn) fail(r, new ProcessGoneError(targets[r.index]!.pid, r.file.file));
       else {
         if (got < span.count) r.endVpn = Math.min(r.endVpn, span.vpn + got);
-        walkSpan(views[job.slot]!, got, span, targets[r.index]!.vmas, params.pageSize, r.walk);
+        walkSpan(views[job.slot]!, got, span, targets[r.index]!.vmas, params.pageSize, r.walk, plan, r.index, wasm);
       }
     }
     const last = r.submitted === r.spans.length || r.failed !== undefined;
     if (last && r.pending === 0) {
       if (r.failed) settle(r, r.failed);
       else if (r.walk.pfnHidden) settle(r, rollback(r, { status: "hidden" }));
-      else settle(r, { index: r.index, status: "ok", usage: r.walk.usage, runs: [r.runStart, store.length], swaps: [r.swapStart, swaps.length] });
+      else settle(r, { index: r.index, status: "ok", usage: r.walk.usage, runs: [r.runStart, store.length], refs: [r.refStart, refs.length], swaps: [r.swapStart, swaps.length] });
     }
     // Refill now that the slot just walked is free again; the other reads went on meanwhile.
     fill();
   }
-  return out.sort((a, b) => a.index - b.index);
+  // Each table's filled entries are its object's pages: the runs the references point into.
+  const objects = objectsFromTables(plan, new Uint32Array(wasm.exports.memory.buffer, wasm.tablesAt, plan.entries * 2));
+  return { outcomes: out.sort((a, b) => a.index - b.index), objects };
 }
 
-/** Walk the `got` entries read for `span`, mapping by mapping. */
-function walkSpan(u32: Uint32Array, got: number, span: PagemapSpan, vmas: readonly VmaRange[], pageSize: number, walk: WalkTarget): void {
+/** Walk the `got` entries read for `span`, mapping by mapping; a mapping of a shared object with a table is walked against it. */
+function walkSpan(u32: Uint32Array, got: number, span: PagemapSpan, vmas: readonly PassVma[], pageSize: number, walk: WalkTarget, plan: ObjectPlan, target: number, wasm: WalkWasm): void {
   const spanEnd = span.vpn + got;
+  const objectOf = plan.vmaObject[target]!;
   for (let v = span.firstVma; v <= span.lastVma; v++) {
     const vma = vmas[v]!;
-    const from = Math.max(span.vpn, Math.floor(vma.start / pageSize));
+    const startVpn = Math.floor(vma.start / pageSize);
+    const from = Math.max(span.vpn, startVpn);
     const to = Math.min(spanEnd, Math.floor(vma.end / pageSize));
     if (to <= from) continue;
     const o = from - span.vpn;
-    walkPagemap(o === 0 ? u32 : u32.subarray(2 * o), to - from, from, v, walk, vma.kind === "shmem");
+    const obj = objectOf[v]!;
+    let object: { index: number; off: number; at: number } | undefined;
+    if (obj >= 0) {
+      // The page offset in the object of entry `from`, and its entry in the object's table.
+      const off = Math.floor(vma.offset / pageSize) + (from - startVpn);
+      object = { index: obj, off, at: wasm.tablesAt + (plan.base[obj]! + off - plan.firstOff[obj]!) * 8 };
+    }
+    walkPagemap(o === 0 ? u32 : u32.subarray(2 * o), to - from, from, v, walk, vma.kind === "shmem", object);
   }
 }
 

@@ -16,12 +16,15 @@
  */
 import { NF, U } from "../accounting/usage.js";
 import { E_SHMEM_VMA, type EntryStore, type SwapStore } from "./entry-store.js";
+import type { RefStore } from "./shared-objects.js";
 import { SPARE_SLOT, walkWasm, type WalkWasm } from "./walk-wasm.js";
-import { WALK_BATCH, WALK_GUARD, WALK_HIDDEN, WALK_MIGRATION, WALK_PAGES, WALK_RUNS, WALK_SOFT_DIRTY, WALK_SWAPS, WALK_TRUSTED, WALK_UFFD_WP } from "./wasm-abi.js";
+import { WALK_BATCH, WALK_GUARD, WALK_HIDDEN, WALK_MIGRATION, WALK_PAGES, WALK_REFS, WALK_RUNS, WALK_SOFT_DIRTY, WALK_SWAPS, WALK_TRUSTED, WALK_UFFD_WP } from "./wasm-abi.js";
 
 export interface WalkTarget {
   readonly store: EntryStore;
   readonly swaps: SwapStore;
+  /** Where references to shared objects' pages go (shared-objects.ts); needed only when a walk is given a table. */
+  readonly refs?: RefStore;
   /** Usage table of the process, one row per VMA. */
   readonly usage: Float64Array;
   /** May an exclusive anonymous entry be settled without a lookup (see above)? */
@@ -41,11 +44,16 @@ const PMD_PAGES = 512;
  * lookup are appended to the store as runs (see entry-store.ts); in a shmem
  * mapping (`shmemVma`) page-cache pages are marked E_SHMEM_VMA.
  *
+ * With `object`, the VMA maps shared object `object.index` through its
+ * table (shared-objects.ts): the first entry's page offset in the object is
+ * `object.off`, its table entry at byte `object.at` of the walk's memory;
+ * entries matching the table become references in `t.refs`.
+ *
  * The loop itself runs in WebAssembly (wasm/pagemap-walk.ts). Entries read
  * straight into its input slots (as the scan does) are walked in place;
  * others are copied in, a batch at a time.
  */
-export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, vmaRow: number, t: WalkTarget, shmemVma = false): void {
+export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, vmaRow: number, t: WalkTarget, shmemVma = false, object?: { readonly index: number; readonly off: number; readonly at: number }): void {
   const w = walkWasm();
   // Entry i starts a 2 MiB-aligned block iff (i - first) % 512 == 0.
   const first = (PMD_PAGES - (firstVpn % PMD_PAGES)) % PMD_PAGES;
@@ -59,10 +67,19 @@ export function walkPagemap(u32: Uint32Array, count: number, firstVpn: number, v
       slot = Math.floor(at / WALK_BATCH);
       from = at % WALK_BATCH;
     } else w.slotWords[SPARE_SLOT]!.set(u32.subarray(2 * done, 2 * (done + n)));
-    w.exports.walk(slot, from, n, ((first - done) % PMD_PAGES + PMD_PAGES) % PMD_PAGES, t.trustExclusive ? 1 : 0, shmemVma ? E_SHMEM_VMA : 0, t.maxSwapfiles);
+    w.exports.walk(slot, from, n, ((first - done) % PMD_PAGES + PMD_PAGES) % PMD_PAGES, t.trustExclusive ? 1 : 0, shmemVma ? E_SHMEM_VMA : 0, t.maxSwapfiles, object ? object.at + done * 8 : 0);
     collect(w, vmaRow, t);
+    if (object) collectRefs(w, vmaRow, t, object.index, object.off + done);
     done += n;
   }
+}
+
+/** Move the references one wasm walk found (entry indexes from `off`'s page) into the target's reference store. */
+function collectRefs(w: WalkWasm, vmaRow: number, t: WalkTarget, object: number, off: number): void {
+  const n = w.stats[WALK_REFS]!;
+  if (n === 0) return;
+  const refs = t.refs!;
+  for (let k = 0; k < n; k++) refs.push(object, off + w.refStart[k]!, w.refLen[k]!, vmaRow);
 }
 
 /** Move what one wasm walk found into the target's stores and usage row. */

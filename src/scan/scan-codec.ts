@@ -32,6 +32,7 @@ import type { ProcessInfo } from "./process-info.js";
 import {
   BLOCK_WORDS,
   kpageRanker,
+  objectRunAt,
   rankBasesOf,
   RUN_CHUNK,
   type RunChunk,
@@ -42,6 +43,8 @@ import {
   type ProcessState,
   type ScanData,
   type ScannedProcess,
+  type ScanObjects,
+  type ScanRefs,
   type UsageSource,
 } from "./scan-data.js";
 
@@ -75,6 +78,15 @@ const COLUMNS = [
   ["flagsLo", "u32"],
   ["flagsHi", "u32"],
   ["runBits", "u8"],
+  ["objFirst", "u32"],
+  ["objOff", "f64"],
+  ["objPfn", "f64"],
+  ["objLen", "u32"],
+  ["objBits", "u8"],
+  ["refObject", "u32"],
+  ["refOff", "f64"],
+  ["refLen", "u32"],
+  ["refVma", "u32"],
 ] as const satisfies readonly (readonly [string, Kind])[];
 type ColumnName = (typeof COLUMNS)[number][0];
 
@@ -91,6 +103,7 @@ interface ProcessRecord {
   /** Usage rows of this process in the usage column. */
   readonly rows: number;
   readonly runs: [number, number];
+  readonly refs: [number, number];
   readonly swaps: [number, number];
 }
 
@@ -135,6 +148,7 @@ export function encodeScan(scan: ScanData): Uint8Array {
       vmas: p.vmas.map(vmaTuple),
       rows: n,
       runs: [p.runs.start, p.runs.end],
+      refs: [p.refs.start, p.refs.end],
       swaps: [p.swaps.start, p.swaps.end],
     };
   });
@@ -159,6 +173,15 @@ export function encodeScan(scan: ScanData): Uint8Array {
     flagsLo: k.flagsLo,
     flagsHi: k.flagsHi,
     runBits: runChunks.map((c) => c.bits),
+    objFirst: scan.objects.first,
+    objOff: scan.objects.off,
+    objPfn: scan.objects.pfn,
+    objLen: scan.objects.len,
+    objBits: scan.objects.bits,
+    refObject: scan.refs.object,
+    refOff: scan.refs.off,
+    refLen: scan.refs.len,
+    refVma: scan.refs.vma,
   };
   // A column is one typed array, or the run chunks written one after the other.
   const parts = (name: ColumnName): readonly (Float64Array | Uint32Array | Uint8Array)[] => {
@@ -299,7 +322,7 @@ function checkProcess(x: unknown, bad: Check, n: number): ProcessRecord {
   if (!orNull(isStr)(x["reason"])) bad(`${what}.reason is not a string`);
   if (!Array.isArray(x["vmas"]) || !x["vmas"].every(checkVma)) bad(`${what}.vmas is malformed`);
   if (!isCount(x["rows"])) bad(`${what}.rows is not a count`);
-  if (!isRange(x["runs"]) || !isRange(x["swaps"])) bad(`${what}: runs or swaps is not a range`);
+  if (!isRange(x["runs"]) || !isRange(x["refs"]) || !isRange(x["swaps"])) bad(`${what}: runs, refs or swaps is not a range`);
   const rows = x["rows"];
   // Reports index usage rows by VMA for pagemap processes, and read one row otherwise.
   if (x["source"] === "pagemap" ? rows !== x["vmas"].length : rows !== 1) bad(`${what}: ${rows} usage rows for ${x["vmas"].length} mappings from ${String(x["source"])}`);
@@ -343,6 +366,45 @@ function runChunksOf(pfn: Float64Array, len: Uint32Array, vma: Uint32Array, bits
     chunks.push({ pfn: pfn.subarray(at, end), len: len.subarray(at, end), vma: vma.subarray(at, end), bits: bits.subarray(at, end) });
   }
   return chunks;
+}
+
+/** The shared objects' runs: every object's runs ascending by offset without overlap, every PFN looked up. */
+function checkObjects(first: Uint32Array, off: Float64Array, pfn: Float64Array, len: Uint32Array, bits: Uint8Array, rankOf: (pfn: number) => number, size: number, bad: Check): ScanObjects {
+  const n = pfn.length;
+  if (off.length !== n || len.length !== n || bits.length !== n) bad("the shared objects' run columns differ in length");
+  if (first.length === 0 || first[0] !== 0 || first[first.length - 1] !== n) bad("the shared objects' run index does not cover their runs");
+  for (let o = 0; o + 1 < first.length; o++) {
+    if (first[o + 1]! < first[o]!) bad(`shared object ${o}'s runs end before they start`);
+    for (let k = first[o]!; k < first[o + 1]!; k++) {
+      const p = pfn[k]!;
+      const m = len[k]!;
+      if (!Number.isInteger(p) || p < 0 || m === 0 || !Number.isSafeInteger(off[k]!) || off[k]! < 0) bad(`shared object run ${k} is not a run of page frames`);
+      if (k > first[o]! && off[k]! < off[k - 1]! + len[k - 1]!) bad(`shared object ${o}'s runs overlap or are out of order at run ${k}`);
+      const r0 = rankOf(p);
+      if (r0 < 0 || r0 + m > size || rankOf(p + m - 1) !== r0 + m - 1) bad(`shared object run ${k}'s page frames were not all looked up`);
+    }
+  }
+  return { first, off, pfn, len, bits };
+}
+
+/** References: each to an object that exists, every page of it in that object's runs (forEachRefRun relies on it). */
+function checkRefs(objects: ScanObjects, object: Uint32Array, off: Float64Array, len: Uint32Array, vma: Uint32Array, bad: Check): ScanRefs {
+  const n = object.length;
+  if (off.length !== n || len.length !== n || vma.length !== n) bad("the reference columns differ in length");
+  const nObjects = objects.first.length - 1;
+  for (let r = 0; r < n; r++) {
+    const o = object[r]!;
+    if (o >= nObjects) bad(`reference ${r} names shared object ${o} of ${nObjects}`);
+    let at = off[r]!;
+    const stop = at + len[r]!;
+    if (!Number.isSafeInteger(at) || at < 0 || len[r]! === 0) bad(`reference ${r} is not a range of pages`);
+    // Coverage: consecutive runs from the one holding the first page, with no gap up to the last.
+    for (let k = objectRunAt(objects, o, at); at < stop; k++) {
+      if (k < 0 || k >= objects.first[o + 1]! || objects.off[k]! > at) bad(`reference ${r} reaches page ${at} of shared object ${o}, which no run holds`);
+      at = objects.off[k]! + objects.len[k]!;
+    }
+  }
+  return { object, off, len, vma };
 }
 
 function checkRange(r: readonly [number, number], n: number, what: string, bad: Check): IndexRange {
@@ -431,6 +493,8 @@ export function decodeScan(bytes: Uint8Array, file = "encoded scan"): ScanData {
   }
   if (pages !== h.runPages) bad(`the runs hold ${pages} pages, the header says ${h.runPages}`);
   const swapVma = col<Uint32Array>("swapVma");
+  const objects = checkObjects(col("objFirst"), col("objOff"), col("objPfn"), col("objLen"), col("objBits"), rankOf, size, bad);
+  const refs = checkRefs(objects, col("refObject"), col("refOff"), col("refLen"), col("refVma"), bad);
 
   const usage = col<Float64Array>("usage");
   let row = 0;
@@ -451,6 +515,8 @@ export function decodeScan(bytes: Uint8Array, file = "encoded scan"): ScanData {
     const vmas = p.vmas.map(([start, end, range, perms, mayShare, offset, dev, inode, name, deleted, kind]): Vma => ({ start, end, range, perms, mayShare, offset, dev, inode, name, deleted, kind }));
     const runs = checkRange(p.runs, nRuns, `processes[${n}].runs`, bad);
     const swaps = checkRange(p.swaps, L.swapSlot, `processes[${n}].swaps`, bad);
+    const procRefs = checkRange(p.refs, refs.object.length, `processes[${n}].refs`, bad);
+    for (let r = procRefs.start; r < procRefs.end; r++) if (refs.vma[r]! >= vmas.length) bad(`reference ${r} names mapping ${refs.vma[r]} of a process with ${vmas.length}`);
     // Reports index mappings by a run's or swap entry's VMA index.
     for (let r = runs.start; r < runs.end; r++) if (runVma[r]! >= vmas.length) bad(`run ${r} names mapping ${runVma[r]} of a process with ${vmas.length}`);
     for (let r = swaps.start; r < swaps.end; r++) if (swapVma[r]! >= vmas.length) bad(`swap entry ${r} names mapping ${swapVma[r]} of a process with ${vmas.length}`);
@@ -462,6 +528,7 @@ export function decodeScan(bytes: Uint8Array, file = "encoded scan"): ScanData {
       vmas,
       usage: usage.subarray(row * NF, (row + p.rows) * NF),
       runs,
+      refs: procRefs,
       swaps,
     };
     row += p.rows;
@@ -480,6 +547,8 @@ export function decodeScan(bytes: Uint8Array, file = "encoded scan"): ScanData {
     notFound: h.notFound,
     notes: h.notes,
     runs: { length: nRuns, chunks: runChunksOf(pfn, len, runVma, runBits), pages },
+    objects,
+    refs,
     swaps: { slot: col("swapSlot"), vma: swapVma },
     kpage,
     lookup: h.lookup ?? undefined,

@@ -14,6 +14,10 @@
  *  - a run index `r` numbers the runs of ScanData.runs (chunked: see
  *    ScanRuns); a process owns the runs `[runs.start, runs.end)`, and a
  *    run's `vma` is a VMA index of that process;
+ *  - an object index `o` numbers the shared objects of ScanData.objects (a
+ *    file or shmem object more than one mapping maps); a process owns the
+ *    references `[refs.start, refs.end)` of ScanData.refs, each a stretch of
+ *    one object's pages by page offset, in one of its VMAs;
  *  - a rank is a looked-up PFN's position among all looked-up PFNs in
  *    ascending order: `kpage.count[rank]` etc. (kpageRankOf). Every PFN of a
  *    run was looked up, so a run's PFNs have consecutive ranks from the rank
@@ -34,7 +38,7 @@ import type { ProcessInfo } from "./process-info.js";
 import { BLOCK_WORDS, PFN_BLOCK_SHIFT } from "./wasm-abi.js";
 
 /** The version of this shape; encodeScan writes it and decodeScan refuses any other. */
-export const SCAN_DATA_VERSION = 1;
+export const SCAN_DATA_VERSION = 2;
 
 /**
  * The 2^16-PFN block by which the rank index (and every PFN-indexed
@@ -80,6 +84,8 @@ export interface ScannedProcess {
   readonly usage: Float64Array;
   /** This process's runs of looked-up pages: indexes into ScanData.runs (empty unless source is pagemap). */
   readonly runs: IndexRange;
+  /** This process's references to shared objects' pages: indexes into ScanData.refs (empty unless source is pagemap). */
+  readonly refs: IndexRange;
   /** This process's swap entries: indexes into ScanData.swaps. */
   readonly swaps: IndexRange;
 }
@@ -115,6 +121,37 @@ export interface ScanRuns {
   readonly chunks: readonly RunChunk[];
   /** Pages in all runs (the sum of `len`). */
   readonly pages: number;
+}
+
+/**
+ * The pages of shared objects (files and shmem objects that more than one
+ * mapping maps: scan/shared-objects.ts), each kept once however many
+ * processes map it: per object, runs by page offset of consecutive PFNs
+ * with the same pagemap bits. A process's pages of an object are then a few
+ * references (ScanRefs) instead of runs of their own: 300 processes mapping
+ * the same 256 MiB shmem segment store it once, not 300 times.
+ */
+export interface ScanObjects {
+  /** Objects: object o's runs are [first[o], first[o + 1]); length objects + 1. */
+  readonly first: Uint32Array;
+  /** Page offset in the object (file offset / page size) of each run's first page; ascending within an object. */
+  readonly off: Float64Array;
+  /** First PFN, pages, and compact pagemap bits and marks (as RunChunk's) of each run. */
+  readonly pfn: Float64Array;
+  readonly len: Uint32Array;
+  readonly bits: Uint8Array;
+}
+
+/**
+ * References: a stretch of `len` pages of object `object` from page offset
+ * `off`, mapped in VMA `vma` of the owning process, every page of which is
+ * in the object's runs. forEachProcessRun hands them out as runs.
+ */
+export interface ScanRefs {
+  readonly object: Uint32Array;
+  readonly off: Float64Array;
+  readonly len: Uint32Array;
+  readonly vma: Uint32Array;
 }
 
 /** Swap entries found in page tables, all processes in one set of columns. */
@@ -182,6 +219,8 @@ export interface ScanData {
   /** Plain-language notes on what could not be measured and why. */
   readonly notes: readonly string[];
   readonly runs: ScanRuns;
+  readonly objects: ScanObjects;
+  readonly refs: ScanRefs;
   readonly swaps: ScanSwaps;
   readonly kpage: KpageValues;
   /** The lookup's cost, when one was made. */
@@ -294,7 +333,7 @@ export function kpageDenseBlock(k: KpageValues, block: number, into: { count: Ui
  */
 export function forEachRankRange(scan: ScanData, p: ScannedProcess, fn: (from: number, to: number) => void): void {
   const rankOf = kpageRanker(scan.kpage);
-  forEachRunSlice(scan.runs, p.runs.start, p.runs.end, (cols, from, to) => {
+  forEachProcessRun(scan, p, (cols, from, to) => {
     const { pfn, len } = cols;
     for (let r = from; r < to; r++) {
       const r0 = rankOf(pfn[r]!);
@@ -314,6 +353,72 @@ export function forEachRunSlice(runs: ScanRuns, start: number, end: number, fn: 
   }
 }
 
+/**
+ * Call `fn` with every run of looked-up pages of `p`: its own runs
+ * (ScanData.runs), then its references to shared objects' pages expanded
+ * into runs (forEachRefRun). Every page `p` maps that was looked up comes
+ * exactly once; the order is not address order.
+ */
+export function forEachProcessRun(scan: Pick<ScanData, "runs" | "objects" | "refs">, p: { readonly runs: IndexRange; readonly refs: IndexRange }, fn: (cols: RunChunk, from: number, to: number) => void): void {
+  forEachRunSlice(scan.runs, p.runs.start, p.runs.end, fn);
+  forEachRefRun(scan.objects, scan.refs, p.refs.start, p.refs.end, fn);
+}
+
+/** Runs handed out at once by forEachRefRun. */
+const REF_SCRATCH = 4096;
+
+/** Index of object `o`'s run holding page offset `off` (its runs are ascending and do not overlap), or -1. */
+export function objectRunAt(objects: ScanObjects, o: number, off: number): number {
+  let lo = objects.first[o]!;
+  let hi = objects.first[o + 1]! - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (objects.off[mid]! + objects.len[mid]! <= off) lo = mid + 1;
+    else if (objects.off[mid]! > off) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
+
+/**
+ * References [start, end) expanded into runs: each reference's pages, cut
+ * where its object's runs are cut, with the reference's VMA, handed to `fn`
+ * as a scratch chunk (valid only during the call) of up to REF_SCRATCH runs.
+ * A reference reaching a page offset no run holds is a broken value
+ * (decodeScan refuses such values before any report reads them).
+ */
+export function forEachRefRun(objects: ScanObjects, refs: ScanRefs, start: number, end: number, fn: (cols: RunChunk, from: number, to: number) => void): void {
+  if (end <= start) return;
+  const pfn = new Float64Array(REF_SCRATCH);
+  const len = new Uint32Array(REF_SCRATCH);
+  const vma = new Uint32Array(REF_SCRATCH);
+  const bits = new Uint8Array(REF_SCRATCH);
+  const cols: RunChunk = { pfn, len, vma, bits };
+  let n = 0;
+  for (let r = start; r < end; r++) {
+    const o = refs.object[r]!;
+    let at = refs.off[r]!;
+    const stop = at + refs.len[r]!;
+    let k = objectRunAt(objects, o, at);
+    while (at < stop) {
+      if (k < 0 || k >= objects.first[o + 1]! || objects.off[k]! > at) throw new RangeError(`reference ${r} reaches page ${at} of object ${o}, which no run holds`);
+      const runEnd = objects.off[k]! + objects.len[k]!;
+      const m = Math.min(runEnd, stop) - at;
+      pfn[n] = objects.pfn[k]! + (at - objects.off[k]!);
+      len[n] = m;
+      vma[n] = refs.vma[r]!;
+      bits[n] = objects.bits[k]!;
+      if (++n === REF_SCRATCH) {
+        fn(cols, 0, n);
+        n = 0;
+      }
+      at += m;
+      k++;
+    }
+  }
+  if (n > 0) fn(cols, 0, n);
+}
+
 /** Rank bases of a set of block bitmaps: what `bases` must hold for them; returns the total too. */
 export function rankBasesOf(bitmaps: Uint32Array): { bases: Uint32Array; size: number } {
   const bases = new Uint32Array(bitmaps.length);
@@ -328,6 +433,8 @@ export function rankBasesOf(bitmaps: Uint32Array): { bases: Uint32Array; size: n
 
 /** An empty set of runs, swaps and kpage values (a scan without a lookup). */
 export const EMPTY_RUNS: ScanRuns = { length: 0, chunks: [], pages: 0 };
+export const NO_OBJECTS: ScanObjects = { first: new Uint32Array(1), off: new Float64Array(0), pfn: new Float64Array(0), len: new Uint32Array(0), bits: new Uint8Array(0) };
+export const NO_REFS: ScanRefs = { object: new Uint32Array(0), off: new Float64Array(0), len: new Uint32Array(0), vma: new Uint32Array(0) };
 export const EMPTY_SWAPS: ScanSwaps = { slot: new Float64Array(0), vma: new Uint32Array(0) };
 export const NO_KPAGES: KpageValues = {
   size: 0,
@@ -358,6 +465,8 @@ export function detachScan(scan: ScanData): ScanData {
     ...scan,
     processes: scan.processes.map((p) => ({ ...p, usage: own(p.usage) })),
     runs: { ...scan.runs, chunks: scan.runs.chunks.map((c) => ({ pfn: own(c.pfn), len: own(c.len), vma: own(c.vma), bits: own(c.bits) })) },
+    objects: { first: own(scan.objects.first), off: own(scan.objects.off), pfn: own(scan.objects.pfn), len: own(scan.objects.len), bits: own(scan.objects.bits) },
+    refs: { object: own(scan.refs.object), off: own(scan.refs.off), len: own(scan.refs.len), vma: own(scan.refs.vma) },
     swaps: { slot: own(scan.swaps.slot), vma: own(scan.swaps.vma) },
     kpage: {
       ...k,

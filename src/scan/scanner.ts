@@ -9,7 +9,7 @@
  *  - the user names (/etc/passwd read once);
  *  - each process's parsed maps, while its maps text is unchanged
  *    (collect.ts MapsCache; processes not seen again are forgotten);
- *  - the run and swap stores (their chunks are kept and overwritten);
+ *  - the run, reference and swap stores (their chunks are kept and overwritten);
  *  - the kpage WebAssembly instance and its memory, grown to the largest
  *    scan so far and cleared, not made anew (kpage-index.ts KpageWasm);
  *  - the pagemap walk's WebAssembly instance, the WebAssembly modules and
@@ -29,6 +29,7 @@ import { ProcFs } from "../procfs/procfs.js";
 import type { PasswdSource } from "../procfs/users.js";
 import { MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
+import { RefStore } from "./shared-objects.js";
 import { KpageWasm } from "./kpage-index.js";
 import { detachScan } from "./scan-data.js";
 import { scanSystem, type Scan, type ScanOptions, type ScanState } from "./system-scan.js";
@@ -43,6 +44,7 @@ export class Scanner {
     kernel: undefined,
     users: undefined,
     store: new EntryStore(),
+    refs: new RefStore(),
     swaps: new SwapStore(),
     kpage: new KpageWasm(),
     maps: new MapsCache(),

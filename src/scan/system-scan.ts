@@ -20,8 +20,10 @@ import { KpageTable, lookupStoreAsync } from "./kpage-lookup.js";
 import type { KpageWasm } from "./kpage-index.js";
 import { newPassStats, runPagemapPass, type PagemapParams, type PagemapScanMode } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
-import { EMPTY_RUNS, EMPTY_SWAPS, NO_KPAGES, SCAN_DATA_VERSION, type IndexRange, type LookupStats, type ProcessState, type Scan, type ScannedProcess, type ScanRuns, type ScanSwaps } from "./scan-data.js";
+import { EMPTY_RUNS, EMPTY_SWAPS, forEachRefRun, NO_KPAGES, NO_OBJECTS, NO_REFS, SCAN_DATA_VERSION, type IndexRange, type ScanObjects, type ScanRefs, type LookupStats, type ProcessState, type Scan, type ScannedProcess, type ScanRuns, type ScanSwaps } from "./scan-data.js";
 import { stateNotes } from "./scan-notes.js";
+import { RefStore } from "./shared-objects.js";
+import type { StoreColumns } from "./kpage-index.js";
 import { swapPssFromSmaps } from "./swap-pss.js";
 
 export type { ProcessState, Scan, ScannedProcess, UsageSource } from "./scan-data.js";
@@ -64,7 +66,7 @@ const NO_RANGE: IndexRange = { start: 0, end: 0 };
 /** A usage row from the kernel's smaps_rollup totals (fallback without PFN access). */
 
 function noUsage(info: ProcessInfo, state: ProcessState, reason: string, vmas: readonly Vma[] = []): ScannedProcess {
-  return { info, state, source: "none", reason, vmas, usage: new Float64Array(NF), runs: NO_RANGE, swaps: NO_RANGE };
+  return { info, state, source: "none", reason, vmas, usage: new Float64Array(NF), runs: NO_RANGE, refs: NO_RANGE, swaps: NO_RANGE };
 }
 
 /** The kernel's totals for one process, or why they cannot be had; undefined if it exited. */
@@ -72,7 +74,7 @@ function fromRollup(procfs: ProcFs, c: Candidate, reason: string): ScannedProces
   const pid = c.info.pid;
   try {
     const rollup = parseSmapsRollup(procfs.readText(`${pid}/smaps_rollup`, pid), procfs.path(pid, "smaps_rollup"));
-    return { info: c.info, state: "ok", source: "smaps_rollup", reason, vmas: c.vmas, usage: usageFromSmaps(rollup), runs: NO_RANGE, swaps: NO_RANGE };
+    return { info: c.info, state: "ok", source: "smaps_rollup", reason, vmas: c.vmas, usage: usageFromSmaps(rollup), runs: NO_RANGE, refs: NO_RANGE, swaps: NO_RANGE };
   } catch (err) {
     if (err instanceof ProcessGoneError) return undefined;
     if (err instanceof PermissionError) return noUsage(c.info, "unreadable", err.message, c.vmas);
@@ -87,6 +89,19 @@ function pagemapScanMode(options: ScanOptions): PagemapScanMode {
   if (options.pagemapScan) return options.pagemapScan;
   const env = process.env["PAGELENS_PAGEMAP_SCAN"];
   return env === "off" || env === "always" || env === "auto" ? env : "auto";
+}
+
+/** The run store followed by the shared objects' runs, as the kpage index reads its PFNs (kpage-index.ts fromStore). */
+function withObjectRuns(store: EntryStore, objects: ScanObjects): StoreColumns {
+  const n = objects.pfn.length;
+  return {
+    length: store.length + n,
+    forEachChunk(start, end, fn) {
+      if (start !== 0 || end !== store.length + n) throw new RangeError("the looked-up runs are read whole");
+      store.forEachChunk(0, store.length, fn);
+      if (n > 0) fn({ pfn: objects.pfn, len: objects.len, bits: objects.bits }, 0, n);
+    },
+  };
 }
 
 /** VmRSS + VmSwap in pages, when status had them. */
@@ -104,6 +119,7 @@ export interface ScanState {
   kernel: KernelInfo | undefined;
   users: UserNames | undefined;
   readonly store: EntryStore;
+  readonly refs: RefStore;
   readonly swaps: SwapStore;
   readonly kpage: KpageWasm;
   readonly maps: MapsCache;
@@ -154,6 +170,8 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
   const candidates = found.candidates;
   let kpage = new KpageTable();
   let runs: ScanRuns = EMPTY_RUNS;
+  let objects: ScanObjects = NO_OBJECTS;
+  let refCols: ScanRefs = NO_REFS;
   let swapCols: ScanSwaps = EMPTY_SWAPS;
   let lookup: LookupStats | undefined;
   let trustedExclusive = false;
@@ -167,7 +185,8 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
       else vanished.push(c.info.pid);
     });
   } else {
-    const params: PagemapParams = { pageSize: kernel.pageSize, maxSwapfiles: kernel.maxSwapfiles, trustExclusive: mayTrust, pagemapScan: pagemapScanMode(options) };
+    // Shared objects' pages kept once (shared-objects.ts); `exact` keeps every page a run of its process, the reference.
+    const params: PagemapParams = { pageSize: kernel.pageSize, maxSwapfiles: kernel.maxSwapfiles, trustExclusive: mayTrust, pagemapScan: pagemapScanMode(options), sharedObjects: options.exact !== true };
     const targets = candidates.map((c) => ({
       pid: c.info.pid,
       vmas: c.vmas,
@@ -177,14 +196,19 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
     for (const t of targets) if (t.trustExclusive) trustedPids.add(t.pid);
     trustedExclusive = trustedPids.size > 0;
     const store = state?.store ?? new EntryStore();
+    const refs = state?.refs ?? new RefStore();
     const swaps = state?.swaps ?? new SwapStore();
     store.reset();
     swaps.reset();
     const stats = newPassStats();
-    const outcomes = await runPagemapPass(procfs, targets, params, store, swaps, options.onProgress, stats);
+    const pass = await runPagemapPass(procfs, targets, params, store, swaps, options.onProgress, stats, refs);
+    const outcomes = pass.outcomes;
+    objects = pass.objects;
+    refCols = refs.view();
     phase(
       "pagemap",
-      `${outcomes.length} processes, ${store.pages} pages in ${store.length} runs kept for lookup; ` +
+      `${outcomes.length} processes, ${store.pages} pages in ${store.length} runs kept for lookup, ` +
+        `${refs.pages} in ${refs.length} references to ${objects.first.length - 1} shared objects (${objects.pfn.length} runs); ` +
         `${stats.entriesRead} of ${stats.entriesMapped} mapped entries read, PAGEMAP_SCAN ${stats.scanCalls} calls, ${stats.scanRegions} regions` +
         (stats.scanUnavailable ? ` (${stats.scanUnavailable})` : ""),
     );
@@ -200,6 +224,7 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
           vmas: c.vmas,
           usage: o.usage,
           runs: { start: o.runs[0], end: o.runs[1] },
+          refs: { start: o.refs[0], end: o.refs[1] },
           swaps: { start: o.swaps[0], end: o.swaps[1] },
         });
       else if (o.status === "gone") vanished.push(c.info.pid);
@@ -217,29 +242,34 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
       if (!processes.some((p) => p.source === "pagemap")) mode = "smaps_rollup";
     }
 
-    if (store.length > 0) {
+    // The PFNs to look up: the processes' runs and the shared objects' runs.
+    const lookedUp = withObjectRuns(store, objects);
+    if (lookedUp.length > 0) {
       const cgroups = options.cgroups === true && f.kpagecgroup.available;
-      const res = await lookupStoreAsync(procfs, store, {
+      const res = await lookupStoreAsync(procfs, lookedUp, {
         cgroups,
         flagsWhereNeeded: options.pageFlags === "accounting",
         reuse: state?.kpage,
-        onIndexed: (size) => phase("kpage index", `${size} PFNs from ${store.length} runs`),
+        onIndexed: (size) => phase("kpage index", `${size} PFNs from ${lookedUp.length} runs`),
       });
       kpage = res.table;
       lookup = res.stats;
       phase("kpagecount/kpageflags", `${lookup.pfns} PFNs, ${lookup.reads} reads, ${lookup.wordsRead} words`);
     }
     const accounting = new Accounting(kpage);
+    const refRuns = { forEachChunk: (start: number, end: number, fn: Parameters<typeof forEachRefRun>[4]) => forEachRefRun(objects, refCols, start, end, fn) };
     for (const p of processes) {
       if (p.source !== "pagemap") continue;
       accounting.account(store, p.runs.start, p.runs.end, p.usage, kernel.pageSize);
+      // Sums of integers (PSS in 1/4096 byte): the same bits whether a page came as a run or by reference.
+      accounting.account(refRuns, p.refs.start, p.refs.end, p.usage, kernel.pageSize);
     }
-    const refs = countSwapRefs(swaps.slots);
+    const slotRefs = countSwapRefs(swaps.slots);
     const partial = options.pids !== undefined || options.select !== undefined;
     for (const p of processes) {
       if (p.source !== "pagemap") continue;
       const sw = p.swaps;
-      accountSwap(swaps.slots, swaps.vmas, sw.start, sw.end, refs, p.usage, kernel.pageSize);
+      accountSwap(swaps.slots, swaps.vmas, sw.start, sw.end, slotRefs, p.usage, kernel.pageSize);
       // Only some processes scanned: `refs` misses the other holders of a slot (see swap-pss.ts).
       if (partial && sw.end > sw.start) swapPssFromSmaps(procfs, { pid: p.info.pid, vmas: p.vmas, usage: p.usage });
     }
@@ -271,6 +301,8 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
     notFound,
     notes,
     runs,
+    objects,
+    refs: refCols,
     swaps: swapCols,
     // Views over the lookup's WebAssembly memory, not copies (3.3 MB for the reference workload):
     // a plain scan's instance is its own; a Scanner's is reused by its next scan (scanner.ts detach).

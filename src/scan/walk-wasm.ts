@@ -16,7 +16,9 @@ interface Exports {
   runsAt(): number;
   swapsAt(): number;
   statsAt(): number;
-  walk(slot: number, from: number, count: number, first: number, trust: number, shmemMark: number, maxSwapfiles: number): void;
+  refsAt(): number;
+  tablesAt(): number;
+  walk(slot: number, from: number, count: number, first: number, trust: number, shmemMark: number, maxSwapfiles: number, table: number): void;
 }
 
 export interface WalkWasm {
@@ -31,7 +33,13 @@ export interface WalkWasm {
   readonly runLen: Uint32Array;
   readonly runBits: Uint8Array;
   readonly swapSlots: Float64Array;
+  /** References written by the last walk (pagemap-walk.ts): first entry of the call and length. */
+  readonly refStart: Uint32Array;
+  readonly refLen: Uint32Array;
   readonly stats: Int32Array;
+  /** Byte offset of the shared objects' tables (shared-objects.ts), and the entries room was made for. */
+  readonly tablesAt: number;
+  readonly tableRoom: number;
 }
 
 let loaded: WalkWasm | undefined;
@@ -42,11 +50,31 @@ export function walkWasm(): WalkWasm {
   const need = exports.layout();
   const have = exports.memory.buffer.byteLength;
   if (need > have) exports.memory.grow(Math.ceil((need - have) / 65536));
-  // The memory never grows again, so these views stay valid.
+  loaded = views(exports);
+  return loaded;
+}
+
+/**
+ * Make room for `entries` table entries (8 bytes each) after the fixed
+ * areas, growing the memory if needed: then views taken before are stale,
+ * so callers take them after this, once per pass (passes take turns:
+ * pagemap-pass.ts). Returns the module with its views.
+ */
+export function walkWasmWithTables(entries: number): WalkWasm {
+  const w = walkWasm();
+  if (entries <= w.tableRoom) return w;
+  const need = w.tablesAt + entries * 8;
+  w.exports.memory.grow(Math.ceil((need - w.exports.memory.buffer.byteLength) / 65536));
+  loaded = views(w.exports);
+  return loaded;
+}
+
+function views(exports: Exports): WalkWasm {
   const buffer = exports.memory.buffer;
   const inputBase = exports.inputAt(0);
   const slots = Array.from({ length: WALK_SLOTS }, (_, k) => new Uint8Array(buffer, exports.inputAt(k), WALK_BATCH * 8));
-  loaded = {
+  const tablesAt = exports.tablesAt();
+  return {
     exports,
     inputBase,
     slots,
@@ -55,7 +83,10 @@ export function walkWasm(): WalkWasm {
     runLen: new Uint32Array(buffer, exports.runsAt() + WALK_BATCH * 8, WALK_BATCH),
     runBits: new Uint8Array(buffer, exports.runsAt() + WALK_BATCH * 12, WALK_BATCH),
     swapSlots: new Float64Array(buffer, exports.swapsAt(), WALK_BATCH),
+    refStart: new Uint32Array(buffer, exports.refsAt(), WALK_BATCH),
+    refLen: new Uint32Array(buffer, exports.refsAt() + WALK_BATCH * 4, WALK_BATCH),
     stats: new Int32Array(buffer, exports.statsAt(), WALK_COUNTERS),
+    tablesAt,
+    tableRoom: Math.floor((buffer.byteLength - tablesAt) / 8),
   };
-  return loaded;
 }

@@ -20,7 +20,9 @@ export const WALK_UFFD_WP = 5;
 export const WALK_SOFT_DIRTY = 6;
 export const WALK_HIDDEN = 7;
 export const WALK_PAGES = 8;
-export const WALK_COUNTERS = 9;
+export const WALK_REFS = 9; // stretches matching a shared object's table (pagemap-walk.ts)
+export const WALK_REF_PAGES = 10;
+export const WALK_COUNTERS = 11;
 
 /**
  * Compact pagemap bits kept per stored run: pagemap bits 55-61

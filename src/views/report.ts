@@ -105,7 +105,7 @@ export function reportFrom(src: ViewSource, scan: Scan, gathered: SystemGathered
       unit: groupsReportFrom(src, scan, { by: "unit" }),
     },
     libs: libsReportFrom(src, scan, { top: o.libs ?? DEFAULT_REPORT_LIBS }),
-    shares: scan.mode === "pagemap" ? buildSharesReport(scan, {}, buildPageOwners(scan.processes, scan.runs)) : null,
+    shares: scan.mode === "pagemap" ? buildSharesReport(scan, {}, buildPageOwners(scan.processes, scan)) : null,
     flags,
     addressMapLimit: limit,
     addressMaps: maps,

@@ -22,5 +22,5 @@ export async function sharesView(src: ViewSource, o: SharesViewOptions = {}, hoo
     const absent = o.pids.filter((pid) => !known.has(pid));
     if (absent.length === o.pids.length) throw new NoSuchProcessError(absent[0]!);
   }
-  return buildSharesReport(scan, o, buildPageOwners(scan.processes, scan.runs));
+  return buildSharesReport(scan, o, buildPageOwners(scan.processes, scan));
 }

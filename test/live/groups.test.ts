@@ -20,6 +20,7 @@
  * removed afterwards: processes moved out and killed, directory removed.
  * Everything skips cleanly without root or without a memory controller.
  */
+import { pssShareBytes } from "../../src/accounting/kernel-pss.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -243,7 +244,8 @@ test("tree: a parent's N pages shared with its two forked children are in the tr
     const u = vmaUsage(scan, pid, addr);
     assert.equal(u.rss, N * PAGE, `pid ${pid} maps the N pages`);
     assert.equal(u.uss, 0, `pid ${pid}: the N pages are in no member's USS`);
-    assert.ok(Math.abs(u.pss - (N * PAGE) / 3) < 1e-6, `pid ${pid}: each holds a third of them`);
+    // A third of each page, truncated to 1/4096 byte as the kernel does (accounting/kernel-pss.ts).
+    assert.equal(u.pss, N * pssShareBytes(PAGE, 3), `pid ${pid}: each holds a third of them`);
   }
   const report = buildGroupsReport(scan, { by: "tree", rootPids: [parent] });
   const tree = report.groups.find((g) => g.key === `tree:${parent}`)!;

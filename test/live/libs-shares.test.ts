@@ -16,6 +16,7 @@
  * "Anonymous" count; never from pagelens's output. Processes are SIGSTOPped
  * while scanned. Skipped unless root with kpagecount and a C compiler.
  */
+import { pssShareBytes } from "../../src/accounting/kernel-pss.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -138,11 +139,11 @@ test("libs: a library mapped by three processes: count 3, and its text segment's
   assert.deepEqual(text.perms, ["r-xp"]);
   assert.deepEqual(text.processes.map((p) => p.pid).sort((a, b) => a - b), pids);
   assert.equal(text.rss, 3 * T * PAGE);
-  near(text.pss, T * PAGE, "text PSS");
+  near(text.pss, 3 * T * pssShareBytes(PAGE, 3), "text PSS");
   assert.equal(text.uss, 0);
   for (const p of text.processes) {
     assert.equal(p.rss, T * PAGE, `pid ${p.pid} text RSS`);
-    near(p.pss, (T * PAGE) / 3, `pid ${p.pid} text PSS`);
+    near(p.pss, T * pssShareBytes(PAGE, 3), `pid ${p.pid} text PSS`);
   }
 
   // The whole library: every readable page was read by all three. Pages the loader wrote
@@ -158,7 +159,7 @@ test("libs: a library mapped by three processes: count 3, and its text segment's
     if (pid === s.pid) assert.equal(k.pages, V, "the program read as many pages as smaps lists");
     rss += k.pages * PAGE;
     uss += k.anonPages * PAGE;
-    pss += (k.anonPages + (k.pages - k.anonPages) / 3) * PAGE;
+    pss += k.anonPages * PAGE + (k.pages - k.anonPages) * pssShareBytes(PAGE, 3);
   }
   assert.equal(lib.rss, rss);
   assert.equal(lib.uss, uss);
@@ -210,7 +211,7 @@ test("shares: a MAP_SHARED anonymous segment among three processes: each pair sh
     const row = seg.processes.find((p) => p.pid === pid);
     assert.ok(row, `pid ${pid} maps the segment`);
     assert.equal(row.rss, N * PAGE);
-    near(row.pss, (N * PAGE) / 3, `pid ${pid} segment PSS`);
+    near(row.pss, N * pssShareBytes(PAGE, 3), `pid ${pid} segment PSS`);
   }
   void addr;
 });

@@ -26,6 +26,7 @@
  * and scans of them are compared with one another only for mappings whose
  * kernel numbers (smaps) held still around both scans.
  */
+import { pssShareBytes } from "../../src/accounting/kernel-pss.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -299,14 +300,14 @@ test("oracle: every process read from pagemap agrees with its smaps_rollup (defa
     ["exact", scanExact],
   ] as const) {
     const near = (got: number, want: number, what: string): void => assert.ok(Math.abs(got - want) < 1e-6, `${name} scan: ${what}: expected ${want}, got ${got}`);
-    for (const pid of shared3.allPids) near(vmaUsage(scan, pid, shared3.addr("addr")).pss, (301 * PAGE) / 3, `shared3 pid ${pid} PSS`);
+    for (const pid of shared3.allPids) near(vmaUsage(scan, pid, shared3.addr("addr")).pss, 301 * pssShareBytes(PAGE, 3), `shared3 pid ${pid} PSS`);
     for (const pid of cow.allPids) {
       const u = vmaUsage(scan, pid, cow.addr("addr"));
       near(u.uss, 120 * PAGE, `cow pid ${pid} USS`);
       near(u.pss, 120 * PAGE + (380 * PAGE) / 2, `cow pid ${pid} PSS`);
     }
     const sharedMib = 32 * 1024 * 1024;
-    for (const pid of workload.allPids) near(vmaUsage(scan, pid, workload.addr("shared")).pss, sharedMib / 3, `workload pid ${pid} shared-region PSS`);
+    for (const pid of workload.allPids) near(vmaUsage(scan, pid, workload.addr("shared")).pss, (sharedMib / PAGE) * pssShareBytes(PAGE, 3), `workload pid ${pid} shared-region PSS`);
     const tu = vmaUsage(scan, thp.pid, thp.addr("addr"));
     const bytes = thp.num("bytes");
     near(tu.uss, PAGE, "thp fork parent USS (one page unmapped by the child)");

@@ -50,7 +50,7 @@ async function pass(target: PagemapTarget, mode: PagemapScanMode, capacity?: num
   const store = new EntryStore();
   const swaps = new SwapStore();
   const stats = newPassStats();
-  const [o] = await runPagemapPass(procfs, [target], params, store, swaps, undefined, stats);
+  const [o] = (await runPagemapPass(procfs, [target], params, store, swaps, undefined, stats)).outcomes;
   assert.equal(o?.status, "ok", `${mode}: pass status ${o?.status} ${o?.reason ?? ""}`);
   const runs: number[] = [];
   store.forEachChunk(0, store.length, (c, from, to) => {

@@ -9,6 +9,7 @@
  * Every check runs on three scans: default (exclusive anonymous pages settled
  * from pagemap bits), `exact: true` (every page looked up) and `threads: true`.
  */
+import { pssShareBytes } from "../../src/accounting/kernel-pss.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -102,7 +103,7 @@ test("shared3: a MAP_SHARED region mapped by three processes has PSS N/3 pages i
   s.freeze();
   const addr = s.addr("addr");
   assert.equal(s.children.length, 2);
-  const want: Expect = { rss: N * PAGE, pss: (N * PAGE) / 3, uss: 0, shared: N * PAGE, shmem: N * PAGE, pssShmem: (N * PAGE) / 3, anon: 0, file: 0 };
+  const want: Expect = { rss: N * PAGE, pss: N * pssShareBytes(PAGE, 3), uss: 0, shared: N * PAGE, shmem: N * PAGE, pssShmem: N * pssShareBytes(PAGE, 3), anon: 0, file: 0 };
   for (const { name, scan } of await scans(s))
     for (const pid of s.allPids) checkVma(scan, `shared3 ${N} pid ${pid} (${name})`, pid, addr, want, addr + N * PAGE);
 });

@@ -25,7 +25,7 @@ import { distinctMappedOf } from "../../src/report/distinct-mapped.js";
 import { renderGroupsTable } from "../../src/render/groups-render.js";
 import { sumRows } from "../../src/accounting/usage.js";
 import { scanSystem, type Scan } from "../../src/scan/system-scan.js";
-import { forEachRunSlice } from "../../src/scan/scan-data.js";
+import { forEachProcessRun } from "../../src/scan/scan-data.js";
 import { run } from "../../src/cli/run.js";
 import { captureIo, FixtureTree } from "../support/fixture-tree.js";
 import { anonPage, anonPte, filePage, PAGE_SIZE, pte, shmemPage, zeroPage } from "../support/pagemap-builder.js";
@@ -222,7 +222,7 @@ describe("groups on a fixture machine", () => {
     assert.equal(settledBytes(scan, p100), 4 * P);
     // The same from RSS: settled pages are all of count 1, so RSS minus looked-up RSS gives them too.
     let lookedUp = 0;
-    forEachRunSlice(scan.runs, p100.runs.start, p100.runs.end, (cols, from, to) => {
+    forEachProcessRun(scan, p100, (cols, from, to) => {
       for (let i = from; i < to; i++) lookedUp += cols.len[i]!;
     });
     assert.equal(sumRows(p100.usage).rss - lookedUp * P, 4 * P);

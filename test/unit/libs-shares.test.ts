@@ -4,6 +4,7 @@
  * run records (runs that cross table pages, a page mapped twice by one
  * process). Expected figures are counted from what the tree holds.
  */
+import { NO_OBJECTS, NO_REFS } from "../../src/scan/scan-data.js";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildPageOwners, type OwnerSource } from "../../src/analysis/page-owners.js";
@@ -116,7 +117,7 @@ describe("libs and shares on a fixture machine", () => {
   after(() => tree.cleanup());
 
   it("page owners: every looked-up PFN lists its mappers, sorted by process; exclusive pages are absent", () => {
-    const owners = buildPageOwners(scan.processes, scan.runs);
+    const owners = buildPageOwners(scan.processes, scan);
     const pidsOf = (pfn: number): number[] => [...owners.mappersOf(pfn)].map((id) => scan.processes[owners.mappingProc[id]!]!.info.pid);
     assert.deepEqual(pidsOf(LIB), [10, 11, 12, 30]);
     assert.deepEqual(pidsOf(LIB + 3), [10, 11, 12]);
@@ -398,11 +399,11 @@ describe("page-owner index on hand-built runs", () => {
     // Process 2: one PFN far up (table page 300).
     store.push(300 * PAGE + 5, 1, 0, 0);
     const procs: OwnerSource[] = [
-      { vmas: { length: 2 }, source: "pagemap", runs: { start: 0, end: 2 } },
-      { vmas: { length: 3 }, source: "smaps_rollup", runs: { start: 0, end: 0 } },
-      { vmas: { length: 1 }, source: "pagemap", runs: { start: 2, end: 3 } },
+      { vmas: { length: 2 }, source: "pagemap", runs: { start: 0, end: 2 }, refs: { start: 0, end: 0 } },
+      { vmas: { length: 3 }, source: "smaps_rollup", runs: { start: 0, end: 0 }, refs: { start: 0, end: 0 } },
+      { vmas: { length: 1 }, source: "pagemap", runs: { start: 2, end: 3 }, refs: { start: 0, end: 0 } },
     ];
-    const o = buildPageOwners(procs, store.view());
+    const o = buildPageOwners(procs, { runs: store.view(), objects: NO_OBJECTS, refs: NO_REFS });
     assert.deepEqual([...o.firstMapping], [0, 2, 5, 6]);
     assert.deepEqual([...o.mappersOf(PAGE - 2)], [0]);
     assert.deepEqual([...o.mappersOf(PAGE - 1)], [0, 1], "mapped from both VMAs of process 0");
