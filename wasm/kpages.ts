@@ -32,6 +32,7 @@ import {
   E_SHMEM_VMA,
   INTO_COUNT,
   INTO_FLAGS,
+  OBJECT_FIELDS,
   SUM_ANON as S_ANON,
   SUM_FILE as S_FILE,
   SUM_HUGE_PRIV as S_HUGE_PRIV,
@@ -495,4 +496,44 @@ export function end(): i32 {
   const k = flush(0);
   current = -1;
   return k;
+}
+
+@inline function carryOn(from: usize, to: usize, k: i32, field: i32): void {
+  store<f64>(to + (<usize>k << 3), load<f64>(from + (<usize>k << 3)) + load<f64>(acc + (<usize>field << 3)));
+}
+
+/**
+ * Prefix sums over runs [0, n) of the run buffer, each run summed on its
+ * own (for the shared objects' runs, src/scan/kpage-account.ts objectSums):
+ * from the row of OBJECT_FIELDS sums at `rowAt`, run i's row is written
+ * i + 1 rows after it, in OBJECT_FIELDS's order (scan/wasm-abi.ts). A byte
+ * per run from `out` is 1 when the run has any other sum (then its object's
+ * references are summed page by page). Returns how many such runs there
+ * were. The runs' VMA column is not read.
+ */
+export function prefixRuns(n: i32, partial: bool, rowAt: usize): i32 {
+  let others = 0;
+  for (let i = 0; i < n; i++) {
+    memory.fill(acc, 0, S_FIELDS * 8);
+    const bits = load<u32>(runBits + (<usize>i << 2));
+    sumRun(<u64>load<f64>(runPfn + (<usize>i << 3)), load<u32>(runLen + (<usize>i << 2)), (bits & E_HUGE_RUN) != 0, partial && (bits & E_SHMEM_VMA) != 0, acc);
+    const from = rowAt + <usize>i * OBJECT_FIELDS * 8;
+    const to = from + <usize>OBJECT_FIELDS * 8;
+    carryOn(from, to, 0, S_RSS);
+    carryOn(from, to, 1, S_PSS);
+    carryOn(from, to, 2, S_USS);
+    carryOn(from, to, 3, S_SHMEM);
+    carryOn(from, to, 4, S_PSS_SHMEM);
+    carryOn(from, to, 5, S_FILE);
+    carryOn(from, to, 6, S_PSS_FILE);
+    carryOn(from, to, 7, S_UNMANAGED);
+    // The other sums are never negative: their total is 0 only when each is.
+    let other: f64 = 0;
+    for (let f = 0; f < S_FIELDS; f++)
+      if (f != S_RSS && f != S_PSS && f != S_USS && f != S_SHMEM && f != S_PSS_SHMEM && f != S_FILE && f != S_PSS_FILE && f != S_UNMANAGED) other += load<f64>(acc + (<usize>f << 3));
+    store<u8>(out + <usize>i, other != 0 ? 1 : 0);
+    if (other != 0) others++;
+  }
+  memory.fill(acc, 0, S_FIELDS * 8);
+  return others;
 }

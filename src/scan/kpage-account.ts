@@ -11,7 +11,8 @@ import { NF, U } from "../accounting/usage.js";
 import type { RunColumns } from "./entry-store.js";
 import { KpageIndex, RUNS_AT_ONCE } from "./kpage-index.js";
 import { PSS_UNITS_PER_BYTE } from "../accounting/kernel-pss.js";
-import { SUM_HUGE_PSS, SUM_PSS, SUM_PSS_ANON, SUM_PSS_FILE, SUM_PSS_SHMEM, SUM_RSS, SUM_USS, SUMS } from "./wasm-abi.js";
+import { objectRunAt, type ScanObjects, type ScanRefs } from "./scan-data.js";
+import { OBJECT_FIELDS, SUM_FILE, SUM_HUGE_PSS, SUM_PSS, SUM_PSS_ANON, SUM_PSS_FILE, SUM_PSS_SHMEM, SUM_RSS, SUM_SHMEM, SUM_UNMANAGED, SUM_USS, SUMS } from "./wasm-abi.js";
 
 /**
  * Per-PFN values by rank (scan/kpage-lookup.ts's KpageTable): the PFNs of a
@@ -42,6 +43,30 @@ const SUM_TO_U: readonly number[] = [
 
 /** Sums in 1/4096 byte (the kernel's fixed-point PSS: wasm/kpages.ts shareOf); the others count pages. */
 const IN_PSS_UNITS: readonly boolean[] = Array.from({ length: SUMS }, (_, f) => f === SUM_PSS || f === SUM_PSS_ANON || f === SUM_PSS_SHMEM || f === SUM_PSS_FILE || f === SUM_HUGE_PSS);
+
+/**
+ * The sums a shared object's page can have (a page-cache page: shmem or
+ * file, or unmanaged when no page table maps it), kept as prefix sums over
+ * the objects' runs (ObjectSums). A run with any other sum (none is
+ * expected: anonymous, KSM, hugetlb and PMD-sized runs are never an
+ * object's) makes its object's references be summed page by page instead.
+ */
+// wasm/kpages.ts prefixRuns writes them in this order.
+const OBJECT_SUMS: readonly number[] = [SUM_RSS, SUM_PSS, SUM_USS, SUM_SHMEM, SUM_PSS_SHMEM, SUM_FILE, SUM_PSS_FILE, SUM_UNMANAGED];
+const OBJ = OBJECT_FIELDS;
+
+/**
+ * Prefix sums of OBJECT_SUMS over all the shared objects' runs (run k's
+ * sums are prefix[(k + 1) * OBJ ..] - prefix[k * OBJ ..]), in the loop's
+ * units (pages; PSS in 1/4096 byte): integers, so a difference of two is
+ * exactly the sum of the runs between, in any order.
+ */
+export interface ObjectSums {
+  readonly objects: ScanObjects;
+  readonly prefix: Float64Array;
+  /** Objects whose references are summed page by page (a run with a sum outside OBJECT_SUMS). */
+  readonly pageByPage: Uint8Array;
+}
 
 /**
  * The accounting of one scan, by the WebAssembly loop of wasm/kpages.ts over
@@ -81,6 +106,108 @@ export class Accounting {
     this.addSegments(ix.end(), usage, pageSize);
   }
 
+  /**
+   * Each shared object's run summed by the loop (each run its own segment),
+   * as prefix sums: what accountRefs reads. Cost: one pass over the objects'
+   * distinct pages, however many processes map them.
+   */
+  objectSums(objects: ScanObjects, pageSize: number): ObjectSums {
+    const n = objects.pfn.length;
+    const ix = this.index;
+    const pageByPage = new Uint8Array(objects.first.length - 1);
+    // Rows in the index's WebAssembly memory when the lookup made room for them (kpage-index.ts prefixRows), so a
+    // scanner reuses them; otherwise (an index built elsewhere, as in tests) every reference is summed page by page.
+    if (ix.prefix.length < (n + 1) * OBJ) return { objects, prefix: new Float64Array(0), pageByPage: pageByPage.fill(1) };
+    const prefix = ix.prefix.subarray(0, (n + 1) * OBJ);
+    prefix.fill(0, 0, OBJ);
+    const flags = new Uint8Array(ix.out.buffer, ix.out.byteOffset, RUNS_AT_ONCE);
+    let object = 0;
+    for (let a = 0; a < n; a += RUNS_AT_ONCE) {
+      const m = Math.min(n, a + RUNS_AT_ONCE) - a;
+      ix.runPfn.set(objects.pfn.subarray(a, a + m));
+      ix.runLen.set(objects.len.subarray(a, a + m));
+      ix.runBits.set(objects.bits.subarray(a, a + m));
+      // Rows a + 1 .. a + m from row a, written by the loop in place.
+      if (ix.prefixRuns(m, a, this.partial, pageSize) > 0)
+        for (let i = 0; i < m; i++) {
+          if (flags[i] === 0) continue;
+          while (objects.first[object + 1]! <= a + i) object++;
+          pageByPage[object] = 1;
+        }
+    }
+    return { objects, prefix, pageByPage };
+  }
+
+  /**
+   * Add references [start, end) of one process (scan-data.ts ScanRefs) to
+   * its usage table: the runs a reference covers whole from the prefix sums
+   * (two reads, whatever their number), the pieces of runs at its ends by the
+   * loop. The sums are integers, so this gives the same bits as expanding
+   * every reference into runs (scan-data.ts forEachRefRun), which the
+   * fixture test compares against the exact scan's runs.
+   */
+  accountRefs(sums: ObjectSums, refs: ScanRefs, start: number, end: number, usage: Float64Array, pageSize: number): void {
+    const { objects, prefix, pageByPage } = sums;
+    const ix = this.index;
+    let pieces = 0;
+    const piece = (pfn: number, len: number, vma: number, bits: number): void => {
+      if (pieces === RUNS_AT_ONCE) flush();
+      ix.runPfn[pieces] = pfn;
+      ix.runLen[pieces] = len;
+      ix.runVma[pieces] = vma;
+      ix.runBits[pieces] = bits;
+      pieces++;
+    };
+    const flush = (): void => {
+      this.addSegments(ix.account(pieces, this.partial), usage, pageSize);
+      pieces = 0;
+    };
+    ix.begin(pageSize);
+    for (let r = start; r < end; r++) {
+      const o = refs.object[r]!;
+      const vma = refs.vma[r]!;
+      const off = refs.off[r]!;
+      const stop = off + refs.len[r]!;
+      // The runs holding its first and last page; every page between is in the runs between (decodeScan checks it).
+      const k0 = objectRunAt(objects, o, off);
+      const kl = objectRunAt(objects, o, stop - 1);
+      const headCut = objects.off[k0]! < off;
+      const tailCut = objects.off[kl]! + objects.len[kl]! > stop;
+      if (pageByPage[o] === 1 || k0 === kl) {
+        for (let k = k0, at = off; at < stop; k++) {
+          const m = Math.min(objects.off[k]! + objects.len[k]!, stop) - at;
+          piece(objects.pfn[k]! + (at - objects.off[k]!), m, vma, objects.bits[k]!);
+          at += m;
+        }
+        continue;
+      }
+      if (headCut) piece(objects.pfn[k0]! + (off - objects.off[k0]!), objects.off[k0]! + objects.len[k0]! - off, vma, objects.bits[k0]!);
+      if (tailCut) piece(objects.pfn[kl]!, stop - objects.off[kl]!, vma, objects.bits[kl]!);
+      const from = headCut ? k0 + 1 : k0;
+      const to = tailCut ? kl : kl + 1;
+      if (to > from) this.addPrefix(prefix, from, to, vma, usage, pageSize);
+    }
+    if (pieces > 0) flush();
+    this.addSegments(ix.end(), usage, pageSize);
+  }
+
+  /** Add the sums of object runs [from, to) to VMA row `vma` of `usage`, converted as addSegments converts. */
+  private addPrefix(prefix: Float64Array, from: number, to: number, vma: number, usage: Float64Array, ps: number): void {
+    const base = vma * NF;
+    const a = from * OBJ;
+    const b = to * OBJ;
+    let rss = 0;
+    let uss = 0;
+    for (let f = 0; f < OBJ; f++) {
+      const sum = field(prefix, b, f) - field(prefix, a, f);
+      const s = OBJECT_SUMS[f]!;
+      usage[base + SUM_TO_U[s]!]! += IN_PSS_UNITS[s] ? sum / PSS_UNITS_PER_BYTE : sum * ps;
+      if (s === SUM_RSS) rss = sum;
+      else if (s === SUM_USS) uss = sum;
+    }
+    usage[base + U.shared]! += (rss - uss) * ps;
+  }
+
   /** Add the per-VMA sums the loop wrote (each: VMA row, then the sums) to the usage rows. */
   private addSegments(k: number, usage: Float64Array, ps: number): void {
     const out = this.index.out;
@@ -92,6 +219,10 @@ export class Accounting {
       usage[base + U.shared]! += (out[o + 1 + SUM_RSS]! - out[o + 1 + SUM_USS]!) * ps;
     }
   }
+}
+
+function field(prefix: Float64Array, at: number, f: number): number {
+  return prefix[at + f]!;
 }
 
 /** Add the stored runs [start, end) of one process to its usage table (one-off; a scan uses one Accounting for all). */

@@ -7,7 +7,7 @@
  * valid.
  */
 import { ParseError } from "../errors.js";
-import { BLOCK_WORDS, E_SHMEM_VMA, PFN_BLOCK_SHIFT, SUMS } from "./wasm-abi.js";
+import { BLOCK_WORDS, E_SHMEM_VMA, OBJECT_FIELDS, PFN_BLOCK_SHIFT, SUMS } from "./wasm-abi.js";
 import { wasmModule } from "./wasm-modules.js";
 
 /** PFN blocks in a 52-bit physical address space (2^40 page frames). */
@@ -37,6 +37,7 @@ interface Exports {
   begin(): void;
   account(from: number, to: number, partial: number): number;
   end(): number;
+  prefixRuns(n: number, partial: number, rowAt: number): number;
 }
 
 /** One read window: the bytes read, and the runs they cover. */
@@ -86,6 +87,8 @@ export interface RankViews {
 /** A run store as the index reads it (scan/entry-store.ts EntryStore). */
 export interface StoreColumns {
   readonly length: number;
+  /** Rows of shared objects' prefix sums to make room for (kpage-account.ts objectSums): their runs + 1. */
+  readonly prefixRows?: number;
   forEachChunk(start: number, end: number, fn: (cols: { pfn: Float64Array; len: Uint32Array; bits: Uint8Array }, from: number, to: number) => void): void;
 }
 
@@ -151,6 +154,9 @@ export class KpageIndex {
   readonly runVma: Uint32Array;
   readonly runBits: Uint32Array;
   readonly out: Float64Array;
+  /** Prefix sums of the shared objects' runs (kpage-account.ts objectSums): rows of OBJECT_FIELDS, as many as the store asked room for. */
+  readonly prefix: Float64Array;
+  private readonly prefixAt: number;
   /** Set when built from a store: the rank index as views, for the table. */
   readonly views: RankViews | undefined;
   private readonly x: Exports;
@@ -227,12 +233,12 @@ export class KpageIndex {
     batches(true, (m) => x.buildSets(pfnAt, lenAt, bitsAt, m, subsetAt, E_SHMEM_VMA));
     const size = x.rankBases(slots);
     const subsetSize = x.subsetSize(slots);
-    const index = new KpageIndex(x, areas, { dirAt, blocks, bitmapAt, baseAt }, size, withCgroup, subsetSize);
+    const index = new KpageIndex(x, areas, { dirAt, blocks, bitmapAt, baseAt }, size, withCgroup, subsetSize, store.prefixRows ?? 0);
     reuse?.usedTo(areas.at);
     return index;
   }
 
-  private constructor(x: Exports, areas: Areas, rank: { dirAt: number; blocks: number; bitmapAt: number; baseAt: number }, size: number, withCgroup: boolean, subsetSize: number | undefined) {
+  private constructor(x: Exports, areas: Areas, rank: { dirAt: number; blocks: number; bitmapAt: number; baseAt: number }, size: number, withCgroup: boolean, subsetSize: number | undefined, prefixRows = 0) {
     this.x = x;
     const countAt = areas.take(size * 4);
     const flagAt = areas.take(size * 4);
@@ -244,6 +250,7 @@ export class KpageIndex {
     const bitsAt = areas.take(RUNS_AT_ONCE * 4);
     const outAt = areas.take((RUNS_AT_ONCE + 1) * (SUMS + 1) * 8);
     const accAt = areas.take(2 * SUMS * 8);
+    const prefixAt = areas.take(prefixRows * OBJECT_FIELDS * 8);
     const win = [0, 1].map(() => ({ bytesAt: areas.take(WINDOW * 8), startAt: areas.take(WINDOW * 8), lenAt: areas.take(WINDOW * 4), gotAt: areas.take(WINDOW * 4) }));
     // The last growth: the views made from here on stay valid.
     const buf = areas.grow();
@@ -256,6 +263,8 @@ export class KpageIndex {
     this.runVma = new Uint32Array(buf, vmaAt, RUNS_AT_ONCE);
     this.runBits = new Uint32Array(buf, bitsAt, RUNS_AT_ONCE);
     this.out = new Float64Array(buf, outAt, (RUNS_AT_ONCE + 1) * (SUMS + 1));
+    this.prefixAt = prefixAt;
+    this.prefix = new Float64Array(buf, prefixAt, prefixRows * OBJECT_FIELDS);
     this.windows = win.map((w) => ({
       ...w,
       bytes: new Uint8Array(buf, w.bytesAt, WINDOW * 8),
@@ -322,6 +331,17 @@ export class KpageIndex {
   /** Account the first `n` runs of the run buffer; returns the per-VMA segments written to `out`. */
   account(n: number, partial: boolean): number {
     return this.x.account(0, n, partial ? 1 : 0);
+  }
+
+  /**
+   * Prefix rows a+1 .. a+n of the shared objects' sums (`prefix`, rows of
+   * OBJECT_FIELDS) from row a and the first `n` runs of the run buffer
+   * (wasm/kpages.ts prefixRuns); a flag byte per run at the start of `out`
+   * marks runs with other sums, whose number is returned.
+   */
+  prefixRuns(n: number, a: number, partial: boolean, pageSize: number): number {
+    this.x.setPageSize(pageSize);
+    return this.x.prefixRuns(n, partial ? 1 : 0, this.prefixAt + a * OBJECT_FIELDS * 8);
   }
 
   /** Flush the last VMA's sums to segment 0 of `out`; returns 1, or 0 when there was none. */

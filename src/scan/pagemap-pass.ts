@@ -20,7 +20,7 @@ import { isGone, PagemapScanner, ScanUnsupportedError } from "../native/pagemap-
 import { pagemapSpans, stretchesOf, type PagemapSpan, type Stretch, type VmaRange } from "./pagemap-spans.js";
 import { walkPagemap, type WalkTarget } from "./pagemap-walk.js";
 import type { ScanObjects } from "./scan-data.js";
-import { noObjects, objectsFromTables, planObjects, RefStore, type ObjectPlan } from "./shared-objects.js";
+import { noObjects, ObjectStore, planObjects, RefStore, type ObjectPlan } from "./shared-objects.js";
 import { walkWasmWithTables, type WalkWasm } from "./walk-wasm.js";
 
 export interface PagemapParams {
@@ -151,7 +151,7 @@ function failure(err: unknown): { status: PagemapOutcome["status"]; reason?: str
  */
 let passTurn: Promise<void> = Promise.resolve();
 
-/** Read and walk every target's pagemap; outcomes in target order. `refs` is emptied and filled (a new store when not given). */
+/** Read and walk every target's pagemap; outcomes in target order. `refs` and `objectStore` are emptied and filled (new ones when not given). */
 export async function runPagemapPass(
   procfs: ProcFs,
   targets: readonly PagemapTarget[],
@@ -161,6 +161,7 @@ export async function runPagemapPass(
   onProgress?: (done: number, total: number) => void,
   stats?: PassStats,
   refs: RefStore = new RefStore(),
+  objectStore: ObjectStore = new ObjectStore(),
 ): Promise<PassResult> {
   const before = passTurn;
   let done!: () => void;
@@ -168,7 +169,7 @@ export async function runPagemapPass(
   await before;
   try {
     refs.reset();
-    return await pass(procfs, targets, params, store, swaps, refs, onProgress, stats ?? newPassStats());
+    return await pass(procfs, targets, params, store, swaps, refs, objectStore, onProgress, stats ?? newPassStats());
   } finally {
     done();
   }
@@ -181,6 +182,7 @@ async function pass(
   store: EntryStore,
   swaps: SwapStore,
   refs: RefStore,
+  objectStore: ObjectStore,
   onProgress: ((done: number, total: number) => void) | undefined,
   stats: PassStats,
 ): Promise<PassResult> {
@@ -324,7 +326,7 @@ async function pass(
     fill();
   }
   // Each table's filled entries are its object's pages: the runs the references point into.
-  const objects = objectsFromTables(plan, new Uint32Array(wasm.exports.memory.buffer, wasm.tablesAt, plan.entries * 2));
+  const objects = objectStore.fill(plan, new Uint32Array(wasm.exports.memory.buffer, wasm.tablesAt, plan.entries * 2));
   return { outcomes: out.sort((a, b) => a.index - b.index), objects };
 }
 

@@ -24,8 +24,9 @@
  *    of its first PFN.
  *
  * Ownership: the big arrays are not copied out of the machinery that filled
- * them: the run chunks are the scan's run store's, the kpage values views on
- * the lookup's WebAssembly memory. scanSystem() makes both for that scan
+ * them: the run chunks are the scan's run store's, the shared objects' runs
+ * and the references views on their stores' columns, the kpage values views
+ * on the lookup's WebAssembly memory. scanSystem() makes both for that scan
  * alone, so its value owns them. A Scanner's scan (scanner.ts) shares them
  * with the scanner, whose next scan refills them: such a value is valid
  * until that next scan; `Scanner.detach(scan)` (or detachScan) copies it

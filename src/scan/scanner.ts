@@ -29,7 +29,7 @@ import { ProcFs } from "../procfs/procfs.js";
 import type { PasswdSource } from "../procfs/users.js";
 import { MapsCache } from "./collect.js";
 import { EntryStore, SwapStore } from "./entry-store.js";
-import { RefStore } from "./shared-objects.js";
+import { ObjectStore, RefStore } from "./shared-objects.js";
 import { KpageWasm } from "./kpage-index.js";
 import { detachScan } from "./scan-data.js";
 import { scanSystem, type Scan, type ScanOptions, type ScanState } from "./system-scan.js";
@@ -45,6 +45,7 @@ export class Scanner {
     users: undefined,
     store: new EntryStore(),
     refs: new RefStore(),
+    objects: new ObjectStore(),
     swaps: new SwapStore(),
     kpage: new KpageWasm(),
     maps: new MapsCache(),

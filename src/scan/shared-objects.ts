@@ -25,7 +25,7 @@
  *    reference's pages are, entry for entry, what that process's pagemap
  *    said: nothing is assumed from the key, which only decides which
  *    entries are compared.
- *  - objectsFromTables, after the pass: each table's filled entries become
+ *  - ObjectStore.fill, after the pass: each table's filled entries become
  *    the object's runs (ScanObjects), which the kpage index looks up like
  *    any run, and references expand into (scan-data.ts forEachRefRun).
  *
@@ -189,65 +189,75 @@ export class RefStore {
 }
 
 /**
- * Each object's table entries (pagemap words, 0 where no mapper had a
- * matching page: `words` holds two 32-bit halves per entry, from the start
- * of the tables area) as runs by page offset: consecutive offsets whose
- * entries continue each other (the next PFN, the same bits).
+ * The shared objects' runs of one scan, in columns kept from scan to scan
+ * (a scanner keeps one, as it keeps its run store): each table's filled
+ * entries (pagemap words, 0 where no mapper had a matching page: `words`
+ * holds two 32-bit halves per entry, from the start of the tables area) as
+ * runs by page offset of consecutive offsets whose entries continue each
+ * other (the next PFN, the same bits).
  */
-export function objectsFromTables(plan: ObjectPlan, words: Uint32Array): ScanObjects {
-  const nObj = plan.firstOff.length;
-  const first = new Uint32Array(nObj + 1);
-  let off = new Float64Array(1024);
-  let pfn = new Float64Array(1024);
-  let len = new Uint32Array(1024);
-  let bits = new Uint8Array(1024);
-  let n = 0;
-  const grow = (): void => {
-    const m = off.length * 2;
-    const o2 = new Float64Array(m);
-    o2.set(off);
-    off = o2;
-    const p2 = new Float64Array(m);
-    p2.set(pfn);
-    pfn = p2;
-    const l2 = new Uint32Array(m);
-    l2.set(len);
-    len = l2;
-    const b2 = new Uint8Array(m);
-    b2.set(bits);
-    bits = b2;
-  };
-  for (let o = 0; o < nObj; o++) {
-    first[o] = n;
-    const base = plan.base[o]!;
-    const pages = plan.pages[o]!;
-    const mark = plan.mark[o]!;
-    // The entry a run's next page must have, as its two halves; -1: no run open.
-    let wantLo = -1;
-    let wantHi = -1;
-    for (let i = 0; i < pages; i++) {
-      const lo = words[2 * (base + i)]!;
-      const hi = words[2 * (base + i) + 1]!;
-      if (lo === 0 && hi === 0) {
-        wantLo = -1;
-        continue;
-      }
-      if (lo === wantLo && hi === wantHi) {
-        len[n - 1]!++;
-      } else {
-        if (n === off.length) grow();
-        off[n] = plan.firstOff[o]! + i;
-        // PFN: bits 0-54 of the entry.
-        pfn[n] = (hi & 0x7fffff) * 2 ** 32 + lo;
-        len[n] = 1;
-        bits[n] = ((hi >>> 23) & E_PAGEMAP_MASK) | mark;
-        n++;
-      }
-      // The next PFN with the same bits (a carry out of the low half goes into the high half).
-      wantLo = (lo + 1) >>> 0;
-      wantHi = wantLo === 0 ? (hi + 1) >>> 0 : hi;
+export class ObjectStore {
+  private first = new Uint32Array(64);
+  private off = new Float64Array(1024);
+  private pfn = new Float64Array(1024);
+  private len = new Uint32Array(1024);
+  private bits = new Uint8Array(1024);
+
+  /** The runs of `plan`'s tables: views on the store's columns, valid until the next fill. */
+  fill(plan: ObjectPlan, words: Uint32Array): ScanObjects {
+    const nObj = plan.firstOff.length;
+    // Two passes over the entries: count the runs, then fill columns of at least that size.
+    const n = this.runs(plan, words, false);
+    if (nObj + 1 > this.first.length) this.first = new Uint32Array(Math.max(nObj + 1, 2 * this.first.length));
+    if (n > this.off.length) {
+      const m = Math.max(n, 2 * this.off.length);
+      this.off = new Float64Array(m);
+      this.pfn = new Float64Array(m);
+      this.len = new Uint32Array(m);
+      this.bits = new Uint8Array(m);
     }
+    this.runs(plan, words, true);
+    return { first: this.first.subarray(0, nObj + 1), off: this.off.subarray(0, n), pfn: this.pfn.subarray(0, n), len: this.len.subarray(0, n), bits: this.bits.subarray(0, n) };
   }
-  first[nObj] = n;
-  return { first, off: off.slice(0, n), pfn: pfn.slice(0, n), len: len.slice(0, n), bits: bits.slice(0, n) };
+
+  /** Count the runs of every table, and write them when `write`; returns how many. */
+  private runs(plan: ObjectPlan, words: Uint32Array, write: boolean): number {
+    const nObj = plan.firstOff.length;
+    const { first, off, pfn, len, bits } = this;
+    let n = 0;
+    for (let o = 0; o < nObj; o++) {
+      if (write) first[o] = n;
+      const base = plan.base[o]!;
+      const pages = plan.pages[o]!;
+      const mark = plan.mark[o]!;
+      // The entry a run's next page must have, as its two halves; -1: no run open.
+      let wantLo = -1;
+      let wantHi = -1;
+      for (let i = 0; i < pages; i++) {
+        const lo = words[2 * (base + i)]!;
+        const hi = words[2 * (base + i) + 1]!;
+        if (lo === 0 && hi === 0) {
+          wantLo = -1;
+          continue;
+        }
+        if (lo === wantLo && hi === wantHi) {
+          if (write) len[n - 1]!++;
+        } else {
+          if (write) {
+            off[n] = plan.firstOff[o]! + i;
+            // PFN: bits 0-54 of the entry.
+            pfn[n] = (hi & 0x7fffff) * 2 ** 32 + lo;
+            len[n] = 1;
+            bits[n] = ((hi >>> 23) & E_PAGEMAP_MASK) | mark;
+          }
+          n++;
+        }
+        // The next PFN with the same bits (a carry out of the low half goes into the high half).
+        wantLo = (lo + 1) >>> 0;
+        wantHi = wantLo === 0 ? (hi + 1) >>> 0 : hi;
+      }
+    }
+    if (write) first[nObj] = n;
+    return n;
+  }
 }

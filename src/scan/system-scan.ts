@@ -20,9 +20,9 @@ import { KpageTable, lookupStoreAsync } from "./kpage-lookup.js";
 import type { KpageWasm } from "./kpage-index.js";
 import { newPassStats, runPagemapPass, type PagemapParams, type PagemapScanMode } from "./pagemap-pass.js";
 import type { ProcessInfo } from "./process-info.js";
-import { EMPTY_RUNS, EMPTY_SWAPS, forEachRefRun, NO_KPAGES, NO_OBJECTS, NO_REFS, SCAN_DATA_VERSION, type IndexRange, type ScanObjects, type ScanRefs, type LookupStats, type ProcessState, type Scan, type ScannedProcess, type ScanRuns, type ScanSwaps } from "./scan-data.js";
+import { EMPTY_RUNS, EMPTY_SWAPS, NO_KPAGES, NO_OBJECTS, NO_REFS, SCAN_DATA_VERSION, type IndexRange, type ScanObjects, type ScanRefs, type LookupStats, type ProcessState, type Scan, type ScannedProcess, type ScanRuns, type ScanSwaps } from "./scan-data.js";
 import { stateNotes } from "./scan-notes.js";
-import { RefStore } from "./shared-objects.js";
+import { ObjectStore, RefStore } from "./shared-objects.js";
 import type { StoreColumns } from "./kpage-index.js";
 import { swapPssFromSmaps } from "./swap-pss.js";
 
@@ -96,6 +96,7 @@ function withObjectRuns(store: EntryStore, objects: ScanObjects): StoreColumns {
   const n = objects.pfn.length;
   return {
     length: store.length + n,
+    prefixRows: n + 1,
     forEachChunk(start, end, fn) {
       if (start !== 0 || end !== store.length + n) throw new RangeError("the looked-up runs are read whole");
       store.forEachChunk(0, store.length, fn);
@@ -120,6 +121,7 @@ export interface ScanState {
   users: UserNames | undefined;
   readonly store: EntryStore;
   readonly refs: RefStore;
+  readonly objects: ObjectStore;
   readonly swaps: SwapStore;
   readonly kpage: KpageWasm;
   readonly maps: MapsCache;
@@ -201,7 +203,7 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
     store.reset();
     swaps.reset();
     const stats = newPassStats();
-    const pass = await runPagemapPass(procfs, targets, params, store, swaps, options.onProgress, stats, refs);
+    const pass = await runPagemapPass(procfs, targets, params, store, swaps, options.onProgress, stats, refs, state?.objects);
     const outcomes = pass.outcomes;
     objects = pass.objects;
     refCols = refs.view();
@@ -257,12 +259,14 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
       phase("kpagecount/kpageflags", `${lookup.pfns} PFNs, ${lookup.reads} reads, ${lookup.wordsRead} words`);
     }
     const accounting = new Accounting(kpage);
-    const refRuns = { forEachChunk: (start: number, end: number, fn: Parameters<typeof forEachRefRun>[4]) => forEachRefRun(objects, refCols, start, end, fn) };
+    // Each shared object's runs summed once; a reference then costs two reads of their prefix sums.
+    const objectSums = accounting.objectSums(objects, kernel.pageSize);
+    if (objects.pfn.length > 0) phase("shared objects' sums", `${objects.pfn.length} runs of ${objects.first.length - 1} objects`);
     for (const p of processes) {
       if (p.source !== "pagemap") continue;
       accounting.account(store, p.runs.start, p.runs.end, p.usage, kernel.pageSize);
       // Sums of integers (PSS in 1/4096 byte): the same bits whether a page came as a run or by reference.
-      accounting.account(refRuns, p.refs.start, p.refs.end, p.usage, kernel.pageSize);
+      accounting.accountRefs(objectSums, refCols, p.refs.start, p.refs.end, p.usage, kernel.pageSize);
     }
     const slotRefs = countSwapRefs(swaps.slots);
     const partial = options.pids !== undefined || options.select !== undefined;

@@ -69,6 +69,8 @@ export const SUM_HUGE_PRIV = 13;
 export const SUM_HUGE_SHARED = 14;
 export const SUM_HUGE_PSS = 15;
 export const SUMS = 16;
+/** The sums kept per shared object's run, as prefix sums (wasm/kpages.ts prefixRuns, scan/kpage-account.ts OBJECT_SUMS): RSS, PSS, USS, SHMEM, PSS_SHMEM, FILE, PSS_FILE, UNMANAGED. */
+export const OBJECT_FIELDS = 8;
 
 /** What a kpage file's words become in the index. */
 export const INTO_COUNT = 0;
