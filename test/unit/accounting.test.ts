@@ -86,10 +86,6 @@ function run(pfns: number[], vmas: number[], kpage: KpagePages, rows = 2, start 
   return usage;
 }
 
-function close(got: number, want: number): void {
-  assert.ok(Math.abs(got - want) < 1e-9, `got ${got}, want ${want}`);
-}
-
 /** The non-zero fields of a row, for exact comparison. */
 function nonZero(u: MemUsage): Partial<MemUsage> {
   return Object.fromEntries(Object.entries(u).filter(([, v]) => v !== 0)) as Partial<MemUsage>;
