@@ -125,6 +125,13 @@ export function noObjects(targets: readonly { readonly vmas: readonly ObjectVma[
   return { vmaObject: targets.map((t) => new Int32Array(t.vmas.length).fill(-1)), firstOff: new Float64Array(0), pages: new Float64Array(0), base: new Float64Array(0), mark: new Uint8Array(0), entries: 0 };
 }
 
+/** A copy of `a` in a new array of `m` entries. */
+function grown<T extends Float64Array | Uint32Array>(a: T, m: number): T {
+  const b = new (a.constructor as new (n: number) => T)(m);
+  b.set(a);
+  return b;
+}
+
 /** References as the walk finds them, in growable columns (a scanner keeps one from scan to scan). */
 export class RefStore {
   object = new Uint32Array(1024);
@@ -154,18 +161,10 @@ export class RefStore {
 
   private grow(): void {
     const m = this.object.length * 2;
-    const o = new Uint32Array(m);
-    o.set(this.object);
-    this.object = o;
-    const f = new Float64Array(m);
-    f.set(this.off);
-    this.off = f;
-    const l = new Uint32Array(m);
-    l.set(this.len);
-    this.len = l;
-    const v = new Uint32Array(m);
-    v.set(this.vma);
-    this.vma = v;
+    this.object = grown(this.object, m);
+    this.off = grown(this.off, m);
+    this.len = grown(this.len, m);
+    this.vma = grown(this.vma, m);
   }
 
   reset(): void {
