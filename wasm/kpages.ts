@@ -498,35 +498,39 @@ export function end(): i32 {
   return k;
 }
 
-@inline function carryOn(from: usize, to: usize, k: i32, field: i32): void {
-  store<f64>(to + (<usize>k << 3), load<f64>(from + (<usize>k << 3)) + load<f64>(acc + (<usize>field << 3)));
+@inline function carryOn(carry: usize, k: i32, field: i32): void {
+  store<f64>(carry + (<usize>k << 3), load<f64>(carry + (<usize>k << 3)) + load<f64>(acc + (<usize>field << 3)));
 }
 
 /**
- * Prefix sums over runs [0, n) of the run buffer, each run summed on its
- * own (for the shared objects' runs, src/scan/kpage-account.ts objectSums):
- * from the row of OBJECT_FIELDS sums at `rowAt`, run i's row is written
- * i + 1 rows after it, in OBJECT_FIELDS's order (scan/wasm-abi.ts). A byte
- * per run from `out` is 1 when the run has any other sum (then its object's
- * references are summed page by page). Returns how many such runs there
- * were. The runs' VMA column is not read.
+ * Prefix sums over the shared objects' runs (src/scan/kpage-account.ts
+ * objectSums), every `stride` runs: runs [0, n) of the run buffer are runs
+ * first .. first + n - 1 of all, each summed on its own; after run g, when
+ * g + 1 is a multiple of `stride`, the running totals of the OBJECT_FIELDS
+ * sums (in that order: scan/wasm-abi.ts) are written as row (g + 1) / stride
+ * from `rowsAt`. The totals carry over from call to call (from zero when
+ * `first` is 0). A byte per run from `out` is 1 when the run has any other
+ * sum (then its object's references are summed page by page); returns how
+ * many such runs there were. The runs' VMA column is not read.
  */
-export function prefixRuns(n: i32, partial: bool, rowAt: usize): i32 {
+export function prefixRuns(n: i32, partial: bool, rowsAt: usize, first: i32, stride: i32): i32 {
+  const carry = acc + <usize>S_FIELDS * 8;
+  if (first == 0) memory.fill(carry, 0, OBJECT_FIELDS * 8);
   let others = 0;
   for (let i = 0; i < n; i++) {
     memory.fill(acc, 0, S_FIELDS * 8);
     const bits = load<u32>(runBits + (<usize>i << 2));
     sumRun(<u64>load<f64>(runPfn + (<usize>i << 3)), load<u32>(runLen + (<usize>i << 2)), (bits & E_HUGE_RUN) != 0, partial && (bits & E_SHMEM_VMA) != 0, acc);
-    const from = rowAt + <usize>i * OBJECT_FIELDS * 8;
-    const to = from + <usize>OBJECT_FIELDS * 8;
-    carryOn(from, to, 0, S_RSS);
-    carryOn(from, to, 1, S_PSS);
-    carryOn(from, to, 2, S_USS);
-    carryOn(from, to, 3, S_SHMEM);
-    carryOn(from, to, 4, S_PSS_SHMEM);
-    carryOn(from, to, 5, S_FILE);
-    carryOn(from, to, 6, S_PSS_FILE);
-    carryOn(from, to, 7, S_UNMANAGED);
+    carryOn(carry, 0, S_RSS);
+    carryOn(carry, 1, S_PSS);
+    carryOn(carry, 2, S_USS);
+    carryOn(carry, 3, S_SHMEM);
+    carryOn(carry, 4, S_PSS_SHMEM);
+    carryOn(carry, 5, S_FILE);
+    carryOn(carry, 6, S_PSS_FILE);
+    carryOn(carry, 7, S_UNMANAGED);
+    const g = first + i + 1;
+    if (g % stride == 0) memory.copy(rowsAt + <usize>(g / stride) * OBJECT_FIELDS * 8, carry, OBJECT_FIELDS * 8);
     // The other sums are never negative: their total is 0 only when each is.
     let other: f64 = 0;
     for (let f = 0; f < S_FIELDS; f++)

@@ -12,7 +12,7 @@ import type { RunColumns } from "./entry-store.js";
 import { KpageIndex, RUNS_AT_ONCE } from "./kpage-index.js";
 import { PSS_UNITS_PER_BYTE } from "../accounting/kernel-pss.js";
 import { objectRunAt, type ScanObjects, type ScanRefs } from "./scan-data.js";
-import { OBJECT_FIELDS, SUM_FILE, SUM_HUGE_PSS, SUM_PSS, SUM_PSS_ANON, SUM_PSS_FILE, SUM_PSS_SHMEM, SUM_RSS, SUM_SHMEM, SUM_UNMANAGED, SUM_USS, SUMS } from "./wasm-abi.js";
+import { OBJECT_FIELDS, OBJECT_STRIDE, SUM_FILE, SUM_HUGE_PSS, SUM_PSS, SUM_PSS_ANON, SUM_PSS_FILE, SUM_PSS_SHMEM, SUM_RSS, SUM_SHMEM, SUM_UNMANAGED, SUM_USS, SUMS } from "./wasm-abi.js";
 
 /**
  * Per-PFN values by rank (scan/kpage-lookup.ts's KpageTable): the PFNs of a
@@ -56,10 +56,10 @@ const OBJECT_SUMS: readonly number[] = [SUM_RSS, SUM_PSS, SUM_USS, SUM_SHMEM, SU
 const OBJ = OBJECT_FIELDS;
 
 /**
- * Prefix sums of OBJECT_SUMS over all the shared objects' runs (run k's
- * sums are prefix[(k + 1) * OBJ ..] - prefix[k * OBJ ..]), in the loop's
- * units (pages; PSS in 1/4096 byte): integers, so a difference of two is
- * exactly the sum of the runs between, in any order.
+ * Prefix sums of OBJECT_SUMS over all the shared objects' runs, a row every
+ * OBJECT_STRIDE runs (row b: the sums of runs [0, b * OBJECT_STRIDE)), in
+ * the loop's units (pages; PSS in 1/4096 byte): integers, so a difference of
+ * two rows is exactly the sum of the runs between, in any order.
  */
 export interface ObjectSums {
   readonly objects: ScanObjects;
@@ -117,8 +117,9 @@ export class Accounting {
     const pageByPage = new Uint8Array(objects.first.length - 1);
     // Rows in the index's WebAssembly memory when the lookup made room for them (kpage-index.ts prefixRows), so a
     // scanner reuses them; otherwise (an index built elsewhere, as in tests) every reference is summed page by page.
-    if (ix.prefix.length < (n + 1) * OBJ) return { objects, prefix: new Float64Array(0), pageByPage: pageByPage.fill(1) };
-    const prefix = ix.prefix.subarray(0, (n + 1) * OBJ);
+    const rows = Math.floor(n / OBJECT_STRIDE) + 1;
+    if (ix.prefix.length < rows * OBJ) return { objects, prefix: new Float64Array(0), pageByPage: pageByPage.fill(1) };
+    const prefix = ix.prefix.subarray(0, rows * OBJ);
     prefix.fill(0, 0, OBJ);
     const flags = new Uint8Array(ix.out.buffer, ix.out.byteOffset, RUNS_AT_ONCE);
     let object = 0;
@@ -127,7 +128,7 @@ export class Accounting {
       ix.runPfn.set(objects.pfn.subarray(a, a + m));
       ix.runLen.set(objects.len.subarray(a, a + m));
       ix.runBits.set(objects.bits.subarray(a, a + m));
-      // Rows a + 1 .. a + m from row a, written by the loop in place.
+      // The rows of runs a .. a + m - 1, written by the loop in place.
       if (ix.prefixRuns(m, a, this.partial, pageSize) > 0)
         for (let i = 0; i < m; i++) {
           if (flags[i] === 0) continue;
@@ -141,8 +142,8 @@ export class Accounting {
   /**
    * Add references [start, end) of one process (scan-data.ts ScanRefs) to
    * its usage table: the runs a reference covers whole from the prefix sums
-   * (two reads, whatever their number), the pieces of runs at its ends by the
-   * loop. The sums are integers, so this gives the same bits as expanding
+   * (two rows, whatever their number, plus up to 2 x 15 runs outside the rows),
+   * the pieces of runs at its ends by the loop. The sums are integers, so this gives the same bits as expanding
    * every reference into runs (scan-data.ts forEachRefRun), which the
    * fixture test compares against the exact scan's runs.
    */
@@ -183,15 +184,22 @@ export class Accounting {
       }
       if (headCut) piece(objects.pfn[k0]! + (off - objects.off[k0]!), objects.off[k0]! + objects.len[k0]! - off, vma, objects.bits[k0]!);
       if (tailCut) piece(objects.pfn[kl]!, stop - objects.off[kl]!, vma, objects.bits[kl]!);
+      // Runs [from, to) are whole: those between two prefix rows from them, the few outside as runs.
       const from = headCut ? k0 + 1 : k0;
       const to = tailCut ? kl : kl + 1;
-      if (to > from) this.addPrefix(prefix, from, to, vma, usage, pageSize);
+      const r0 = Math.ceil(from / OBJECT_STRIDE);
+      const r1 = Math.floor(to / OBJECT_STRIDE);
+      const wholeFrom = r1 > r0 ? r0 * OBJECT_STRIDE : to;
+      const wholeTo = r1 > r0 ? r1 * OBJECT_STRIDE : to;
+      for (let k = from; k < wholeFrom; k++) piece(objects.pfn[k]!, objects.len[k]!, vma, objects.bits[k]!);
+      if (r1 > r0) this.addPrefix(prefix, r0, r1, vma, usage, pageSize);
+      for (let k = wholeTo; k < to; k++) piece(objects.pfn[k]!, objects.len[k]!, vma, objects.bits[k]!);
     }
     if (pieces > 0) flush();
     this.addSegments(ix.end(), usage, pageSize);
   }
 
-  /** Add the sums of object runs [from, to) to VMA row `vma` of `usage`, converted as addSegments converts. */
+  /** Add the sums between prefix rows `from` and `to` to VMA row `vma` of `usage`, converted as addSegments converts. */
   private addPrefix(prefix: Float64Array, from: number, to: number, vma: number, usage: Float64Array, ps: number): void {
     const base = vma * NF;
     const a = from * OBJ;

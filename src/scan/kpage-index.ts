@@ -7,7 +7,7 @@
  * valid.
  */
 import { ParseError } from "../errors.js";
-import { BLOCK_WORDS, E_SHMEM_VMA, OBJECT_FIELDS, PFN_BLOCK_SHIFT, SUMS } from "./wasm-abi.js";
+import { BLOCK_WORDS, E_SHMEM_VMA, OBJECT_FIELDS, OBJECT_STRIDE, PFN_BLOCK_SHIFT, SUMS } from "./wasm-abi.js";
 import { wasmModule } from "./wasm-modules.js";
 
 /** PFN blocks in a 52-bit physical address space (2^40 page frames). */
@@ -37,7 +37,7 @@ interface Exports {
   begin(): void;
   account(from: number, to: number, partial: number): number;
   end(): number;
-  prefixRuns(n: number, partial: number, rowAt: number): number;
+  prefixRuns(n: number, partial: number, rowsAt: number, first: number, stride: number): number;
 }
 
 /** One read window: the bytes read, and the runs they cover. */
@@ -87,7 +87,7 @@ export interface RankViews {
 /** A run store as the index reads it (scan/entry-store.ts EntryStore). */
 export interface StoreColumns {
   readonly length: number;
-  /** Rows of shared objects' prefix sums to make room for (kpage-account.ts objectSums): their runs + 1. */
+  /** Rows of shared objects' prefix sums to make room for (kpage-account.ts objectSums): their runs / OBJECT_STRIDE + 1. */
   readonly prefixRows?: number;
   forEachChunk(start: number, end: number, fn: (cols: { pfn: Float64Array; len: Uint32Array; bits: Uint8Array }, from: number, to: number) => void): void;
 }
@@ -334,14 +334,15 @@ export class KpageIndex {
   }
 
   /**
-   * Prefix rows a+1 .. a+n of the shared objects' sums (`prefix`, rows of
-   * OBJECT_FIELDS) from row a and the first `n` runs of the run buffer
-   * (wasm/kpages.ts prefixRuns); a flag byte per run at the start of `out`
-   * marks runs with other sums, whose number is returned.
+   * Prefix rows of the shared objects' sums (`prefix`, rows of
+   * OBJECT_FIELDS, one per OBJECT_STRIDE runs) for the first `n` runs of
+   * the run buffer, which are runs `first` .. of all (wasm/kpages.ts
+   * prefixRuns); a flag byte per run at the start of `out` marks runs with
+   * other sums, whose number is returned.
    */
-  prefixRuns(n: number, a: number, partial: boolean, pageSize: number): number {
+  prefixRuns(n: number, first: number, partial: boolean, pageSize: number): number {
     this.x.setPageSize(pageSize);
-    return this.x.prefixRuns(n, partial ? 1 : 0, this.prefixAt + a * OBJECT_FIELDS * 8);
+    return this.x.prefixRuns(n, partial ? 1 : 0, this.prefixAt, first, OBJECT_STRIDE);
   }
 
   /** Flush the last VMA's sums to segment 0 of `out`; returns 1, or 0 when there was none. */

@@ -24,6 +24,7 @@ import { EMPTY_RUNS, EMPTY_SWAPS, NO_KPAGES, NO_OBJECTS, NO_REFS, SCAN_DATA_VERS
 import { stateNotes } from "./scan-notes.js";
 import { ObjectStore, RefStore } from "./shared-objects.js";
 import type { StoreColumns } from "./kpage-index.js";
+import { OBJECT_STRIDE } from "./wasm-abi.js";
 import { swapPssFromSmaps } from "./swap-pss.js";
 
 export type { ProcessState, Scan, ScannedProcess, UsageSource } from "./scan-data.js";
@@ -96,7 +97,7 @@ function withObjectRuns(store: EntryStore, objects: ScanObjects): StoreColumns {
   const n = objects.pfn.length;
   return {
     length: store.length + n,
-    prefixRows: n + 1,
+    prefixRows: Math.floor(n / OBJECT_STRIDE) + 1,
     forEachChunk(start, end, fn) {
       if (start !== 0 || end !== store.length + n) throw new RangeError("the looked-up runs are read whole");
       store.forEachChunk(0, store.length, fn);
@@ -138,7 +139,8 @@ export async function scanSystem(procfs: ProcFs, options: ScanOptions = {}, stat
     if (!options.trace) return;
     const now = performance.now();
     const cpu = process.cpuUsage(cpuMark);
-    const cpuText = `cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms`;
+    // And the resident size so far, to see which phase a peak comes from.
+    const cpuText = `cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms, rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`;
     options.trace(name, now - mark, detail ? `${detail}; ${cpuText}` : cpuText);
     mark = now;
     cpuMark = process.cpuUsage();

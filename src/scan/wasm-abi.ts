@@ -71,6 +71,8 @@ export const SUM_HUGE_PSS = 15;
 export const SUMS = 16;
 /** The sums kept per shared object's run, as prefix sums (wasm/kpages.ts prefixRuns, scan/kpage-account.ts OBJECT_SUMS): RSS, PSS, USS, SHMEM, PSS_SHMEM, FILE, PSS_FILE, UNMANAGED. */
 export const OBJECT_FIELDS = 8;
+/** Runs per row of those prefix sums: 4 bytes a run instead of 64, for at most 2 x 15 runs summed again per reference. */
+export const OBJECT_STRIDE = 16;
 
 /** What a kpage file's words become in the index. */
 export const INTO_COUNT = 0;
