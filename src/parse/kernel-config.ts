@@ -53,3 +53,34 @@ export function parseCgroupFile(text: string): CgroupLine[] {
 export function memoryCgroupPath(lines: readonly CgroupLine[]): string | undefined {
   return lines.find((l) => l.controllers.includes("memory"))?.path ?? lines.find((l) => l.id === 0)?.path;
 }
+
+/** Does a path (a regular expression's `.*`) hold a line terminator `.` does not match? */
+const LINE_BREAK = /[\r\u2028\u2029]/;
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * memoryCgroupPath(parseCgroupFile(text)), the same answer for every input,
+ * without a regular expression match and an object per line: discovery reads
+ * every process's cgroup file (docs/performance.md, section 7).
+ */
+export function memoryCgroupOf(text: string): string | undefined {
+  let unified: string | undefined;
+  let pos = 0;
+  while (pos <= text.length) {
+    let nl = text.indexOf("\n", pos);
+    if (nl < 0) nl = text.length;
+    // "id:controllers:path": id digits, controllers without ":", path anything but a line break.
+    const c1 = text.indexOf(":", pos);
+    const c2 = c1 < 0 || c1 >= nl ? -1 : text.indexOf(":", c1 + 1);
+    if (c1 > pos && c2 >= 0 && c2 < nl && DIGITS.test(text.slice(pos, c1))) {
+      const path = text.slice(c2 + 1, nl);
+      if (!LINE_BREAK.test(path)) {
+        const ctl = text.slice(c1 + 1, c2);
+        if (ctl === "memory" || ctl.startsWith("memory,") || ctl.endsWith(",memory") || ctl.includes(",memory,")) return path;
+        if (unified === undefined && Number(text.slice(pos, c1)) === 0) unified = path;
+      }
+    }
+    pos = nl + 1;
+  }
+  return unified;
+}
