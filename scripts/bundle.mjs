@@ -7,8 +7,24 @@
 import { build } from "esbuild";
 import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 
+// commander requires node:child_process at its top, for executable subcommands
+// pagelens never has; loading it pulls in net, dgram and the stream modules:
+// 3-4 ms of every start (docs/performance.md, section 7). commander gets a
+// stand-in that loads the real module on first use instead.
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: "child_process", namespace: "pagelens-lazy" } : undefined));
+    b.onLoad({ filter: /.*/, namespace: "pagelens-lazy" }, () => ({
+      contents: 'let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require("node:child_process"))[key] });',
+      loader: "js",
+    }));
+  },
+};
+
 await build({
   entryPoints: { "pagelens-main": "dist/src/cli/main.js" },
+  plugins: [lazyChildProcess],
   outdir: "dist/bin",
   outExtension: { ".js": ".cjs" },
   bundle: true,

@@ -141,7 +141,11 @@ const LINE = /([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][sp]) ([0-9a-f]+) ([0-9a-f]+:
  * decides, with its own error or result), so both give the same Vma for
  * every line.
  */
-function parseMapsLineAt(text: string, s: number, e: number): Vma | undefined {
+/** Every permission string maps can print, by bits r=8 w=4 x=2 s=1: one shared string each. */
+const PERMS: readonly string[] = Array.from({ length: 16 }, (_, b) => `${b & 8 ? "r" : "-"}${b & 4 ? "w" : "-"}${b & 2 ? "x" : "-"}${b & 1 ? "s" : "p"}`);
+const permBits = (p: string): number => (p[0] === "r" ? 8 : 0) | (p[1] === "w" ? 4 : 0) | (p[2] === "x" ? 2 : 0) | (p[3] === "s" ? 1 : 0);
+
+function parseMapsLineAt(text: string, s: number, e: number, last: { dev: string }): Vma | undefined {
   LINE.lastIndex = s;
   const m = LINE.exec(text);
   if (m === null || LINE.lastIndex > e) return undefined;
@@ -152,7 +156,11 @@ function parseMapsLineAt(text: string, s: number, e: number): Vma | undefined {
   if (end < start) return undefined;
   const at = LINE.lastIndex;
   const name = unescapeName(at === e ? "" : text.slice(at, e));
-  const perms = m[3]!;
+  // Every Vma lives as long as the scan: the strings each keeps are what the
+  // young generation copies, so the 16 permission strings and the device of
+  // the line before are shared (the match's own copies die young).
+  const perms = PERMS[permBits(m[3]!)]!;
+  const dev = m[5] === last.dev ? last.dev : (last.dev = m[5]!);
   const inode = Number(m[6]);
   const mayShare = perms[3] === "s";
   return {
@@ -162,7 +170,7 @@ function parseMapsLineAt(text: string, s: number, e: number): Vma | undefined {
     perms,
     mayShare,
     offset: parseInt(m[4]!, 16),
-    dev: m[5]!,
+    dev,
     inode,
     name,
     deleted: name.endsWith(" (deleted)"),
@@ -173,13 +181,14 @@ function parseMapsLineAt(text: string, s: number, e: number): Vma | undefined {
 /** Parse a whole maps file. Blank lines are ignored; any other malformed line is an error. */
 export function parseMaps(text: string, file = "maps"): Vma[] {
   const vmas: Vma[] = [];
+  const last = { dev: "" };
   let lineNo = 0;
   let pos = 0;
   while (pos < text.length) {
     let nl = text.indexOf("\n", pos);
     if (nl < 0) nl = text.length;
     lineNo++;
-    if (nl > pos) vmas.push(parseMapsLineAt(text, pos, nl) ?? parseMapsLine(text.slice(pos, nl), file, lineNo));
+    if (nl > pos) vmas.push(parseMapsLineAt(text, pos, nl, last) ?? parseMapsLine(text.slice(pos, nl), file, lineNo));
     pos = nl + 1;
   }
   return vmas;
