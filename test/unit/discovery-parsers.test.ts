@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { parseMaps, parseMapsLine, type Vma } from "../../src/parse/maps.js";
 import { parseStatus, parseStatusFields, unescapeStatusName } from "../../src/parse/status.js";
 import { parseStatStartTime } from "../../src/parse/stat.js";
-import { memoryCgroupOf, memoryCgroupPath, parseCgroupFile } from "../../src/parse/kernel-config.js";
+import { memoryCgroupOf, memoryCgroupPath, parseCgroupFile, parseKernelConfig, parseKernelConfigByLine } from "../../src/parse/kernel-config.js";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { ParseError } from "../../src/errors.js";
 
@@ -221,6 +221,47 @@ test("memoryCgroupOf gives memoryCgroupPath(parseCgroupFile(text)) on 20 000 mut
     seen.add(want);
   }
   assert.ok(seen.has(undefined) && seen.size > 100, `${seen.size} distinct answers`);
+});
+
+// ---------------------------------------------------------------- kernel config
+
+const CONFIG = [
+  "#",
+  "# Automatically generated file; DO NOT EDIT.",
+  'CONFIG_CC_VERSION_TEXT="gcc (Debian 14.2.0-19) 14.2.0"',
+  "CONFIG_MEMCG=y",
+  "CONFIG_A=m",
+  "# CONFIG_A is not set",
+  "CONFIG_HZ=250",
+  'CONFIG_LOCALVERSION=""',
+  "# CONFIG_MEM_SOFT_DIRTY is not set",
+  "CONFIG_PAGE_MAPCOUNT=y",
+  "CONFIG_AB=\"x\"y\"",
+  "# CONFIG_NO_PAGE_MAPCOUNT is not set",
+  "",
+].join("\n");
+const CONFIG_KEYS = ["CONFIG_CC_VERSION_TEXT", "CONFIG_MEMCG", "CONFIG_A", "CONFIG_AB", "CONFIG_B", "CONFIG_HZ", "CONFIG_LOCALVERSION", "CONFIG_MEM_SOFT_DIRTY", "CONFIG_PAGE_MAPCOUNT", "CONFIG_NO_PAGE_MAPCOUNT", "CONFIG_ABSENT", "CONFIG_", "CONFIG_A=", "MEMCG", "", "# CONFIG_A"];
+
+test("parseKernelConfig answers get, has, size and iteration as a map filled line by line, on 20 000 mutated configs", () => {
+  const next = rng(0xc0f1);
+  let defined = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let text = mutate(CONFIG, next);
+    if (i % 5 === 0) text += `CONFIG_MEMCG=${i}\n`;
+    if (i % 9 === 0) text = `# CONFIG_HZ is not set\n` + text;
+    const want = parseKernelConfigByLine(text);
+    const got = parseKernelConfig(text);
+    for (const key of [...CONFIG_KEYS, ...want.keys()]) {
+      assert.equal(got.get(key), want.get(key), `${JSON.stringify(key)} in ${JSON.stringify(text)}`);
+      assert.equal(got.has(key), want.has(key));
+      if (want.get(key) !== undefined) defined++;
+    }
+    if (i % 10 === 0) {
+      assert.deepEqual([...got], [...want], JSON.stringify(text));
+      assert.equal(got.size, want.size);
+    }
+  }
+  assert.ok(defined > 100_000, `${defined} answers defined`);
 });
 
 // ---------------------------------------------------------------- paths
