@@ -39,6 +39,26 @@ await build({
   define: { "import.meta.url": "__plImportMetaUrl" },
   banner: { js: 'const __plImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
+// V8 keeps a script's source as one string, Latin-1 (one byte a character) unless
+// a character of it is not: then the whole 1.1 MB bundle is held as UTF-16, 2.2 MB
+// and every copy of it (the loader's replace and wrap) twice that: 2.3 MiB more
+// peak RSS on every run, measured (docs/performance.md, section 7). esbuild
+// escapes strings and regular expressions (charset: ascii) but keeps a few
+// comments as written: escape what is left, in comments only.
+{
+  const file = "dist/bin/pagelens-main.cjs";
+  const text = readFileSync(file, "utf8");
+  const lines = text.split("\n");
+  let escaped = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (!/[^\x00-\x7f]/.test(lines[i])) continue;
+    if (!/^\s*\/\//.test(lines[i])) throw new Error(`${file}:${i + 1}: a non-ASCII character outside a line comment`);
+    lines[i] = lines[i].replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+    escaped++;
+  }
+  // Line comments only, so every line keeps its number and the source map stays right.
+  if (escaped > 0) writeFileSync(file, lines.join("\n"));
+}
 // The HTML report's page script (src/html/), with the parts of ECharts it
 // uses, as one minified browser script: `pagelens report` and `serve` inline
 // it into the page (src/cli/page-script.ts finds it next to the CLI bundle).
