@@ -13,7 +13,7 @@ import { mayMapKsmPages, parseKsmStat } from "../parse/ksm-stat.js";
 /** ksm_stat's verdict; true (assume KSM pages) when it cannot be read: a missing file (no CONFIG_KSM, old kernel) proves nothing. */
 function mayMapKsmOf(procfs: ProcFs, pid: number): boolean {
   try {
-    return mayMapKsmPages(parseKsmStat(procfs.readText(`${pid}/ksm_stat`, pid)));
+    return mayMapKsmPages(parseKsmStat(procfs.readPidText(pid, "ksm_stat")));
   } catch {
     return true;
   }
