@@ -7,8 +7,24 @@
 import { build } from "esbuild";
 import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 
+// commander requires node:child_process at its top, for executable subcommands
+// pagelens never has; loading it pulls in net, dgram and the stream modules:
+// 3-4 ms of every start (docs/performance.md, section 7). commander gets a
+// stand-in that loads the real module on first use instead.
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: "child_process", namespace: "pagelens-lazy" } : undefined));
+    b.onLoad({ filter: /.*/, namespace: "pagelens-lazy" }, () => ({
+      contents: 'let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require("node:child_process"))[key] });',
+      loader: "js",
+    }));
+  },
+};
+
 await build({
   entryPoints: { "pagelens-main": "dist/src/cli/main.js" },
+  plugins: [lazyChildProcess],
   outdir: "dist/bin",
   outExtension: { ".js": ".cjs" },
   bundle: true,
@@ -23,6 +39,26 @@ await build({
   define: { "import.meta.url": "__plImportMetaUrl" },
   banner: { js: 'const __plImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
+// V8 keeps a script's source as one string, Latin-1 (one byte a character) unless
+// a character of it is not: then the whole 1.1 MB bundle is held as UTF-16, 2.2 MB
+// and every copy of it (the loader's replace and wrap) twice that: 2.3 MiB more
+// peak RSS on every run, measured (docs/performance.md, section 7). esbuild
+// escapes strings and regular expressions (charset: ascii) but keeps a few
+// comments as written: escape what is left, in comments only.
+{
+  const file = "dist/bin/pagelens-main.cjs";
+  const text = readFileSync(file, "utf8");
+  const lines = text.split("\n");
+  let escaped = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (!/[^\x00-\x7f]/.test(lines[i])) continue;
+    if (!/^\s*\/\//.test(lines[i])) throw new Error(`${file}:${i + 1}: a non-ASCII character outside a line comment`);
+    lines[i] = lines[i].replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+    escaped++;
+  }
+  // Line comments only, so every line keeps its number and the source map stays right.
+  if (escaped > 0) writeFileSync(file, lines.join("\n"));
+}
 // The HTML report's page script (src/html/), with the parts of ECharts it
 // uses, as one minified browser script: `pagelens report` and `serve` inline
 // it into the page (src/cli/page-script.ts finds it next to the CLI bundle).

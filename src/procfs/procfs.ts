@@ -173,11 +173,20 @@ export class ProcFs {
   readonly sysRoot: string | undefined;
   readonly backend: ProcBackend | undefined;
 
+  /**
+   * The root when `path.join(root, pid, name)` is just `root/pid/name` (an
+   * absolute, normalized root other than "/"), so pidPath can concatenate:
+   * path.join normalizes its whole result, and discovery builds ~6 paths for
+   * each of 1000s of processes (docs/performance.md, section 7).
+   */
+  private readonly plainRoot: string | undefined;
+
   constructor(options: ProcFsOptions = {}) {
     this.backend = options.backend;
     this.root = options.root ?? "/proc";
     const sys = options.sysRoot === undefined ? (this.root === "/proc" ? "/sys" : undefined) : options.sysRoot;
     this.sysRoot = sys ?? undefined;
+    this.plainRoot = this.root !== "/" && path.isAbsolute(this.root) && path.normalize(this.root) === this.root && !this.root.endsWith("/") ? this.root : undefined;
   }
 
   /** When the bytes were read, for a capture; undefined means now. */
@@ -192,6 +201,11 @@ export class ProcFs {
 
   path(...parts: (string | number)[]): string {
     return path.join(this.root, ...parts.map(String));
+  }
+
+  /** `path(pid, name)` for a file name without "/" (status, maps, ...), without path.join's normalizing where the root needs none. */
+  pidPath(pid: number, name: string): string {
+    return this.plainRoot !== undefined && Number.isSafeInteger(pid) && pid >= 0 ? `${this.plainRoot}/${pid}/${name}` : this.path(pid, name);
   }
 
   sysPath(...parts: string[]): string | undefined {
@@ -249,10 +263,30 @@ export class ProcFs {
     return readTextFile(this.path(rel), pid);
   }
 
+  /** readText(`${pid}/${name}`, pid): a process's file, for a name without "/". */
+  readPidText(pid: number, name: string): string {
+    const file = this.pidPath(pid, name);
+    if (this.backend) return this.backend.readText(file, pid);
+    return this.plainRoot === "/proc" ? readKernelText(file, pid) : readTextFile(file, pid);
+  }
+
   /** Like readText, but undefined when the file does not exist (optional kernel features). */
   readOptionalText(rel: string): string | undefined {
     if (this.backend) return this.backend.readOptionalText(this.path(rel));
     return readOptional(this.path(rel));
+  }
+
+  /** readOptionalText(`${pid}/${name}`), for a name without "/". */
+  readOptionalPidText(pid: number, name: string): string | undefined {
+    const file = this.pidPath(pid, name);
+    if (this.backend) return this.backend.readOptionalText(file);
+    if (this.plainRoot !== "/proc") return readOptional(file);
+    try {
+      return readKernelText(file, undefined);
+    } catch (err) {
+      if (err instanceof ProcReadError && (err.code === "ENOENT" || err.code === "ENOTDIR")) return undefined;
+      throw err;
+    }
   }
 
   /** A whole binary file under the procfs root (config.gz), or undefined when it does not exist. */
@@ -422,6 +456,25 @@ function readTextFile(file: string, pid: number | undefined): string {
   } finally {
     fs.closeSync(fd);
     if (textBuf.length > TEXT_BUF_KEEP) textBuf = Buffer.allocUnsafe(TEXT_BUF_START);
+  }
+}
+
+/**
+ * A file the running kernel writes (under the live /proc): readFileSync,
+ * whose UTF-8 path (Node 20.10+, src/node_file.cc ReadFileUtf8) opens,
+ * reads and closes in one call into C++ and makes the string there, where
+ * readTextFile makes four calls through fs's JavaScript wrappers and then
+ * decodes: 10-15 ms less CPU over the ~5000 files discovery reads on a
+ * 1000-process machine (docs/performance.md, section 7). Same system calls
+ * (open, read until 0, close). Only for the kernel's files, whose size the
+ * kernel bounds: a tree's file may be anything (a link to /dev/zero), and
+ * readTextFile's size limit stays in front of those.
+ */
+function readKernelText(file: string, pid: number | undefined): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw mapOpenError(err, file, pid);
   }
 }
 

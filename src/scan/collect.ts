@@ -13,7 +13,7 @@ import { mayMapKsmPages, parseKsmStat } from "../parse/ksm-stat.js";
 /** ksm_stat's verdict; true (assume KSM pages) when it cannot be read: a missing file (no CONFIG_KSM, old kernel) proves nothing. */
 function mayMapKsmOf(procfs: ProcFs, pid: number): boolean {
   try {
-    return mayMapKsmPages(parseKsmStat(procfs.readText(`${pid}/ksm_stat`, pid)));
+    return mayMapKsmPages(parseKsmStat(procfs.readPidText(pid, "ksm_stat")));
   } catch {
     return true;
   }
@@ -52,7 +52,7 @@ export class MapsCache {
 
   vmasOf(procfs: ProcFs, pid: number, text: string): Vma[] {
     const old = this.entries.get(pid);
-    const vmas = old && old.text === text ? old.vmas : parseMaps(text, procfs.path(pid, "maps"));
+    const vmas = old && old.text === text ? old.vmas : parseMaps(text, procfs.pidPath(pid, "maps"));
     this.seen.set(pid, { text, vmas });
     return vmas;
   }
@@ -97,8 +97,8 @@ export function discoverProcesses(
     if (select && !select(info)) continue;
     let vmas: Vma[];
     try {
-      const text = procfs.readText(`${pid}/maps`, pid);
-      vmas = mapsCache ? mapsCache.vmasOf(procfs, pid, text) : parseMaps(text, procfs.path(pid, "maps"));
+      const text = procfs.readPidText(pid, "maps");
+      vmas = mapsCache ? mapsCache.vmasOf(procfs, pid, text) : parseMaps(text, procfs.pidPath(pid, "maps"));
     } catch (err) {
       if (err instanceof ProcessGoneError) vanished.push(pid);
       else if (err instanceof PermissionError) skipped.push({ info, why: "unreadable", reason: err.message });

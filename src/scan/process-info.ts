@@ -1,7 +1,7 @@
 /** Who a process is: pid, parent, owner, name, command line, memory cgroup and start time. */
-import { parseCgroupFile, memoryCgroupPath } from "../parse/kernel-config.js";
+import { memoryCgroupOf } from "../parse/kernel-config.js";
 import { parseStatStartTime } from "../parse/stat.js";
-import { parseCmdline, parseStatus } from "../parse/status.js";
+import { parseCmdline, parseStatusFields } from "../parse/status.js";
 import type { ProcFs } from "../procfs/procfs.js";
 import type { UserNames } from "../procfs/users.js";
 
@@ -35,32 +35,30 @@ export function commandOf(info: ProcessInfo): string {
 
 /** Read a process's identity. Throws ProcessGoneError if it has exited. */
 export function readProcessInfo(procfs: ProcFs, pid: number, users: UserNames): ProcessInfo {
-  const status = parseStatus(procfs.readText(`${pid}/status`, pid), procfs.path(pid, "status"));
+  const status = parseStatusFields(procfs.readPidText(pid, "status"), procfs.pidPath(pid, "status"));
   const startTime = startTimeOf(procfs, pid);
   let cmdline: string[] = [];
   let cgroup: string | undefined;
+  const uid = status.uids[0];
   // Kernel threads (status "Kthread: 1", 6.x) have no command line and no user memory: skip two reads each.
-  if (status.raw["Kthread"] === "1") return { pid, ppid: status.ppid, uid: status.uids[0], user: users.nameOf(status.uids[0]), comm: status.name, cmdline, cgroup, vmRssBytes: undefined, vmSwapBytes: undefined, startTime };
+  if (status.kthread) return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup, vmRssBytes: undefined, vmSwapBytes: undefined, startTime };
   try {
-    cmdline = parseCmdline(procfs.readText(`${pid}/cmdline`, pid));
+    cmdline = parseCmdline(procfs.readPidText(pid, "cmdline"));
   } catch {
     // cmdline is only informative; status already proved the process exists.
   }
   try {
-    cgroup = memoryCgroupPath(parseCgroupFile(procfs.readText(`${pid}/cgroup`, pid)));
+    cgroup = memoryCgroupOf(procfs.readPidText(pid, "cgroup"));
   } catch {
     cgroup = undefined;
   }
-  const uid = status.uids[0];
-  const swap = status.raw["VmSwap"];
-  const vmSwapBytes = swap === undefined ? undefined : Number(swap.replace(/\s*kB$/, "")) * 1024;
-  return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup, vmRssBytes: status.vmRssBytes, vmSwapBytes, startTime };
+  return { pid, ppid: status.ppid, uid, user: users.nameOf(uid), comm: status.name, cmdline, cgroup, vmRssBytes: status.vmRssBytes, vmSwapBytes: status.vmSwapBytes, startTime };
 }
 
 /** The start time from stat; like cmdline only informative, so any failure leaves it undefined. */
 function startTimeOf(procfs: ProcFs, pid: number): number | undefined {
   try {
-    const text = procfs.readOptionalText(`${pid}/stat`);
+    const text = procfs.readOptionalPidText(pid, "stat");
     return text === undefined ? undefined : parseStatStartTime(text);
   } catch {
     return undefined;
