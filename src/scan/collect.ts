@@ -124,7 +124,8 @@ function keepUnchanged(fresh: Vma[], old: readonly Vma[]): void {
     while (j < old.length && old[j]!.start < v.start) j++;
     const o = old[j];
     if (o !== undefined && o.range === v.range && o.perms === v.perms && o.offset === v.offset && o.dev === v.dev && o.inode === v.inode && o.name === v.name) fresh[i] = o;
-    else fresh[i] = { ...v, range: ownCopy(v.range), perms: ownCopy(v.perms), dev: ownCopy(v.dev), name: ownCopy(v.name) };
+    // range and name are the only strings long enough to be slices (V8 copies substrings under 13 characters).
+    else fresh[i] = { ...v, range: ownCopy(v.range), name: ownCopy(v.name) };
   }
 }
 
