@@ -6,9 +6,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { NF, sumField, sumRows, U, zeroUsage } from "../../src/accounting/usage.js";
+import { addUsage, NF, sumField, sumRows, U, zeroUsage } from "../../src/accounting/usage.js";
 import { parseMaps } from "../../src/parse/maps.js";
-import { processRow, vssOf } from "../../src/report/process-report.js";
+import { processRow, totalsOf, vssOf } from "../../src/report/process-report.js";
 import { commandOf } from "../../src/scan/process-info.js";
 import type { ScannedProcess } from "../../src/scan/scan-data.js";
 
@@ -75,4 +75,19 @@ test("processRow: the usage summed over the mappings, bit for bit, keys in the J
 test("sumField: one column's sum, the same as sumRows's", () => {
   const p = proc("ok");
   for (const f of [U.rss, U.pss, U.uss, U.softDirty]) assert.equal(sumField(p.usage, f), Object.values(sumRows(p.usage))[f]);
+});
+
+test("totalsOf: the same sums and keys as adding the rows' usage records one by one", () => {
+  const rows = [processRow(proc("ok")), processRow(proc("unreadable")), processRow({ ...proc("ok"), usage: proc("ok").usage.map((x) => x / 7) }), processRow({ ...proc("no-mm"), vmas: [] })];
+  const acc = zeroUsage();
+  let vss = 0;
+  for (const r of rows)
+    if (r.state === "ok") {
+      addUsage(acc, r);
+      vss += r.vss;
+    }
+  const want = { ...acc, processes: 4, vss, measured: 2, unreadable: 1, badInput: 0, noMemory: 1 };
+  const got = totalsOf(rows);
+  assert.deepEqual(got, want);
+  assert.deepEqual(Object.keys(got), Object.keys(want));
 });
