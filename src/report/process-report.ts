@@ -40,6 +40,20 @@ export function vssOf(p: ScannedProcess): number {
   return v;
 }
 
+/**
+ * Display commands by command line: a Scanner hands an unchanged process
+ * the same command-line array scan after scan (collect.ts MapsCache
+ * infoOf), so its row's command is joined once, not in every report.
+ */
+const commands = new WeakMap<readonly string[], string>();
+
+function commandFor(info: ScannedProcess["info"]): string {
+  if (info.cmdline.length === 0) return commandOf(info);
+  let c = commands.get(info.cmdline);
+  if (c === undefined) commands.set(info.cmdline, (c = commandOf(info)));
+  return c;
+}
+
 /** The column sums of the row being built (processRow is synchronous: one scratch array serves every call). */
 const sums = new Float64Array(NF);
 
@@ -58,7 +72,7 @@ export function processRow(p: ScannedProcess): ProcessRow {
     uid: i.uid ?? null,
     user: i.user,
     comm: i.comm,
-    command: commandOf(i),
+    command: commandFor(i),
     cgroup: i.cgroup ?? null,
     startTime: i.startTime ?? null,
     state: p.state,
