@@ -1,12 +1,18 @@
 /**
  * Child process of the scale suite's `repeat` case: scan the machine N times
  * in this one process through the library API and print, after every scan,
- * one JSON line `{"scan": i, "ms": wall ms, "rssKiB": VmRSS}`.
+ * one JSON line `{"scan": i, "ms": wall ms, "rssKiB": VmRSS, ...}`, with what
+ * makes up the RSS: V8's young and old generations (resident KiB:
+ * `newSpaceKiB`, `oldSpaceKiB`), memory outside V8's heap (`externalKiB`:
+ * typed arrays' backing stores, the WebAssembly memories) and the malloc
+ * heap's resident part (`brkKiB`, the [heap] mapping). No garbage collection
+ * is forced: the numbers are what a caller would see.
  *
  * Run by the bench as `node dist/bench/scale/repeat-scan.js N`; a process of
  * its own, so that its RSS is the scans' and nothing of the bench's.
  */
 import * as fs from "node:fs";
+import * as v8 from "node:v8";
 import { buildPsReport, ProcFs, Scanner } from "../../src/index.js";
 
 /**
@@ -23,6 +29,17 @@ function vmRssKiB(): number {
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1] ?? NaN);
 }
 
+/** Rss of the [heap] mapping (malloc's main arena), KiB. */
+function brkKiB(): number {
+  const smaps = fs.readFileSync("/proc/self/smaps", "utf8");
+  const at = smaps.search(/ \[heap\]\n/);
+  return at < 0 ? 0 : Number(/^Rss:\s+(\d+) kB/m.exec(smaps.slice(at))?.[1] ?? 0);
+}
+
+function spaceKiB(name: string): number {
+  return Math.round((v8.getHeapSpaceStatistics().find((s) => s.space_name === name)?.physical_space_size ?? 0) / 1024);
+}
+
 const n = Number(process.argv[2] ?? "100");
 if (!Number.isInteger(n) || n < 1) {
   process.stderr.write("usage: repeat-scan.js SCANS\n");
@@ -33,5 +50,7 @@ for (let i = 1; i <= n; i++) {
   const t0 = performance.now();
   const processes = await scanOnce(scanner);
   const ms = performance.now() - t0;
-  process.stdout.write(JSON.stringify({ scan: i, ms: Math.round(ms * 10) / 10, rssKiB: vmRssKiB(), processes }) + "\n");
+  const rssKiB = vmRssKiB();
+  const parts = { newSpaceKiB: spaceKiB("new_space"), oldSpaceKiB: spaceKiB("old_space"), externalKiB: Math.round(process.memoryUsage().external / 1024), brkKiB: brkKiB() };
+  process.stdout.write(JSON.stringify({ scan: i, ms: Math.round(ms * 10) / 10, rssKiB, processes, ...parts }) + "\n");
 }

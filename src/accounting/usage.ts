@@ -81,9 +81,25 @@ export function usageRow(table: Float64Array, row: number): MemUsage {
 
 /** Sum of all rows of a usage table. */
 export function sumRows(table: Float64Array): MemUsage {
-  const acc = new Float64Array(NF);
-  for (let i = 0; i < table.length; i++) acc[i % NF]! += table[i]!;
-  return usageRow(acc, 0);
+  return usageRow(sumRowsInto(table, new Float64Array(NF)), 0);
+}
+
+/**
+ * Sum of all rows of a usage table into `into` (NF numbers, overwritten),
+ * allocating nothing: for reports built again and again from a Scanner's
+ * scans (docs/performance.md section 3).
+ */
+export function sumRowsInto(table: Float64Array, into: Float64Array): Float64Array {
+  into.fill(0, 0, NF);
+  for (let base = 0; base < table.length; base += NF) for (let f = 0; f < NF; f++) into[f]! += table[base + f]!;
+  return into;
+}
+
+/** Sum of one field over all rows of a usage table (`U.uss` ...), allocating nothing. */
+export function sumField(table: Float64Array, field: number): number {
+  let sum = 0;
+  for (let i = field; i < table.length; i += NF) sum += table[i]!;
+  return sum;
 }
 
 export function addUsage(into: MemUsage, other: MemUsage): MemUsage {

@@ -16,7 +16,7 @@
  * anonymous memory is the rest.
  */
 import { countDistinctPages } from "../accounting/distinct-pages.js";
-import { sumRows } from "../accounting/usage.js";
+import { sumField, U } from "../accounting/usage.js";
 import type { Scan } from "../scan/scan-data.js";
 
 /** Bytes of distinct mapped memory, by kind. */
@@ -37,7 +37,7 @@ export function distinctMappedOf(scan: Scan): DistinctMapped | null {
   const ps = scan.kernel.pageSize;
   const d = countDistinctPages(scan.kpage.count, scan.kpage.flagsLo);
   let uss = 0;
-  for (const p of scan.processes) if (p.state === "ok" && p.source === "pagemap") uss += sumRows(p.usage).uss;
+  for (const p of scan.processes) if (p.state === "ok" && p.source === "pagemap") uss += sumField(p.usage, U.uss);
   const bytes = uss + d.shared * ps;
   return { bytes, anon: bytes - (d.shmem + d.file) * ps, shmem: d.shmem * ps, file: d.file * ps, hugetlb: d.hugetlb * ps };
 }

@@ -2,7 +2,7 @@
  * The per-process report (`pagelens ps`): pure functions from a Scan to rows,
  * totals and the JSON document. Sizes are bytes; PSS is fractional.
  */
-import { addUsage, sumRows, zeroUsage, type MemUsage } from "../accounting/usage.js";
+import { NF, sumRowsInto, U, USAGE_FIELDS, usageRow, type MemUsage } from "../accounting/usage.js";
 import { commandOf } from "../scan/process-info.js";
 import type { Scan, ScannedProcess } from "../scan/scan-data.js";
 import { distinctMappedOf } from "./distinct-mapped.js";
@@ -40,22 +40,68 @@ export function vssOf(p: ScannedProcess): number {
   return v;
 }
 
+/**
+ * Display commands by command line: a Scanner hands an unchanged process
+ * the same command-line array scan after scan (collect.ts MapsCache
+ * infoOf), so its row's command is joined once, not in every report.
+ */
+const commands = new WeakMap<readonly string[], string>();
+
+function commandFor(info: ScannedProcess["info"]): string {
+  if (info.cmdline.length === 0) return commandOf(info);
+  let c = commands.get(info.cmdline);
+  if (c === undefined) commands.set(info.cmdline, (c = commandOf(info)));
+  return c;
+}
+
+/** The column sums of the row being built (processRow is synchronous: one scratch array serves every call). */
+const sums = new Float64Array(NF);
+
+/**
+ * One process's row: one object, written out field by field (no usage
+ * record spread into it, no temporary arrays), since a long-running caller
+ * builds these after every scan (docs/performance.md section 3). The usage
+ * fields follow USAGE_FIELDS's order, as the JSON output always has.
+ */
 export function processRow(p: ScannedProcess): ProcessRow {
-  const usage = p.state === "ok" ? sumRows(p.usage) : zeroUsage();
+  const s = p.state === "ok" ? sumRowsInto(p.usage, sums) : sums.fill(0);
+  const i = p.info;
   return {
-    pid: p.info.pid,
-    ppid: p.info.ppid,
-    uid: p.info.uid ?? null,
-    user: p.info.user,
-    comm: p.info.comm,
-    command: commandOf(p.info),
-    cgroup: p.info.cgroup ?? null,
-    startTime: p.info.startTime ?? null,
+    pid: i.pid,
+    ppid: i.ppid,
+    uid: i.uid ?? null,
+    user: i.user,
+    comm: i.comm,
+    command: commandFor(i),
+    cgroup: i.cgroup ?? null,
+    startTime: i.startTime ?? null,
     state: p.state,
     source: p.source,
     reason: p.reason ?? null,
     vss: vssOf(p),
-    ...usage,
+    rss: s[U.rss]!,
+    pss: s[U.pss]!,
+    uss: s[U.uss]!,
+    shared: s[U.shared]!,
+    anon: s[U.anon]!,
+    file: s[U.file]!,
+    shmem: s[U.shmem]!,
+    pssAnon: s[U.pssAnon]!,
+    pssFile: s[U.pssFile]!,
+    pssShmem: s[U.pssShmem]!,
+    swap: s[U.swap]!,
+    swapPss: s[U.swapPss]!,
+    ksm: s[U.ksm]!,
+    thp: s[U.thp]!,
+    hugetlbPrivate: s[U.hugetlbPrivate]!,
+    hugetlbShared: s[U.hugetlbShared]!,
+    hugetlbPss: s[U.hugetlbPss]!,
+    zeroPage: s[U.zeroPage]!,
+    unmanaged: s[U.unmanaged]!,
+    migration: s[U.migration]!,
+    guard: s[U.guard]!,
+    uffdWp: s[U.uffdWp]!,
+    softDirty: s[U.softDirty]!,
   };
 }
 
@@ -98,7 +144,9 @@ export interface Totals extends MemUsage {
 }
 
 export function totalsOf(rows: readonly ProcessRow[]): Totals {
-  const acc = zeroUsage();
+  // Sums in a typed array, one record at the end: adding into a record field by field by name
+  // made V8 allocate a number for every field of every row (23 per process, every report).
+  const acc = new Float64Array(NF);
   let vss = 0;
   let measured = 0;
   let unreadable = 0;
@@ -106,14 +154,14 @@ export function totalsOf(rows: readonly ProcessRow[]): Totals {
   let noMemory = 0;
   for (const r of rows) {
     if (r.state === "ok") {
-      addUsage(acc, r);
+      for (let f = 0; f < NF; f++) acc[f]! += r[USAGE_FIELDS[f]!];
       vss += r.vss;
       measured++;
     } else if (r.state === "unreadable") unreadable++;
     else if (r.state === "bad-input") badInput++;
     else noMemory++;
   }
-  return { ...acc, processes: rows.length, vss, measured, unreadable, badInput, noMemory };
+  return { ...usageRow(acc, 0), processes: rows.length, vss, measured, unreadable, badInput, noMemory };
 }
 
 /** Machine-wide figures that are not sums over processes. */

@@ -42,17 +42,60 @@ export interface Discovery {
 }
 
 /**
- * Parsed maps kept from one scan to the next (scanner.ts): a process whose
- * maps text is unchanged gets the same (read-only) Vma objects again, so a
- * repeated scan of a steady machine parses nothing and makes no new ones.
+ * Parsed maps and process identities kept from one scan to the next
+ * (scanner.ts): a process whose maps text is unchanged gets the same
+ * (read-only) Vma objects again, so a repeated scan of a steady machine
+ * parses nothing and makes no new ones.
+ *
+ * A process whose maps did change (the scanning process itself, any
+ * runtime that maps and unmaps heap: a few lines of a few hundred change
+ * between two scans) gets its unchanged mappings' old objects too, and new
+ * ones only for the lines that are new; an unchanged identity is last
+ * scan's object (infoOf). Whatever a scan holds on to is, for V8, an object
+ * that survives the scavenges during the scan; enough of those and V8
+ * doubles its young generation, which a long-running caller sees as a step
+ * in RSS (docs/performance.md section 3). Keeping the entry found when the
+ * text is unchanged (not a new one holding the new, equal text) is for the
+ * same reason.
  */
 export class MapsCache {
   private entries = new Map<number, { text: string; vmas: Vma[] }>();
   private seen = new Map<number, { text: string; vmas: Vma[] }>();
+  private infos = new Map<number, ProcessInfo>();
+  private seenInfos = new Map<number, ProcessInfo>();
+
+  /**
+   * The process's identity as read this scan, made of last scan's pieces
+   * where they are the same: the same object when nothing changed, else
+   * a new one holding last scan's strings and command line wherever they
+   * are equal. What is read anew (status, cmdline, cgroup text and the
+   * slices of it) then dies young, and what the scan holds for the rest of
+   * its run is mostly what it held before (see the class comment).
+   */
+  infoOf(info: ProcessInfo): ProcessInfo {
+    const old = this.infos.get(info.pid);
+    let same = info;
+    if (old !== undefined && old.startTime === info.startTime) {
+      const cmdline = sameStrings(old.cmdline, info.cmdline) ? old.cmdline : info.cmdline;
+      const comm = old.comm === info.comm ? old.comm : info.comm;
+      const cgroup = old.cgroup === info.cgroup ? old.cgroup : info.cgroup;
+      const user = old.user === info.user ? old.user : info.user;
+      if (cmdline === old.cmdline && comm === old.comm && cgroup === old.cgroup && user === old.user && old.ppid === info.ppid && old.uid === info.uid && old.vmRssBytes === info.vmRssBytes && old.vmSwapBytes === info.vmSwapBytes)
+        same = old;
+      else same = { ...info, cmdline, comm, cgroup, user };
+    }
+    this.seenInfos.set(info.pid, same);
+    return same;
+  }
 
   vmasOf(procfs: ProcFs, pid: number, text: string): Vma[] {
     const old = this.entries.get(pid);
-    const vmas = old && old.text === text ? old.vmas : parseMaps(text, procfs.pidPath(pid, "maps"));
+    if (old !== undefined && old.text === text) {
+      this.seen.set(pid, old);
+      return old.vmas;
+    }
+    const vmas = parseMaps(text, procfs.pidPath(pid, "maps"));
+    if (old !== undefined) keepUnchanged(vmas, old.vmas);
     this.seen.set(pid, { text, vmas });
     return vmas;
   }
@@ -61,7 +104,40 @@ export class MapsCache {
   endScan(): void {
     this.entries = this.seen;
     this.seen = new Map();
+    this.infos = this.seenInfos;
+    this.seenInfos = new Map();
   }
+}
+
+/**
+ * In `fresh` (a process's maps parsed again), put back the object of
+ * `old` (its maps before) for every mapping printed the same, and give
+ * every other one strings of its own. Both lists are in address order.
+ * The strings: a parsed Vma's strings are slices of the maps text, so a Vma
+ * kept across texts would hold on to the text it was parsed from, one text
+ * per change it outlived; its own copies hold only themselves.
+ */
+function keepUnchanged(fresh: Vma[], old: readonly Vma[]): void {
+  let j = 0;
+  for (let i = 0; i < fresh.length; i++) {
+    const v = fresh[i]!;
+    while (j < old.length && old[j]!.start < v.start) j++;
+    const o = old[j];
+    if (o !== undefined && o.range === v.range && o.perms === v.perms && o.offset === v.offset && o.dev === v.dev && o.inode === v.inode && o.name === v.name) fresh[i] = o;
+    // range and name are the only strings long enough to be slices (V8 copies substrings under 13 characters).
+    else fresh[i] = { ...v, range: ownCopy(v.range), name: ownCopy(v.name) };
+  }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A string with the same characters that is not a slice of another (see keepUnchanged); UTF-16 round-trips every string exactly. */
+function ownCopy(s: string): string {
+  return s.length === 0 ? s : Buffer.from(s, "utf16le").toString("utf16le");
 }
 
 export function discoverProcesses(
@@ -81,6 +157,7 @@ export function discoverProcesses(
     let info: ProcessInfo;
     try {
       info = readProcessInfo(procfs, pid, users);
+      if (mapsCache) info = mapsCache.infoOf(info);
     } catch (err) {
       if (err instanceof ProcessGoneError) {
         missing.push(pid);

@@ -55,8 +55,32 @@ export interface Stretch {
   readonly endVpn: number;
 }
 
-/** The stretches of mappings that touch, in address order. */
+/**
+ * Stretches and whole-stretch spans by mapping list. A Scanner hands a
+ * process the same read-only list again while its maps text is unchanged
+ * (collect.ts MapsCache), so a repeated scan works them out once per
+ * process, not once per scan: they were 0.7-1.1 MB of a repeated scan's
+ * garbage (docs/performance.md section 3). Keyed by the list itself (weakly:
+ * a list dropped by the cache drops its entry); the cached arrays are frozen,
+ * since every caller of the list shares them.
+ */
+const memo = new WeakMap<readonly VmaRange[], { readonly pageSize: number; readonly stretches: Stretch[]; spans?: PagemapSpan[] }>();
+
+function memoOf(vmas: readonly VmaRange[], pageSize: number): { readonly pageSize: number; readonly stretches: Stretch[]; spans?: PagemapSpan[] } {
+  let m = memo.get(vmas);
+  if (m === undefined || m.pageSize !== pageSize) {
+    m = { pageSize, stretches: Object.freeze(computeStretches(vmas, pageSize)) as Stretch[] };
+    memo.set(vmas, m);
+  }
+  return m;
+}
+
+/** The stretches of mappings that touch, in address order (shared and frozen: see memo). */
 export function stretchesOf(vmas: readonly VmaRange[], pageSize: number): Stretch[] {
+  return memoOf(vmas, pageSize).stretches;
+}
+
+function computeStretches(vmas: readonly VmaRange[], pageSize: number): Stretch[] {
   const out: Stretch[] = [];
   let v = 0;
   while (v < vmas.length) {
@@ -79,7 +103,17 @@ export function stretchesOf(vmas: readonly VmaRange[], pageSize: number): Stretc
  */
 export type Narrowing = (s: Stretch, index: number) => readonly number[] | undefined;
 
+/** The spans to read; without `narrow`, the whole stretches' spans, shared and frozen (see memo). */
 export function pagemapSpans(vmas: readonly VmaRange[], pageSize: number, narrow?: Narrowing): PagemapSpan[] {
+  if (narrow === undefined) {
+    const m = memoOf(vmas, pageSize);
+    m.spans ??= Object.freeze(spansOf(vmas, pageSize)) as PagemapSpan[];
+    return m.spans;
+  }
+  return spansOf(vmas, pageSize, narrow);
+}
+
+function spansOf(vmas: readonly VmaRange[], pageSize: number, narrow?: Narrowing): PagemapSpan[] {
   const spans: PagemapSpan[] = [];
   stretchesOf(vmas, pageSize).forEach((s, k) => {
     const parts = narrow?.(s, k);

@@ -7,9 +7,17 @@
  *    the PFN probe); swap areas, KSM's counters and the THP mode are read
  *    again every scan (kernel/features.ts refreshKernel);
  *  - the user names (/etc/passwd read once);
- *  - each process's parsed maps, while its maps text is unchanged
- *    (collect.ts MapsCache; processes not seen again are forgotten);
- *  - the run, reference and swap stores (their chunks are kept and overwritten);
+ *  - each process's parsed maps, while its maps text is unchanged, and
+ *    when it changed the objects of the mappings printed the same; each
+ *    process's identity (ProcessInfo) while it is unchanged, else its
+ *    strings (collect.ts MapsCache; processes not seen again are
+ *    forgotten); with them the pagemap spans worked out from the maps
+ *    (pagemap-spans.ts, keyed by the mapping list). What a scan holds on
+ *    to survives V8's scavenges during it, and enough survivors make V8
+ *    double its young generation: the step a long-running caller sees in
+ *    RSS (docs/performance.md section 3);
+ *  - the run, reference and swap stores, and the shared objects' runs
+ *    (their columns are kept and overwritten);
  *  - the kpage WebAssembly instance and its memory, grown to the largest
  *    scan so far and cleared, not made anew (kpage-index.ts KpageWasm);
  *  - the pagemap walk's WebAssembly instance, the WebAssembly modules and

@@ -105,3 +105,26 @@ test("narrowed: widening never leaves the stretch, a part spanning mappings name
   assert.deepEqual(pagemapSpans(vmas, PS, () => []), []);
   assert.equal(SKIP_MIN % 512, 0);
 });
+
+test("the same mapping list gives the same spans, worked out once and frozen; another list or page size, its own", () => {
+  const vmas = [vma(100, 4, "file"), vma(104, 2, "file"), vma(300, 8)];
+  const spans = pagemapSpans(vmas, PS);
+  // A Scanner hands an unchanged process the same list again (collect.ts MapsCache): no new spans per scan.
+  assert.equal(pagemapSpans(vmas, PS), spans);
+  assert.ok(Object.isFrozen(spans));
+  assert.throws(() => (spans as PagemapSpan[]).push({ vpn: 0, count: 1, firstVma: 0, lastVma: 0 }), TypeError);
+  // An equal list that is another array is worked out anew, with the same result.
+  const copy = vmas.map((m) => ({ ...m }));
+  assert.notEqual(pagemapSpans(copy, PS), spans);
+  assert.deepEqual(pagemapSpans(copy, PS), spans);
+  // The page size is part of the key.
+  assert.deepEqual(pagemapSpans(vmas, PS / 2), [
+    { vpn: 200, count: 12, firstVma: 0, lastVma: 1 },
+    { vpn: 600, count: 16, firstVma: 2, lastVma: 2 },
+  ]);
+  assert.equal(pagemapSpans(vmas, PS), pagemapSpans(vmas, PS));
+  // A narrowing is asked afresh each time (PAGEMAP_SCAN answers change): never memoised.
+  const narrowed = pagemapSpans(vmas, PS, () => undefined);
+  assert.notEqual(narrowed, spans);
+  assert.deepEqual(narrowed, spans);
+});
