@@ -31,6 +31,7 @@ function proc(state: ScannedProcess["state"]): ScannedProcess {
     vmas,
     usage,
     runs: { start: 0, end: 0 },
+    refs: { start: 0, end: 0 },
     swaps: { start: 0, end: 0 },
   };
 }
