@@ -137,6 +137,7 @@ complete -c pagelens -n '__fish_seen_subcommand_from top' -l filter -x -d 'initi
 complete -c pagelens -n '__fish_seen_subcommand_from top' -l batch -d 'print one plain frame per interval instead of the full-screen view'
 complete -c pagelens -n '__fish_seen_subcommand_from capture' -l output -s o -r -F -d 'the capture file to write (a .tar.gz)'
 complete -c pagelens -n '__fish_seen_subcommand_from capture' -l pid -x -d 'only these pids (comma-separated; default every process)'
+complete -c pagelens -n '__fish_seen_subcommand_from capture' -l full -d 'also record every process\'s smaps and the whole kpageflags, for maps, system and flags (slower: the kernel\'s own time for them is about as long as the rest)'
 complete -c pagelens -n '__fish_seen_subcommand_from diff' -l pid -x -d 'only these pids, with their mappings (comma-separated)'
 complete -c pagelens -n '__fish_seen_subcommand_from diff' -l mappings -d 'also compare every process mapping by mapping (slower)'
 complete -c pagelens -n '__fish_seen_subcommand_from diff' -l limit -x -d 'rows per section in the table (0: all)'

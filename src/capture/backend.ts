@@ -20,6 +20,10 @@ function replay(e: RecordedError, file: string, pid: number | undefined): Error 
 
 const absent = (e: RecordedError | undefined): boolean => e?.code === "ENOENT" || e?.code === "ENOTDIR";
 
+/** What a capture without --full leaves out on purpose (take.ts), and so can name the option for. */
+const FULL_HINT = "pagelens capture --full records it";
+const fullOnly = (file: string): boolean => /\/smaps$|\/kpageflags$/.test(file);
+
 /** A word file served from a capture: the U64File interface, no file descriptor. */
 class CaptureU64File extends U64File {
   constructor(
@@ -31,6 +35,8 @@ class CaptureU64File extends U64File {
     private readonly bytes: number | undefined,
     /** For pagemap: PFNs must lie below this (the machine's kpageflags end), as the kernel guarantees. */
     private readonly pfnLimit: number | undefined,
+    /** Say which capture option would have recorded the words a read misses. */
+    private readonly hint: string | undefined,
   ) {
     super(file, -1, procPid);
   }
@@ -43,6 +49,7 @@ class CaptureU64File extends U64File {
     } catch (err) {
       // Words past the point where the process exited: replay its exit, as the machine did.
       if (err instanceof CaptureMissingError && this.failed) throw replay(this.failed, this.file, this.procPid);
+      if (err instanceof CaptureMissingError && this.hint) throw new CaptureMissingError(err.capture, err.what, this.hint);
       throw err;
     }
   }
@@ -97,6 +104,14 @@ export class CaptureBackend implements ProcBackend {
   ) {
     this.pidSet = new Set(c.meta.pids ?? []);
     this.capturedAt = c.manifest.time;
+    this.full = c.manifest.full !== false;
+  }
+
+  /** Taken with --full (or before the option existed, when everything was). */
+  private readonly full: boolean;
+
+  private hintFor(file: string): string | undefined {
+    return !this.full && fullOnly(file) ? FULL_HINT : undefined;
   }
 
   private readonly pidSet: ReadonlySet<number>;
@@ -104,7 +119,7 @@ export class CaptureBackend implements ProcBackend {
   /** An unrecorded file, or, for a process that did not exist when the capture listed them all, ENOENT as the machine said. */
   private missing(what: string, pid?: number): Error {
     if (pid !== undefined && this.c.meta.pidsComplete && !this.pidSet.has(pid)) return replay({ code: "ENOENT" }, what, pid);
-    return new CaptureMissingError(this.name, what);
+    return new CaptureMissingError(this.name, what, this.hintFor(what));
   }
 
   private error(file: string): RecordedError | undefined {
@@ -171,7 +186,7 @@ export class CaptureBackend implements ProcBackend {
     }
     const failed = Object.hasOwn(this.c.meta.wordErrors, file) ? this.c.meta.wordErrors[file] : undefined;
     const size = Object.hasOwn(this.c.meta.sizes, file) ? (this.c.meta.sizes[file] ?? undefined) : undefined;
-    return new CaptureU64File(file, pid, table, this.name, failed, size, /\/pagemap$/.test(file) ? this.pfnLimit() : undefined);
+    return new CaptureU64File(file, pid, table, this.name, failed, size, /\/pagemap$/.test(file) ? this.pfnLimit() : undefined, this.hintFor(file));
   }
 
   /** The machine's PFN count: where its kpageflags ended, and no more than 2^36 pages (256 TiB) in any case. */

@@ -48,6 +48,12 @@ export interface Manifest {
   readonly root: string;
   readonly sysRoot: string | null;
   readonly pids: number;
+  /**
+   * Taken with `capture --full` (every process's smaps, the whole
+   * kpageflags). Absent in captures from before the option, which recorded
+   * those always.
+   */
+  readonly full?: boolean;
   readonly recorded: readonly string[];
   readonly notRecorded: readonly string[];
 }
@@ -158,6 +164,7 @@ function checkManifest(x: unknown, file: string): Manifest {
   for (const k of ["pagelens", "time", "host", "kernel", "root"]) if (typeof x[k] !== "string") throw new CaptureFormatError(file, `manifest.json: ${k} is not a string`);
   if (!(x["sysRoot"] === null || typeof x["sysRoot"] === "string")) throw new CaptureFormatError(file, "manifest.json: sysRoot is not a string");
   if (!isUint(x["pids"])) throw new CaptureFormatError(file, "manifest.json: pids is not a count");
+  if (!(x["full"] === undefined || typeof x["full"] === "boolean")) throw new CaptureFormatError(file, "manifest.json: full is not true or false");
   for (const k of ["recorded", "notRecorded"])
     if (!Array.isArray(x[k]) || !(x[k] as unknown[]).every((s) => typeof s === "string")) throw new CaptureFormatError(file, `manifest.json: ${k} is not a list of strings`);
   return x as unknown as Manifest;
