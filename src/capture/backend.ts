@@ -20,9 +20,18 @@ function replay(e: RecordedError, file: string, pid: number | undefined): Error 
 
 const absent = (e: RecordedError | undefined): boolean => e?.code === "ENOENT" || e?.code === "ENOTDIR";
 
-/** What a capture without --full leaves out on purpose (take.ts), and so can name the option for. */
-const FULL_HINT = "pagelens capture --full records it";
-const fullOnly = (file: string): boolean => /\/smaps$|\/kpageflags$/.test(file);
+/**
+ * Which capture option records what a capture left out on purpose
+ * (take.ts): without --exact, the kpage words of pages a scan settles from
+ * pagemap alone and kpagecgroup; without --full, smaps and the whole
+ * kpageflags. Undefined for anything else (a process that was not there).
+ */
+function optionFor(file: string, exact: boolean, full: boolean): string | undefined {
+  if (/\/smaps$/.test(file)) return full ? undefined : "pagelens capture --full records it";
+  if (/\/kpageflags$/.test(file)) return full ? undefined : exact ? "pagelens capture --full records it" : "pagelens capture --exact records it, --full the whole file";
+  if (/\/kpage(count|cgroup)$/.test(file)) return exact ? undefined : "pagelens capture --exact records it";
+  return undefined;
+}
 
 /** A word file served from a capture: the U64File interface, no file descriptor. */
 class CaptureU64File extends U64File {
@@ -105,13 +114,15 @@ export class CaptureBackend implements ProcBackend {
     this.pidSet = new Set(c.meta.pids ?? []);
     this.capturedAt = c.manifest.time;
     this.full = c.manifest.full !== false;
+    this.exact = this.full || c.manifest.exact !== false;
   }
 
-  /** Taken with --full (or before the option existed, when everything was). */
+  /** Taken with --full, --exact (or before the options existed, when everything was). */
   private readonly full: boolean;
+  private readonly exact: boolean;
 
   private hintFor(file: string): string | undefined {
-    return !this.full && fullOnly(file) ? FULL_HINT : undefined;
+    return optionFor(file, this.exact, this.full);
   }
 
   private readonly pidSet: ReadonlySet<number>;

@@ -49,7 +49,13 @@ export interface Manifest {
   readonly sysRoot: string | null;
   readonly pids: number;
   /**
-   * Taken with `capture --full` (every process's smaps, the whole
+   * Taken with `capture --exact` (the kpage words of every page seen, not
+   * only those a scan looks up) or `--full`. Absent in captures from before
+   * the options, which recorded that always.
+   */
+  readonly exact?: boolean;
+  /**
+   * Taken with `capture --full` (also every process's smaps, the whole
    * kpageflags). Absent in captures from before the option, which recorded
    * those always.
    */
@@ -164,7 +170,7 @@ function checkManifest(x: unknown, file: string): Manifest {
   for (const k of ["pagelens", "time", "host", "kernel", "root"]) if (typeof x[k] !== "string") throw new CaptureFormatError(file, `manifest.json: ${k} is not a string`);
   if (!(x["sysRoot"] === null || typeof x["sysRoot"] === "string")) throw new CaptureFormatError(file, "manifest.json: sysRoot is not a string");
   if (!isUint(x["pids"])) throw new CaptureFormatError(file, "manifest.json: pids is not a count");
-  if (!(x["full"] === undefined || typeof x["full"] === "boolean")) throw new CaptureFormatError(file, "manifest.json: full is not true or false");
+  for (const k of ["exact", "full"]) if (!(x[k] === undefined || typeof x[k] === "boolean")) throw new CaptureFormatError(file, `manifest.json: ${k} is not true or false`);
   for (const k of ["recorded", "notRecorded"])
     if (!Array.isArray(x[k]) || !(x[k] as unknown[]).every((s) => typeof s === "string")) throw new CaptureFormatError(file, `manifest.json: ${k} is not a list of strings`);
   return x as unknown as Manifest;

@@ -3,12 +3,15 @@
  * pages of 64 Ki PFNs (8 KiB each: a 24 GiB machine is ~100 of them), and
  * the reads that cover them: sorted runs that read through short holes.
  */
-import { PM_FRAME_HI_MASK, PM_PRESENT_HI, PM_SWAP_HI, TWO_32 } from "../decode/pagemap.js";
+import { PM_EXCLUSIVE_HI, PM_FILE_HI, PM_FRAME_HI_MASK, PM_PRESENT_HI, PM_SWAP_HI, TWO_32 } from "../decode/pagemap.js";
+import type { WordRecorder } from "./words.js";
 
 const SHIFT = 16;
 const PAGE = 1 << SHIFT;
+/** Pages per 2 MiB block: a PMD-mapped huge page. */
+const PMD_PAGES = 512;
 
-/** What the present entries of one block of pagemap words showed, besides their PFNs. */
+/** What the entries of one process's pagemap showed, besides their PFNs. */
 export interface PagemapSeen {
   /** An entry with the swap bit (a swapped page, a migration entry, a marker): a partial replay reads smaps for it (swap-pss.ts). */
   swapped: boolean;
@@ -19,43 +22,86 @@ export interface PagemapSeen {
 export class PfnBits {
   private readonly pages = new Map<number, Uint32Array>();
   private lastKey = -1;
-  private last: Uint32Array | undefined;
+  private last: Uint32Array = new Uint32Array(0);
 
-  /** Add the PFNs of the present entries among the first `n` pagemap words of `u32` (little-endian word pairs). */
-  addPagemap(u32: Uint32Array, n: number, seen: PagemapSeen): void {
+  private add(pfn: number): void {
+    const key = Math.floor(pfn / PAGE);
+    if (key !== this.lastKey) {
+      let words = this.pages.get(key);
+      if (words === undefined) {
+        words = new Uint32Array(PAGE / 32);
+        this.pages.set(key, words);
+      }
+      this.lastKey = key;
+      this.last = words;
+    }
+    const bit = pfn - key * PAGE;
+    this.last[bit >>> 5]! |= 1 << (bit & 31);
+  }
+
+  /**
+   * Add the PFNs a scan that is not exact looks up, among `n` pagemap words
+   * of `u32` for virtual pages from `vpn`: every present page's but, in a
+   * process whose exclusive pages are settled from pagemap alone
+   * (`trusted`: pagemap-walk's trustExclusive), those of present, exclusive,
+   * non-file entries, which the walk counts without a lookup
+   * (wasm/pagemap-walk.ts). The walk looks up a whole 2 MiB block that
+   * starts on a 512-aligned PFN when it is one huge page; here every block
+   * that starts so is kept whole, which keeps more than the walk looks up,
+   * never less. `block` carries that across calls: the caller resets it at
+   * the start of each stretch of mappings and passes words in address order.
+   */
+  addLookedUp(u32: Uint32Array, n: number, vpn: number, trusted: boolean, block: { huge: boolean }, seen: PagemapSeen): void {
     for (let k = 0; k < n; k++) {
       const hi = u32[2 * k + 1]!;
+      const lo = u32[2 * k]!;
+      const fhi = hi & PM_FRAME_HI_MASK;
+      if ((vpn + k) % PMD_PAGES === 0) block.huge = (hi & PM_PRESENT_HI) !== 0 && lo % PMD_PAGES === 0 && (fhi !== 0 || lo !== 0);
       if ((hi & PM_PRESENT_HI) === 0) {
         if ((hi & PM_SWAP_HI) !== 0) seen.swapped = true;
         continue;
       }
-      const lo = u32[2 * k]!;
-      const fhi = hi & PM_FRAME_HI_MASK;
       if (fhi === 0 && lo === 0) {
         seen.hidden = true;
         continue;
       }
-      // PFN >> 16 without going through a double for the common case (PFNs below 2^32).
-      const key = fhi === 0 ? lo >>> SHIFT : Math.floor((fhi * TWO_32 + lo) / PAGE);
-      let words = this.last;
-      if (key !== this.lastKey) {
-        words = this.pages.get(key);
-        if (words === undefined) {
-          words = new Uint32Array(PAGE / 32);
-          this.pages.set(key, words);
-        }
-        this.lastKey = key;
-        this.last = words;
-      }
-      const bit = lo & (PAGE - 1);
-      words![bit >>> 5]! |= 1 << (bit & 31);
+      if (trusted && !block.huge && (hi & (PM_EXCLUSIVE_HI | PM_FILE_HI)) === PM_EXCLUSIVE_HI) continue;
+      this.add(fhi * TWO_32 + lo);
     }
+  }
+
+  /**
+   * Add the PFNs of the present entries among a pagemap file's recorded
+   * words, from its runs (words.ts): one step per run, not per word, so the
+   * 20 M hole entries of a V8 reservation cost nothing here. Runs `from`..n;
+   * returns n, where the next call for the same file starts.
+   */
+  addPagemap(recorder: WordRecorder, seen: PagemapSeen, from = 0): number {
+    const c = recorder.runColumns();
+    for (let r = from; r < c.n; r++) {
+      const hi = c.hi[r]!;
+      if ((hi & PM_PRESENT_HI) === 0) {
+        if ((hi & PM_SWAP_HI) !== 0) seen.swapped = true;
+        continue;
+      }
+      // Every word of a run has the same flags (a run's high halves differ only by a carry into the frame bits),
+      // so word k names PFN first + k * step.
+      const first = (hi & PM_FRAME_HI_MASK) * TWO_32 + c.lo[r]!;
+      if (first === 0) seen.hidden = true;
+      const step = c.step[r]!;
+      const len = step === 0 ? 1 : c.len[r]!;
+      for (let k = 0; k < len; k++) {
+        const pfn = first + k * step;
+        if (pfn !== 0) this.add(pfn);
+      }
+    }
+    return c.n;
   }
 
   /**
    * Reads covering every PFN in the set, ascending: [start, end) pairs, flat.
    * PFNs closer than `gap` are read through (so any reader that reads through
-   * smaller holes reads inside these runs), a run is at most `maxRun` words.
+   * holes as long is inside these runs), a run is at most `maxRun` words.
    */
   runs(gap: number, maxRun: number): number[] {
     const out: number[] = [];

@@ -1,18 +1,27 @@
 /**
- * Taking a capture: read, through a recording backend, the raw data every
- * view reads (each process's files and the pagemap of every mapped range,
- * the kpagecount, kpageflags and kpagecgroup words of every page frame those
- * pagemap words name, the machine's files) and store exactly what was read.
- * Replaying it (backend.ts) then answers every command as the machine did.
+ * Taking a capture: read, through a recording backend, the raw data the
+ * views read (each process's files and the pagemap of every mapped range,
+ * the kpagecount and kpageflags words of the page frames a scan looks up,
+ * the machine's files) and store exactly what was read. Replaying it
+ * (backend.ts) then answers the commands as the machine did.
  *
  * It does not run a scan: nothing here decodes pages or does accounting, it
  * only has to know which words a replay will ask for, and asks the kernel for
- * each of them once, in large reads on the I/O pool threads. A replay reads
- * a subset of what is recorded (every mapped range's pagemap, and the kpage
- * words of PFNs those name, read through holes no longer than the lookups'
- * GAP), so every command answers; a read outside it is a CaptureMissingError.
+ * each of them once, in large reads, long ones on the I/O pool threads. A
+ * replay reads a subset of what is recorded (every mapped range's pagemap,
+ * and the kpage words of the PFNs its lookups need, read through holes no
+ * longer than the lookups' GAP); a read outside it is a CaptureMissingError.
  *
- * `full` adds what only some views need and the kernel is slow to give:
+ * By default the PFNs are those a scan that is not exact looks up: exclusive
+ * anonymous pages it settles from pagemap alone (pfn-bits.ts addLookedUp)
+ * are left out, as is kpagecgroup; that answers ps, libs, shares, groups,
+ * diff and kernel, and is about what `pagelens --json` itself reads. `exact`
+ * adds every present page's kpagecount, kpageflags and kpagecgroup (for
+ * --exact, pages, flags --pid, groups --charges: ~1.6 M PFNs on the
+ * reference workload, ~0.3 s of kernel time for the three files, against
+ * ~0.35 M PFNs and two files).
+ *
+ * `full` (which implies exact) adds what only some views need and the kernel is slow to give:
  * every process's smaps (the clean/dirty split of `maps`; ~0.15-0.3 s of
  * kernel time on the reference workload, which walks every page table and
  * looks every page's map count up) and the whole kpageflags (the census of
@@ -39,7 +48,9 @@ export interface CaptureOptions {
   readonly passwdFile?: string;
   /** Only these processes (default: all). */
   readonly pids?: readonly number[];
-  /** Also every process's smaps and the whole kpageflags (for maps' clean/dirty columns, system and flags over the machine). */
+  /** Also the kpage words of every page (for --exact, pages, flags --pid, groups --charges). */
+  readonly exact?: boolean;
+  /** Also every process's smaps and the whole kpageflags (for maps' clean/dirty columns, system and flags over the machine); implies exact. */
   readonly full?: boolean;
   readonly pagelensVersion: string;
   readonly onProgress?: (done: number, total: number) => void;
@@ -69,7 +80,10 @@ const SYNC_WORDS = 1024;
  * recorded run, and no more: every word read through is ~50 ns of kernel
  * time and recorded. On the reference workload (1.6 M PFNs) gap 16 reads
  * 2.0 M words a file in 8.5 K runs (7.3 K of them short, read here), gap 64
- * 2.14 M words in 3.7 K runs, gap 0 would be 115 K runs.
+ * 2.14 M words in 3.7 K runs, gap 0 would be 115 K runs. Short runs are read
+ * on this thread (SYNC_WORDS): with memory fragmented (28 K runs in all), all
+ * on the pool took 840-1070 ms of CPU for the three files against 460-510
+ * this way; gap 64 or 256 all on the pool 520-690.
  */
 const KPAGE_GAP = GAP;
 /** Reads in flight at once on the pool: its 4 threads, so the kernel's work spreads over the cores. */
@@ -100,13 +114,13 @@ class Buffers {
  * in windows on the pool, or here when short; `each` sees what came back.
  * False when the file ended first.
  */
-async function readRange(file: U64File, s: number, e: number, bufs: Buffers, each?: (u32: Uint32Array, got: number) => void): Promise<boolean> {
+async function readRange(file: U64File, s: number, e: number, bufs: Buffers, each?: (u32: Uint32Array, got: number, index: number) => void, syncWords = SYNC_WORDS): Promise<boolean> {
   const buf = bufs.take();
   try {
     for (let i = s; i < e; ) {
       const n = Math.min(WINDOW, e - i);
-      const got = n <= SYNC_WORDS ? file.readWords(i, n, buf) : await file.readWordsAsync(i, n, buf);
-      each?.(new Uint32Array(buf.buffer, buf.byteOffset, got * 2), got);
+      const got = n <= syncWords ? file.readWords(i, n, buf) : await file.readWordsAsync(i, n, buf);
+      each?.(new Uint32Array(buf.buffer, buf.byteOffset, got * 2), got, i);
       if (got < n) return false;
       i += n;
     }
@@ -122,6 +136,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   const procfs = new ProcFs({ root, sysRoot: o.sysRoot, backend: rec });
   procfs.checkRoot();
   const full = o.full === true;
+  const exact = full || o.exact === true;
   const notRecorded: string[] = [];
   const takenAt = new Date().toISOString();
   const t0 = performance.now();
@@ -185,8 +200,13 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   let mapped = 0;
   let pagemapWords = 0;
   let done = 0;
-  const all = [...found.candidates.map((c) => ({ pid: c.info.pid, vmas: c.vmas })), ...found.skipped.map((s) => ({ pid: s.info.pid, vmas: [] }))];
-  const tasks = all.map(({ pid, vmas }) => async (): Promise<void> => {
+  // As the scan decides (system-scan.ts): exclusive pages are settled from pagemap alone when map counts are per
+  // page, in processes that cannot map KSM pages.
+  const all = [
+    ...found.candidates.map((c) => ({ pid: c.info.pid, vmas: c.vmas, trusted: kernel.mapcount === "precise" && c.mayMapKsm !== true })),
+    ...found.skipped.map((s) => ({ pid: s.info.pid, vmas: [], trusted: false })),
+  ];
+  const tasks = all.map(({ pid, vmas, trusted }) => async (): Promise<void> => {
     const files = ["stat", "cmdline", "cgroup", "maps", "status"];
     if (kernel.ksmActive) files.push("ksm_stat");
     if (full) files.push("smaps");
@@ -199,17 +219,24 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
       let file: U64File | undefined;
       try {
         file = procfs.openU64(`${pid}/pagemap`, pid);
-        const collect = (u32: Uint32Array, got: number): void => {
-          pfns.addPagemap(u32, got, seen);
+        const block = { huge: false };
+        const each = (u32: Uint32Array, got: number, vpn: number): void => {
           pagemapWords += got;
+          if (!exact) pfns.addLookedUp(u32, got, vpn, trusted, block, seen);
         };
-        for (const s of stretches) if (!(await readRange(file, s.startVpn, s.endVpn, bufs, collect))) break;
+        for (const s of stretches) {
+          block.huge = false;
+          if (!(await readRange(file, s.startVpn, s.endVpn, bufs, each))) break;
+        }
       } catch (err) {
         // Recorded (the backend keeps the error); a replay meets it as the scan did.
         if (!(err instanceof ProcessGoneError)) rollup = true;
       } finally {
         file?.close();
       }
+      // The PFNs from the words as recorded (their runs), also when the process exited part-way.
+      const recorded = rec.words.get(procfs.path(pid, "pagemap"));
+      if (exact && recorded) pfns.addPagemap(recorded.words, seen);
     }
     const more: string[] = [];
     if (rollup || seen.hidden) more.push("smaps_rollup", "smaps");
@@ -226,7 +253,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   if (!canLookup) notRecorded.push(`kpagecount, kpageflags (${f.kpagecount.note ?? f.kpageflags.note ?? "unavailable"}): page-level numbers come from smaps_rollup, as they would on the machine`);
   else {
     const runs = pfns.runs(KPAGE_GAP, WINDOW);
-    const names = ["kpagecount", ...(whole ? [] : ["kpageflags"]), ...(cgroups ? ["kpagecgroup"] : [])];
+    const names = ["kpagecount", ...(whole ? [] : ["kpageflags"]), ...(cgroups && exact ? ["kpagecgroup"] : [])];
     const opened = names.map((n) => procfs.openU64(n));
     try {
       const reads: Array<() => Promise<void>> = [];
@@ -274,7 +301,9 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
     notRecorded.push("user names (no passwd file): uids are shown as numbers");
   }
 
-  if (!full && canLookup) notRecorded.push("smaps of most processes, and the whole kpageflags (maps, system and flags over the machine need them: take the capture with --full)");
+  if (!exact && canLookup)
+    notRecorded.push("kpage words of pages a scan settles from pagemap alone, and kpagecgroup (--exact, pages, flags --pid and groups --charges need them: take the capture with --exact)");
+  if (!full && canLookup) notRecorded.push("smaps of most processes, and the whole kpageflags (maps, system, report and flags over the machine need them: take the capture with --full)");
   notRecorded.push("the page cache of files (pagelens file reads it through live mappings)");
   notRecorded.push("kpagecgroup of pages no process maps (flags --cgroup over the whole machine)");
 
@@ -308,10 +337,13 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
       root: procfs.root,
       sysRoot: procfs.sysRoot ?? null,
       pids: processes,
+      exact,
       full,
       recorded: [
         `per process: stat, status, cmdline, cgroup, maps, pagemap over every mapping, ${full ? "smaps" : "smaps where a replay reads it without --full (swapped pages, no page frames)"}, and smaps_rollup where pagemap could not be read`,
-        "kpagecount, " + (cgroups ? "kpagecgroup and " : "") + "kpageflags of every page a recorded pagemap names",
+        exact
+          ? "kpagecount, " + (cgroups ? "kpagecgroup and " : "") + "kpageflags of every page a recorded pagemap names"
+          : "kpagecount and kpageflags of every page a scan looks up (not those it settles from pagemap alone)",
         ...(full ? ["the whole kpageflags"] : []),
         "meminfo, swaps, zoneinfo, vmstat, config.gz, osrelease, mountinfo, the memory cgroup hierarchy, KSM, THP and page reporting settings",
         "passwd entries of the uids seen",

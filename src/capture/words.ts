@@ -176,6 +176,16 @@ export class WordRecorder {
     this.words += count;
   }
 
+  /**
+   * The runs encoded so far, in the order the words arrived: run r is
+   * len[r] words w[k] = ((hi[r] << 32) | lo[r]) + k * step[r] (mod 2^64), r < n.
+   * Read-only views, valid until the next record().
+   */
+  runColumns(): { readonly n: number; readonly len: Uint32Array; readonly step: Int32Array; readonly lo: Uint32Array; readonly hi: Uint32Array } {
+    const c = this.cols;
+    return { n: c.n, len: c.len, step: c.step, lo: c.lo, hi: c.hi };
+  }
+
   /** The member (layout above): pieces sorted, touching pieces made one extent. */
   encodeMember(): Uint8Array {
     const pieces = [...this.pieces].sort((a, b) => a.index - b.index);
