@@ -25,7 +25,8 @@ export class PfnBits {
   private last: Uint32Array = new Uint32Array(0);
 
   private add(pfn: number): void {
-    const key = Math.floor(pfn / PAGE);
+    // PFNs below 2^31 (8 TiB of 4 KiB pages) with integer shifts, the rest with a division.
+    const key = pfn < 0x80000000 ? pfn >>> SHIFT : Math.floor(pfn / PAGE);
     if (key !== this.lastKey) {
       let words = this.pages.get(key);
       if (words === undefined) {
@@ -35,7 +36,7 @@ export class PfnBits {
       this.lastKey = key;
       this.last = words;
     }
-    const bit = pfn - key * PAGE;
+    const bit = pfn < 0x80000000 ? pfn & (PAGE - 1) : pfn - key * PAGE;
     this.last[bit >>> 5]! |= 1 << (bit & 31);
   }
 
@@ -52,22 +53,33 @@ export class PfnBits {
    * the start of each stretch of mappings and passes words in address order.
    */
   addLookedUp(u32: Uint32Array, n: number, vpn: number, trusted: boolean, block: { huge: boolean }, seen: PagemapSeen): void {
-    for (let k = 0; k < n; k++) {
+    // Plain integer compares in the loop (a V8 reservation is tens of millions of hole entries): the present bit
+    // is bit 31 of the high half, so a present entry's high half is at least 2^31.
+    const PRESENT = 0x80000000;
+    let huge = block.huge;
+    let swapped = false;
+    let hidden = false;
+    let pos = vpn % PMD_PAGES;
+    for (let k = 0; k < n; k++, pos = (pos + 1) & (PMD_PAGES - 1)) {
       const hi = u32[2 * k + 1]!;
+      if (hi < PRESENT) {
+        if (pos === 0) huge = false;
+        if ((hi & PM_SWAP_HI) !== 0) swapped = true;
+        continue;
+      }
       const lo = u32[2 * k]!;
       const fhi = hi & PM_FRAME_HI_MASK;
-      if ((vpn + k) % PMD_PAGES === 0) block.huge = (hi & PM_PRESENT_HI) !== 0 && lo % PMD_PAGES === 0 && (fhi !== 0 || lo !== 0);
-      if ((hi & PM_PRESENT_HI) === 0) {
-        if ((hi & PM_SWAP_HI) !== 0) seen.swapped = true;
-        continue;
-      }
+      if (pos === 0) huge = (lo & (PMD_PAGES - 1)) === 0 && (fhi !== 0 || lo !== 0);
       if (fhi === 0 && lo === 0) {
-        seen.hidden = true;
+        hidden = true;
         continue;
       }
-      if (trusted && !block.huge && (hi & (PM_EXCLUSIVE_HI | PM_FILE_HI)) === PM_EXCLUSIVE_HI) continue;
+      if (trusted && !huge && (hi & (PM_EXCLUSIVE_HI | PM_FILE_HI)) === PM_EXCLUSIVE_HI) continue;
       this.add(fhi * TWO_32 + lo);
     }
+    block.huge = huge;
+    if (swapped) seen.swapped = true;
+    if (hidden) seen.hidden = true;
   }
 
   /**

@@ -179,11 +179,26 @@ export class RecordingBackend implements ProcBackend {
   }
 
   /**
-   * A text file's bytes read on a pool thread and recorded as they are
-   * (the per-process files only the views read, e.g. smaps: several at
-   * once, while the main thread does other work). Undefined when it was
-   * already recorded or the read failed with an error that is recorded.
+   * A text file's bytes read here and recorded as they are (nothing when it
+   * was already recorded; the error when the read failed with one that is
+   * recorded). For small files (stat, cmdline...): a read here costs ~10 us
+   * against ~40 us of CPU for the pool's open, read and close round trips.
    */
+  recordTextSync(file: string, pid: number | undefined): void {
+    if (this.files.has(file) || file in this.errors) return;
+    let data: Uint8Array;
+    try {
+      data = readFileSyncRaw(file, pid);
+    } catch (err) {
+      const e = recordable(err);
+      if (e === undefined) throw err;
+      this.errors[file] = e;
+      return;
+    }
+    this.files.set(file, data);
+  }
+
+  /** The same on a pool thread (smaps: large, several at once while the main thread does other work). */
   async recordTextAsync(file: string, pid: number | undefined): Promise<void> {
     if (this.files.has(file) || file in this.errors) return;
     let data: Uint8Array;
@@ -243,3 +258,37 @@ async function readFileAsync(file: string, pid: number | undefined): Promise<Uin
 
 const READ_BUF = 256 * 1024;
 const readBufs: Buffer[] = [];
+
+/** readFileAsync on this thread (small /proc files: one read takes them whole). */
+function readFileSyncRaw(file: string, pid: number | undefined): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    throw mapOpenError(err, file, pid);
+  }
+  let buf = readBufs.pop() ?? Buffer.allocUnsafe(READ_BUF);
+  try {
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        if (len >= MAX_TEXT_BYTES) throw new ProcReadError(file, `larger than ${MAX_TEXT_BYTES} bytes`);
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      let got: number;
+      try {
+        got = fs.readSync(fd, buf, len, buf.length - len, null);
+      } catch (err) {
+        throw mapOpenError(err, file, pid);
+      }
+      if (got === 0) break;
+      len += got;
+    }
+    return Uint8Array.prototype.slice.call(buf, 0, len);
+  } finally {
+    if (buf.length === READ_BUF) readBufs.push(buf);
+    fs.closeSync(fd);
+  }
+}

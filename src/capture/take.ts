@@ -207,10 +207,9 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
     ...found.skipped.map((s) => ({ pid: s.info.pid, vmas: [], trusted: false })),
   ];
   const tasks = all.map(({ pid, vmas, trusted }) => async (): Promise<void> => {
-    const files = ["stat", "cmdline", "cgroup", "maps", "status"];
-    if (kernel.ksmActive) files.push("ksm_stat");
-    if (full) files.push("smaps");
-    const texts = files.map((name) => rec.recordTextAsync(procfs.path(pid, name), pid));
+    // Small files here (most were read by discovery already), smaps on the pool.
+    for (const name of ["stat", "cmdline", "cgroup", "maps", "status", ...(kernel.ksmActive ? ["ksm_stat"] : [])]) rec.recordTextSync(procfs.path(pid, name), pid);
+    const texts = full ? [rec.recordTextAsync(procfs.path(pid, "smaps"), pid)] : [];
     const seen: PagemapSeen = { swapped: false, hidden: false };
     let rollup = !canLookup;
     const stretches = canLookup ? stretchesOf(vmas, pageSize) : [];
@@ -238,10 +237,9 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
       const recorded = rec.words.get(procfs.path(pid, "pagemap"));
       if (exact && recorded) pfns.addPagemap(recorded.words, seen);
     }
-    const more: string[] = [];
-    if (rollup || seen.hidden) more.push("smaps_rollup", "smaps");
-    else if (seen.swapped) more.push("smaps");
-    await Promise.all([...texts, ...more.map((name) => rec.recordTextAsync(procfs.path(pid, name), pid))]);
+    if (rollup || seen.hidden) rec.recordTextSync(procfs.path(pid, "smaps_rollup"), pid);
+    if (rollup || seen.hidden || seen.swapped) texts.push(rec.recordTextAsync(procfs.path(pid, "smaps"), pid));
+    await Promise.all(texts);
     o.onProgress?.(++done, all.length);
   });
   await runLimited(tasks, IN_FLIGHT);
@@ -256,14 +254,29 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
     const names = ["kpagecount", ...(whole ? [] : ["kpageflags"]), ...(cgroups && exact ? ["kpagecgroup"] : [])];
     const opened = names.map((n) => procfs.openU64(n));
     try {
+      // Long runs on the pool, interleaved by run so the files are read side by side; meanwhile the short ones
+      // here, in a plain loop (with memory fragmented they are tens of thousands, and a promise each cost more
+      // than the read).
       const reads: Array<() => Promise<void>> = [];
-      // Interleaved by run, so the files are read side by side and a long run of one does not hold up the others.
-      for (let r = 0; r < runs.length; r += 2)
-        for (const file of opened)
-          reads.push(async () => {
-            await readRange(file, runs[r]!, runs[r + 1]!, bufs, (_, got) => void (kpageWords += got));
-          });
-      await runLimited(reads, IN_FLIGHT);
+      for (let r = 0; r < runs.length; r += 2) {
+        const s = runs[r]!;
+        const e = runs[r + 1]!;
+        if (e - s > SYNC_WORDS) for (const file of opened) reads.push(() => readRange(file, s, e, bufs, (_, got) => void (kpageWords += got)).then(() => undefined));
+      }
+      const pool = runLimited(reads, IN_FLIGHT);
+      const buf = bufs.take();
+      try {
+        for (let r = 0; r < runs.length; r += 2) {
+          const s = runs[r]!;
+          const e = runs[r + 1]!;
+          if (e - s <= SYNC_WORDS) for (const file of opened) kpageWords += file.readWords(s, e - s, buf);
+        }
+      } finally {
+        bufs.give(buf);
+        // Every pool read settles before the files are closed (below), also when a read here failed.
+        await pool.catch(() => undefined);
+      }
+      await pool;
     } finally {
       for (const file of opened) file.close();
     }
