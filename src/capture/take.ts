@@ -38,7 +38,7 @@ import { parsePasswd, UserNames } from "../procfs/users.js";
 import { discoverProcesses } from "../scan/collect.js";
 import { GAP } from "../scan/kpage-lookup.js";
 import { stretchesOf } from "../scan/pagemap-spans.js";
-import { CAPTURE_FORMAT, CAPTURE_VERSION, writeCaptureAsync, type Meta } from "./format.js";
+import { CAPTURE_FORMAT, CAPTURE_VERSION, CaptureWriter, type Meta } from "./format.js";
 import { PfnBits, type PagemapSeen } from "./pfn-bits.js";
 import { RecordingBackend } from "./recorder.js";
 
@@ -245,6 +245,18 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   await runLimited(tasks, IN_FLIGHT);
   phase("pagemap and process files", `${all.length} processes, ${pagemapWords} pagemap words`);
 
+  // The pagemap members are final now (nothing below reads pagemap): compress them on the pool threads while
+  // this thread reads the kpage words.
+  const writer = new CaptureWriter(takenAt);
+  const early = new Map<string, Uint8Array>();
+  for (const [name, wr] of rec.words)
+    if (/\/pagemap$/.test(name)) {
+      early.set(name, wr.words.encodeMember());
+      wr.words.sealed = true;
+    }
+  writer.early(early);
+  phase("pagemap members (compressing on the pool from now)", `${early.size} members`);
+
   // 3. The kpage words of every PFN a recorded pagemap word names, in runs on the pool (kpageflags from the whole
   // read when there is one).
   let kpageWords = 0;
@@ -324,7 +336,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   let recorded = 0;
   const sizes: Record<string, number | null> = {};
   for (const [name, wr] of rec.words) {
-    words.set(name, wr.words.encodeMember());
+    if (!early.has(name)) words.set(name, wr.words.encodeMember());
     recorded += wr.words.words;
     sizes[name] = wr.size ?? null;
   }
@@ -339,7 +351,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
     sizes,
     passwd,
   };
-  const bytes = await writeCaptureAsync({
+  const bytes = await writer.finish({
     manifest: {
       format: CAPTURE_FORMAT,
       version: CAPTURE_VERSION,

@@ -118,8 +118,12 @@ export class WordRecorder {
   /** Words kept. */
   words = 0;
 
+  /** Set once the member is written: a later read could not be kept (a programming error, not the machine's). */
+  sealed = false;
+
   /** Keep `got` words read at `index` (bytes at `into[at..]`); `count` were asked for. */
   record(index: number, count: number, got: number, into: Uint8Array, at: number): void {
+    if (this.sealed) throw new Error("pagelens: words read after their capture member was written");
     if (got < count) this.end = Math.min(this.end, index + got);
     if (got <= 0) return;
     let u32: Uint32Array;
