@@ -83,7 +83,9 @@ const SYNC_WORDS = 1024;
  * 2.14 M words in 3.7 K runs, gap 0 would be 115 K runs. Short runs are read
  * on this thread (SYNC_WORDS): with memory fragmented (28 K runs in all), all
  * on the pool took 840-1070 ms of CPU for the three files against 460-510
- * this way; gap 64 or 256 all on the pool 520-690.
+ * this way; gap 64 or 256 all on the pool 520-690. Without --exact (1.0 M words
+ * in 32.5 K runs), gap 32 and 64 read 1.5 and 2.4 M words in 22.5 and 13 K
+ * runs for 151-185, 168-178 and 213-237 ms of CPU (gap 16, 32, 64): no gain.
  */
 const KPAGE_GAP = GAP;
 /** Reads in flight at once on the pool: its 4 threads, so the kernel's work spreads over the cores. */
