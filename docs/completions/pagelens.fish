@@ -137,6 +137,8 @@ complete -c pagelens -n '__fish_seen_subcommand_from top' -l filter -x -d 'initi
 complete -c pagelens -n '__fish_seen_subcommand_from top' -l batch -d 'print one plain frame per interval instead of the full-screen view'
 complete -c pagelens -n '__fish_seen_subcommand_from capture' -l output -s o -r -F -d 'the capture file to write (a .tar.gz)'
 complete -c pagelens -n '__fish_seen_subcommand_from capture' -l pid -x -d 'only these pids (comma-separated; default every process)'
+complete -c pagelens -n '__fish_seen_subcommand_from capture' -l exact -d 'also record the page words of pages a scan settles from pagemap alone, and kpagecgroup: for --exact, pages, flags --pid and groups --charges (about twice the time)'
+complete -c pagelens -n '__fish_seen_subcommand_from capture' -l full -d '--exact, and also every process\'s smaps and the whole kpageflags: for maps, system, report and flags over the machine'
 complete -c pagelens -n '__fish_seen_subcommand_from diff' -l pid -x -d 'only these pids, with their mappings (comma-separated)'
 complete -c pagelens -n '__fish_seen_subcommand_from diff' -l mappings -d 'also compare every process mapping by mapping (slower)'
 complete -c pagelens -n '__fish_seen_subcommand_from diff' -l limit -x -d 'rows per section in the table (0: all)'

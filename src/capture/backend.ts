@@ -20,6 +20,19 @@ function replay(e: RecordedError, file: string, pid: number | undefined): Error 
 
 const absent = (e: RecordedError | undefined): boolean => e?.code === "ENOENT" || e?.code === "ENOTDIR";
 
+/**
+ * Which capture option records what a capture left out on purpose
+ * (take.ts): without --exact, the kpage words of pages a scan settles from
+ * pagemap alone and kpagecgroup; without --full, smaps and the whole
+ * kpageflags. Undefined for anything else (a process that was not there).
+ */
+function optionFor(file: string, exact: boolean, full: boolean): string | undefined {
+  if (/\/smaps$/.test(file)) return full ? undefined : "pagelens capture --full records it";
+  if (/\/kpageflags$/.test(file)) return full ? undefined : exact ? "pagelens capture --full records it" : "pagelens capture --exact records it, --full the whole file";
+  if (/\/kpage(count|cgroup)$/.test(file)) return exact ? undefined : "pagelens capture --exact records it";
+  return undefined;
+}
+
 /** A word file served from a capture: the U64File interface, no file descriptor. */
 class CaptureU64File extends U64File {
   constructor(
@@ -31,6 +44,8 @@ class CaptureU64File extends U64File {
     private readonly bytes: number | undefined,
     /** For pagemap: PFNs must lie below this (the machine's kpageflags end), as the kernel guarantees. */
     private readonly pfnLimit: number | undefined,
+    /** Say which capture option would have recorded the words a read misses. */
+    private readonly hint: string | undefined,
   ) {
     super(file, -1, procPid);
   }
@@ -43,6 +58,7 @@ class CaptureU64File extends U64File {
     } catch (err) {
       // Words past the point where the process exited: replay its exit, as the machine did.
       if (err instanceof CaptureMissingError && this.failed) throw replay(this.failed, this.file, this.procPid);
+      if (err instanceof CaptureMissingError && this.hint) throw new CaptureMissingError(err.capture, err.what, this.hint);
       throw err;
     }
   }
@@ -97,6 +113,16 @@ export class CaptureBackend implements ProcBackend {
   ) {
     this.pidSet = new Set(c.meta.pids ?? []);
     this.capturedAt = c.manifest.time;
+    this.full = c.manifest.full !== false;
+    this.exact = this.full || c.manifest.exact !== false;
+  }
+
+  /** Taken with --full, --exact (or before the options existed, when everything was). */
+  private readonly full: boolean;
+  private readonly exact: boolean;
+
+  private hintFor(file: string): string | undefined {
+    return optionFor(file, this.exact, this.full);
   }
 
   private readonly pidSet: ReadonlySet<number>;
@@ -104,7 +130,7 @@ export class CaptureBackend implements ProcBackend {
   /** An unrecorded file, or, for a process that did not exist when the capture listed them all, ENOENT as the machine said. */
   private missing(what: string, pid?: number): Error {
     if (pid !== undefined && this.c.meta.pidsComplete && !this.pidSet.has(pid)) return replay({ code: "ENOENT" }, what, pid);
-    return new CaptureMissingError(this.name, what);
+    return new CaptureMissingError(this.name, what, this.hintFor(what));
   }
 
   private error(file: string): RecordedError | undefined {
@@ -171,7 +197,7 @@ export class CaptureBackend implements ProcBackend {
     }
     const failed = Object.hasOwn(this.c.meta.wordErrors, file) ? this.c.meta.wordErrors[file] : undefined;
     const size = Object.hasOwn(this.c.meta.sizes, file) ? (this.c.meta.sizes[file] ?? undefined) : undefined;
-    return new CaptureU64File(file, pid, table, this.name, failed, size, /\/pagemap$/.test(file) ? this.pfnLimit() : undefined);
+    return new CaptureU64File(file, pid, table, this.name, failed, size, /\/pagemap$/.test(file) ? this.pfnLimit() : undefined, this.hintFor(file));
   }
 
   /** The machine's PFN count: where its kpageflags ended, and no more than 2^36 pages (256 TiB) in any case. */

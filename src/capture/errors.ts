@@ -21,7 +21,9 @@ export class CaptureMissingError extends ParseError {
   constructor(
     readonly capture: string,
     readonly what: string,
+    /** Which capture option would have recorded it, when one would have. */
+    readonly hint?: string,
   ) {
-    super(capture, undefined, `this capture cannot answer that: it did not record ${what}`);
+    super(capture, undefined, `this capture cannot answer that: it did not record ${what}${hint ? ` (${hint})` : ""}`);
   }
 }

@@ -31,80 +31,12 @@ export interface WordRecord {
   readonly size: number | undefined;
 }
 
-/**
- * A word file read whole, from word 0 to its end, on the I/O pool threads
- * (`inFlight` reads of `window` words at a time), kept in memory until
- * released: reads of that file made meanwhile (the scan's kpageflags
- * look-ups) are answered from it instead of asking the kernel again. Every
- * chunk is recorded as it arrives (the file is a recording one), so it is
- * also the recorded answer.
- *
- * Why: a capture records the whole kpageflags anyway (for `system` and
- * `flags`); the scan's own look-ups of the same words, ~1.4 M PFNs on the
- * reference workload, cost the kernel a second time what it had just done.
- */
-export class WholeWords {
-  private chunks: Array<Uint8Array | undefined> = [];
-  /** Words in the file, once a read came back short. */
-  private end = Infinity;
-  private released = false;
-  readonly done: Promise<void>;
-
-  constructor(
-    file: U64File,
-    private readonly window: number,
-    inFlight: number,
-  ) {
-    let next = 0;
-    const reader = async (): Promise<void> => {
-      while (next * window < this.end) {
-        const k = next++;
-        const buf = new Uint8Array(window * 8);
-        const got = await file.readWordsAsync(k * window, window, buf);
-        if (got < window) this.end = Math.min(this.end, k * window + got);
-        if (!this.released) this.chunks[k] = got < window ? buf.subarray(0, got * 8) : buf;
-      }
-    };
-    // Every reader settles before the file is closed, so no read is left in flight on a closed (or reused) fd.
-    this.done = Promise.allSettled(Array.from({ length: inFlight }, reader)).then((results) => {
-      file.close();
-      for (const r of results) if (r.status === "rejected") throw r.reason;
-    });
-  }
-
-  /** Words [index, index + count) into `into` at byte `at` if all are in memory (fewer at the end of the file); else undefined. */
-  tryRead(index: number, count: number, into: Uint8Array, at: number): number | undefined {
-    if (this.released) return undefined;
-    const n = Math.max(0, Math.min(count, this.end - index));
-    const w = this.window;
-    for (let k = Math.floor(index / w); k * w < index + n; k++) if (this.chunks[k] === undefined) return undefined;
-    let o = 0;
-    while (o < n) {
-      const i = index + o;
-      const k = Math.floor(i / w);
-      const chunk = this.chunks[k]!;
-      const from = (i - k * w) * 8;
-      const take = Math.min(n - o, chunk.length / 8 - (i - k * w));
-      into.set(chunk.subarray(from, from + take * 8), at + o * 8);
-      o += take;
-    }
-    return n;
-  }
-
-  /** Let the memory go (the reads still under way are recorded, not kept). */
-  release(): void {
-    this.released = true;
-    this.chunks = [];
-  }
-}
-
 class RecordingU64File extends U64File {
   constructor(
     private readonly inner: U64File,
     pid: number | undefined,
     private readonly rec: WordRecord,
     private readonly onError: (e: RecordedError) => void,
-    private readonly whole: WholeWords | undefined,
   ) {
     super(inner.file, -1, pid);
   }
@@ -120,8 +52,6 @@ class RecordingU64File extends U64File {
   }
 
   override readWords(index: number, count: number, into: Uint8Array, at = 0): number {
-    const held = this.whole?.tryRead(index, count, into, at);
-    if (held !== undefined) return held;
     let got: number;
     try {
       got = this.inner.readWords(index, count, into, at);
@@ -133,14 +63,6 @@ class RecordingU64File extends U64File {
   }
 
   override async readWordsAsync(index: number, count: number, into: Uint8Array, at = 0): Promise<number> {
-    if (this.whole) {
-      const held = this.whole.tryRead(index, count, into, at);
-      if (held !== undefined) return held;
-      // Not read yet: wait for the whole read rather than ask the kernel twice (on failure, ask it).
-      await this.whole.done.catch(() => undefined);
-      const late = this.whole.tryRead(index, count, into, at);
-      if (late !== undefined) return late;
-    }
     let got: number;
     try {
       got = await this.inner.readWordsAsync(index, count, into, at);
@@ -175,7 +97,6 @@ export class RecordingBackend implements ProcBackend {
   readonly exist: Record<string, boolean> = Object.create(null) as Record<string, boolean>;
   readonly owners: Record<string, number | null> = Object.create(null) as Record<string, number | null>;
   pids: number[] | null = null;
-  private readonly whole = new Map<string, WholeWords>();
 
   private attempt<T>(file: string, read: () => T): T {
     try {
@@ -254,24 +175,30 @@ export class RecordingBackend implements ProcBackend {
       (e) => {
         this.wordErrors[file] ??= e;
       },
-      this.whole.get(file),
     );
   }
 
-  /** Start reading `file` whole on the pool threads; until released, reads of it are answered from memory (WholeWords). */
-  readWhole(file: string, window: number, inFlight: number): WholeWords {
-    const f = this.openU64(file, undefined) as RecordingU64File;
-    const w = new WholeWords(f, window, inFlight);
-    this.whole.set(file, w);
-    return w;
+  /**
+   * A text file's bytes read here and recorded as they are (nothing when it
+   * was already recorded; the error when the read failed with one that is
+   * recorded). For small files (stat, cmdline...): a read here costs ~10 us
+   * against ~40 us of CPU for the pool's open, read and close round trips.
+   */
+  recordTextSync(file: string, pid: number | undefined): void {
+    if (this.files.has(file) || file in this.errors) return;
+    let data: Uint8Array;
+    try {
+      data = readFileSyncRaw(file, pid);
+    } catch (err) {
+      const e = recordable(err);
+      if (e === undefined) throw err;
+      this.errors[file] = e;
+      return;
+    }
+    this.files.set(file, data);
   }
 
-  /**
-   * A text file's bytes read on a pool thread and recorded as they are
-   * (the per-process files only the views read, e.g. smaps: several at
-   * once, while the main thread does other work). Undefined when it was
-   * already recorded or the read failed with an error that is recorded.
-   */
+  /** The same on a pool thread (smaps: large, several at once while the main thread does other work). */
   async recordTextAsync(file: string, pid: number | undefined): Promise<void> {
     if (this.files.has(file) || file in this.errors) return;
     let data: Uint8Array;
@@ -331,3 +258,37 @@ async function readFileAsync(file: string, pid: number | undefined): Promise<Uin
 
 const READ_BUF = 256 * 1024;
 const readBufs: Buffer[] = [];
+
+/** readFileAsync on this thread (small /proc files: one read takes them whole). */
+function readFileSyncRaw(file: string, pid: number | undefined): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    throw mapOpenError(err, file, pid);
+  }
+  let buf = readBufs.pop() ?? Buffer.allocUnsafe(READ_BUF);
+  try {
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        if (len >= MAX_TEXT_BYTES) throw new ProcReadError(file, `larger than ${MAX_TEXT_BYTES} bytes`);
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      let got: number;
+      try {
+        got = fs.readSync(fd, buf, len, buf.length - len, null);
+      } catch (err) {
+        throw mapOpenError(err, file, pid);
+      }
+      if (got === 0) break;
+      len += got;
+    }
+    return Uint8Array.prototype.slice.call(buf, 0, len);
+  } finally {
+    if (buf.length === READ_BUF) readBufs.push(buf);
+    fs.closeSync(fd);
+  }
+}

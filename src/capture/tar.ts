@@ -49,8 +49,8 @@ function pad(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
-/** One tar archive of `members` (names are relative paths), ending with the two zero blocks. */
-export function writeTar(members: readonly TarMember[], mtime: number): Uint8Array {
+/** One tar archive of `members` (names are relative paths), ending with the two zero blocks (without `end`, a part of one, for more members to follow). */
+export function writeTar(members: readonly TarMember[], mtime: number, end = true): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const m of members) {
     const nameBytes = Buffer.byteLength(m.name, "utf8");
@@ -67,7 +67,7 @@ export function writeTar(members: readonly TarMember[], mtime: number): Uint8Arr
     }
     parts.push(header(short, m.data.length, "0", mtime), m.data, new Uint8Array(pad(m.data.length)));
   }
-  parts.push(new Uint8Array(BLOCK * 2));
+  if (end) parts.push(new Uint8Array(BLOCK * 2));
   return Buffer.concat(parts);
 }
 

@@ -118,8 +118,12 @@ export class WordRecorder {
   /** Words kept. */
   words = 0;
 
+  /** Set once the member is written: a later read could not be kept (a programming error, not the machine's). */
+  sealed = false;
+
   /** Keep `got` words read at `index` (bytes at `into[at..]`); `count` were asked for. */
   record(index: number, count: number, got: number, into: Uint8Array, at: number): void {
+    if (this.sealed) throw new Error("pagelens: words read after their capture member was written");
     if (got < count) this.end = Math.min(this.end, index + got);
     if (got <= 0) return;
     let u32: Uint32Array;
@@ -174,6 +178,16 @@ export class WordRecorder {
     }
     this.pieces.push({ index, count, first: firstRun, runs: cols.n - firstRun });
     this.words += count;
+  }
+
+  /**
+   * The runs encoded so far, in the order the words arrived: run r is
+   * len[r] words w[k] = ((hi[r] << 32) | lo[r]) + k * step[r] (mod 2^64), r < n.
+   * Read-only views, valid until the next record().
+   */
+  runColumns(): { readonly n: number; readonly len: Uint32Array; readonly step: Int32Array; readonly lo: Uint32Array; readonly hi: Uint32Array } {
+    const c = this.cols;
+    return { n: c.n, len: c.len, step: c.step, lo: c.lo, hi: c.hi };
   }
 
   /** The member (layout above): pieces sorted, touching pieces made one extent. */

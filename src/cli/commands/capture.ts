@@ -17,8 +17,10 @@ export function registerCaptureCommand(program: Command, io: CliIo, setCode: (n:
     .description("record what every command needs into one file, for --from FILE later or elsewhere")
     .requiredOption("-o, --output <file>", "the capture file to write (a .tar.gz)")
     .option("--pid <list>", "only these pids (comma-separated; default every process)", (t: string) => parsePidList(t))
+    .option("--exact", "also record the page words of pages a scan settles from pagemap alone, and kpagecgroup: for --exact, pages, flags --pid and groups --charges (about twice the time)")
+    .option("--full", "--exact, and also every process's smaps and the whole kpageflags: for maps, system, report and flags over the machine")
     .action(async function (this: Command) {
-      const o = this.opts() as { output: string; pid?: number[] };
+      const o = this.opts() as { output: string; pid?: number[]; exact?: boolean; full?: boolean };
       const g = this.optsWithGlobals() as GlobalOptions;
       if (g.from !== undefined) throw new UsageError("capture reads a live /proc or a --root tree, not another capture (--from)");
       // Fail before the work, not after it, when the file cannot be written.
@@ -33,6 +35,8 @@ export function registerCaptureCommand(program: Command, io: CliIo, setCode: (n:
         sysRoot: g.sysRoot,
         passwdFile: g.passwd,
         pids: o.pid,
+        exact: o.exact === true,
+        full: o.full === true,
         pagelensVersion: version,
         onProgress: progress.update,
         trace: io.env["PAGELENS_TRACE"] ? (phase, ms, detail) => io.stderr(`pagelens: trace: ${phase}: ${ms.toFixed(1)} ms${detail ? ` (${safeText(detail)})` : ""}\n`) : undefined,
