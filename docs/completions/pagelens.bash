@@ -68,6 +68,7 @@ _pagelens() {
     top:--filter) return ;;
     capture:--output|capture:-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     capture:--pid) return ;;
+    capture:--level) COMPREPLY=($(compgen -W "all pages ps" -- "$cur")); return ;;
     diff:--pid) return ;;
     diff:--limit) return ;;
     diff:--units) COMPREPLY=($(compgen -W "human bytes k m g" -- "$cur")); return ;;
@@ -89,7 +90,7 @@ _pagelens() {
     wss) COMPREPLY=($(compgen -W "--interval --count --method --reset --mappings --units --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     serve) COMPREPLY=($(compgen -W "--listen --config --interval --scan-timeout --top --address-maps --page-refresh --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     top) COMPREPLY=($(compgen -W "--interval --iterations --sort --reverse --view --filter --batch --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
-    capture) COMPREPLY=($(compgen -W "--output -o --pid --exact --full --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
+    capture) COMPREPLY=($(compgen -W "--output -o --pid --level --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     diff) COMPREPLY=($(compgen -W "--pid --mappings --limit --units --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
     report) COMPREPLY=($(compgen -W "--output -o --address-maps --json --version -V --root --sys-root --passwd --from --help" -- "$cur")) ;;
   esac

@@ -22,14 +22,14 @@ const absent = (e: RecordedError | undefined): boolean => e?.code === "ENOENT" |
 
 /**
  * Which capture option records what a capture left out on purpose
- * (take.ts): without --exact, the kpage words of pages a scan settles from
- * pagemap alone and kpagecgroup; without --full, smaps and the whole
- * kpageflags. Undefined for anything else (a process that was not there).
+ * (take.ts): at --level ps, the kpage words of pages a scan settles from
+ * pagemap alone and kpagecgroup; below --level all (the default), smaps and
+ * the whole kpageflags. Undefined for anything else (a process that was not there).
  */
 function optionFor(file: string, exact: boolean, full: boolean): string | undefined {
-  if (/\/smaps$/.test(file)) return full ? undefined : "pagelens capture --full records it";
-  if (/\/kpageflags$/.test(file)) return full ? undefined : exact ? "pagelens capture --full records it" : "pagelens capture --exact records it, --full the whole file";
-  if (/\/kpage(count|cgroup)$/.test(file)) return exact ? undefined : "pagelens capture --exact records it";
+  if (/\/smaps$/.test(file)) return full ? undefined : "pagelens capture records it at its default --level all";
+  if (/\/kpageflags$/.test(file)) return full ? undefined : exact ? "pagelens capture records it at its default --level all" : "pagelens capture --level pages records it, the default --level all the whole file";
+  if (/\/kpage(count|cgroup)$/.test(file)) return exact ? undefined : "pagelens capture --level pages records it";
   return undefined;
 }
 
@@ -117,7 +117,7 @@ export class CaptureBackend implements ProcBackend {
     this.exact = this.full || c.manifest.exact !== false;
   }
 
-  /** Taken with --full, --exact (or before the options existed, when everything was). */
+  /** Taken at --level all (full), pages or all (exact), or before the levels existed, when everything was recorded. */
   private readonly full: boolean;
   private readonly exact: boolean;
 

@@ -49,15 +49,15 @@ export interface Manifest {
   readonly sysRoot: string | null;
   readonly pids: number;
   /**
-   * Taken with `capture --exact` (the kpage words of every page seen, not
-   * only those a scan looks up) or `--full`. Absent in captures from before
-   * the options, which recorded that always.
+   * Taken at `capture --level pages` or `all` (the kpage words of every
+   * page seen, not only those a scan looks up). Absent in captures from
+   * before the levels, which recorded that always.
    */
   readonly exact?: boolean;
   /**
-   * Taken with `capture --full` (also every process's smaps, the whole
-   * kpageflags). Absent in captures from before the option, which recorded
-   * those always.
+   * Taken at `capture --level all`, the default (also every process's
+   * smaps, the whole kpageflags). Absent in captures from before the
+   * levels, which recorded those always.
    */
   readonly full?: boolean;
   readonly recorded: readonly string[];

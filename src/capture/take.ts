@@ -12,7 +12,8 @@
  * and the kpage words of the PFNs its lookups need, read through holes no
  * longer than the lookups' GAP); a read outside it is a CaptureMissingError.
  *
- * By default the PFNs are those a scan that is not exact looks up: exclusive
+ * Three levels (`capture --level`; the CLI's default is all: exact and full).
+ * Without `exact` the PFNs are those a scan that is not exact looks up: exclusive
  * anonymous pages it settles from pagemap alone (pfn-bits.ts addLookedUp)
  * are left out, as is kpagecgroup; that answers ps, libs, shares, groups,
  * diff and kernel, and is about what `pagelens --json` itself reads. `exact`
@@ -26,7 +27,7 @@
  * kernel time on the reference workload, which walks every page table and
  * looks every page's map count up) and the whole kpageflags (the census of
  * `system` and `flags`: 0.35 s of kernel time on a 24 GiB machine). Without
- * them those views refuse a capture, naming `capture --full`.
+ * them those views refuse a capture, naming the level that records them.
  */
 import * as fs from "node:fs";
 import { hostname } from "node:os";
@@ -83,7 +84,7 @@ const SYNC_WORDS = 1024;
  * 2.14 M words in 3.7 K runs, gap 0 would be 115 K runs. Short runs are read
  * on this thread (SYNC_WORDS): with memory fragmented (28 K runs in all), all
  * on the pool took 840-1070 ms of CPU for the three files against 460-510
- * this way; gap 64 or 256 all on the pool 520-690. Without --exact (1.0 M words
+ * this way; gap 64 or 256 all on the pool 520-690. At --level ps (1.0 M words
  * in 32.5 K runs), gap 32 and 64 read 1.5 and 2.4 M words in 22.5 and 13 K
  * runs for 151-185, 168-178 and 213-237 ms of CPU (gap 16, 32, 64): no gain.
  */
@@ -161,7 +162,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   const pageSize = kernel.pageSize;
   const bufs = new Buffers();
 
-  // The whole kpageflags (--full, for system and flags), read from word 0 to its end on the pool threads, two
+  // The whole kpageflags (full, for system and flags), read from word 0 to its end on the pool threads, two
   // windows at a time, while everything else is read: the kernel's ~0.35 s for a 24 GiB machine then overlaps the
   // rest on the other core. It also answers every kpageflags word the pages need, so those are not read again.
   let whole: Promise<void> | undefined;
@@ -329,8 +330,8 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
   }
 
   if (!exact && canLookup)
-    notRecorded.push("kpage words of pages a scan settles from pagemap alone, and kpagecgroup (--exact, pages, flags --pid and groups --charges need them: take the capture with --exact)");
-  if (!full && canLookup) notRecorded.push("smaps of most processes, and the whole kpageflags (maps, system, report and flags over the machine need them: take the capture with --full)");
+    notRecorded.push("kpage words of pages a scan settles from pagemap alone, and kpagecgroup (--exact, pages, flags --pid and groups --charges need them: take the capture at --level pages or all)");
+  if (!full && canLookup) notRecorded.push("smaps of most processes, and the whole kpageflags (maps, system, report and flags over the machine need them: take the capture at the default --level all)");
   notRecorded.push("the page cache of files (pagelens file reads it through live mappings)");
   notRecorded.push("kpagecgroup of pages no process maps (flags --cgroup over the whole machine)");
 
@@ -367,7 +368,7 @@ export async function takeCapture(o: CaptureOptions): Promise<CaptureResult> {
       exact,
       full,
       recorded: [
-        `per process: stat, status, cmdline, cgroup, maps, pagemap over every mapping, ${full ? "smaps" : "smaps where a replay reads it without --full (swapped pages, no page frames)"}, and smaps_rollup where pagemap could not be read`,
+        `per process: stat, status, cmdline, cgroup, maps, pagemap over every mapping, ${full ? "smaps" : "smaps where a replay reads it below --level all (swapped pages, no page frames)"}, and smaps_rollup where pagemap could not be read`,
         exact
           ? "kpagecount, " + (cgroups ? "kpagecgroup and " : "") + "kpageflags of every page a recorded pagemap names"
           : "kpagecount and kpageflags of every page a scan looks up (not those it settles from pagemap alone)",

@@ -82,7 +82,7 @@ describe("captures of live processes", { skip }, () => {
     assert.deepEqual(r.cap, r.live);
   });
 
-  it("capture --full: maps and pages of each process: the same", () => {
+  it("capture (the default --level all): maps and pages of each process: the same", () => {
     const cow = scen[1]!;
     const addr = cow.addr("addr");
     const end = addr + cow.num("pages") * 4096;
@@ -91,12 +91,12 @@ describe("captures of live processes", { skip }, () => {
         maps: pids.map((p) => (cli([...from, "maps", String(p), "--json"]) as { mappings: unknown[] }).mappings),
         pages: cli([...from, "pages", String(cow.pid), "--json", "--addr", `${addr.toString(16)}-${end.toString(16)}`]),
       }),
-      ["--full"],
+      [],
     );
     assert.deepEqual(r.cap, r.live);
   });
 
-  it("capture --exact: pages, ps --exact and flags --pid the same; maps refused, naming --full", () => {
+  it("capture --level pages: pages, ps --exact and flags --pid the same; maps refused, naming --level all", () => {
     const cow = scen[1]!;
     const addr = cow.addr("addr");
     const pages = cow.num("pages");
@@ -105,22 +105,23 @@ describe("captures of live processes", { skip }, () => {
       pages: cli([...from, "pages", String(cow.pid), "--json", "--addr", `${addr.toString(16)}-${(addr + pages * 4096).toString(16)}`]),
       exact: (cli([...from, "ps", "--json", "--exact", "--pid", pids.join(",")]) as { processes: unknown[] }).processes,
       flags: cli([...from, "flags", "--pid", String(cow.pid), "--addr", `0x${(addr / 4096).toString(16)}+${pages}`, "--json"]),
-    }), ["--exact"]);
+    }), ["--level", "pages"]);
     assert.deepEqual(r.cap, r.live);
     assert.ok(((r.live as { flags: { rows: unknown[] } }).flags.rows.length) > 0, "flags --pid --addr counted the scenario's pages");
+    // c0.tar.gz: the first capture compare() just took, at --level pages.
     const refused = runCli(["--from", path.join(dir, "c0.tar.gz"), "maps", String(cow.pid)], { timeoutMs: 120_000 });
     assert.equal(refused.code, 3, refused.stderr);
-    assert.match(refused.stderr, /did not record \/proc\/\d+\/smaps \(pagelens capture --full records it\)/);
+    assert.match(refused.stderr, /did not record \/proc\/\d+\/smaps \(pagelens capture records it at its default --level all\)/);
   });
 
-  it("a capture without options: pages of private memory refused, naming --exact", () => {
+  it("a capture at --level ps: pages of private memory refused, naming --level pages", () => {
     // The cow parent's private pages are exclusive: a scan settles them from pagemap alone, so the capture has no kpage words for them.
     const file = path.join(dir, "lean.tar.gz");
-    const r = runCli(["capture", "-o", file], { timeoutMs: 300_000 });
+    const r = runCli(["capture", "--level", "ps", "-o", file], { timeoutMs: 300_000 });
     assert.equal(r.code, 0, r.stderr);
     const refused = runCli(["--from", file, "pages", String(scen[0]!.pid)], { timeoutMs: 120_000 });
     assert.equal(refused.code, 3, refused.stderr);
-    assert.match(refused.stderr, /did not record \/proc\/kpage\w+ words .* \(pagelens capture --exact records it/);
+    assert.match(refused.stderr, /did not record \/proc\/kpage\w+ words .* \(pagelens capture --level pages records it/);
   });
 
   it("libs rows of these processes, groups --pids, shares --pid: the same", () => {

@@ -1,7 +1,7 @@
 /** `pagelens capture -o FILE`: record what every command needs, for `--from FILE` on any machine. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { takeCapture } from "../../capture/take.js";
 import { UsageError } from "../../errors.js";
 import { safeText } from "../../render/safe-text.js";
@@ -17,10 +17,18 @@ export function registerCaptureCommand(program: Command, io: CliIo, setCode: (n:
     .description("record what every command needs into one file, for --from FILE later or elsewhere")
     .requiredOption("-o, --output <file>", "the capture file to write (a .tar.gz)")
     .option("--pid <list>", "only these pids (comma-separated; default every process)", (t: string) => parsePidList(t))
-    .option("--exact", "also record the page words of pages a scan settles from pagemap alone, and kpagecgroup: for --exact, pages, flags --pid and groups --charges (about twice the time)")
-    .option("--full", "--exact, and also every process's smaps and the whole kpageflags: for maps, system, report and flags over the machine")
+    .addOption(
+      new Option(
+        "--level <level>",
+        "how much to record: all (every command can be answered), pages (no smaps, no whole kpageflags: " +
+          "not maps, system, report or flags over the machine; about 3/4 of the time), ps (also not the page words of pages a scan " +
+          "settles from pagemap alone, nor kpagecgroup: ps, libs, shares, groups, diff and kernel only; about 0.6 of the time)",
+      )
+        .choices(["all", "pages", "ps"])
+        .default("all"),
+    )
     .action(async function (this: Command) {
-      const o = this.opts() as { output: string; pid?: number[]; exact?: boolean; full?: boolean };
+      const o = this.opts() as { output: string; pid?: number[]; level: "all" | "pages" | "ps" };
       const g = this.optsWithGlobals() as GlobalOptions;
       if (g.from !== undefined) throw new UsageError("capture reads a live /proc or a --root tree, not another capture (--from)");
       // Fail before the work, not after it, when the file cannot be written.
@@ -35,8 +43,9 @@ export function registerCaptureCommand(program: Command, io: CliIo, setCode: (n:
         sysRoot: g.sysRoot,
         passwdFile: g.passwd,
         pids: o.pid,
-        exact: o.exact === true,
-        full: o.full === true,
+        // What each level records: take.ts (exact: every present page's words; full: smaps and the whole kpageflags too).
+        exact: o.level !== "ps",
+        full: o.level === "all",
         pagelensVersion: version,
         onProgress: progress.update,
         trace: io.env["PAGELENS_TRACE"] ? (phase, ms, detail) => io.stderr(`pagelens: trace: ${phase}: ${ms.toFixed(1)} ms${detail ? ` (${safeText(detail)})` : ""}\n`) : undefined,
