@@ -234,12 +234,7 @@ async function readFileAsync(file: string, pid: number | undefined): Promise<Uin
   try {
     let len = 0;
     for (;;) {
-      if (len === buf.length) {
-        if (len >= MAX_TEXT_BYTES) throw new ProcReadError(file, `larger than ${MAX_TEXT_BYTES} bytes`);
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, len);
-        buf = bigger;
-      }
+      buf = withRoom(buf, len, file);
       let got: number;
       try {
         got = (await fh.read(buf, len, buf.length - len, null)).bytesRead;
@@ -257,6 +252,15 @@ async function readFileAsync(file: string, pid: number | undefined): Promise<Uin
 }
 
 const READ_BUF = 256 * 1024;
+
+/** `buf` if it has room after its first `len` bytes, else a copy twice its size; a file over MAX_TEXT_BYTES is refused. */
+function withRoom(buf: Buffer, len: number, file: string): Buffer {
+  if (len < buf.length) return buf;
+  if (len >= MAX_TEXT_BYTES) throw new ProcReadError(file, `larger than ${MAX_TEXT_BYTES} bytes`);
+  const bigger = Buffer.allocUnsafe(buf.length * 2);
+  buf.copy(bigger, 0, 0, len);
+  return bigger;
+}
 const readBufs: Buffer[] = [];
 
 /** readFileAsync on this thread (small /proc files: one read takes them whole). */
@@ -271,12 +275,7 @@ function readFileSyncRaw(file: string, pid: number | undefined): Uint8Array {
   try {
     let len = 0;
     for (;;) {
-      if (len === buf.length) {
-        if (len >= MAX_TEXT_BYTES) throw new ProcReadError(file, `larger than ${MAX_TEXT_BYTES} bytes`);
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, len);
-        buf = bigger;
-      }
+      buf = withRoom(buf, len, file);
       let got: number;
       try {
         got = fs.readSync(fd, buf, len, buf.length - len, null);
