@@ -13,17 +13,7 @@ import { PfnBits, type PagemapSeen } from "../../src/capture/pfn-bits.js";
 import { encodePagemapEntry, PM_SWAP_HI, type PagemapEntry } from "../../src/decode/pagemap.js";
 import { EntryStore, SwapStore } from "../../src/scan/entry-store.js";
 import { walkPagemap, type WalkTarget } from "../../src/scan/pagemap-walk.js";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../support/rng.js";
 
 /** Pagemap words mixing holes, swap entries, exclusive/shared/file pages, contiguous stretches and 512-page huge runs. */
 function pagemap(seed: number, blocks: number): Uint32Array {

@@ -16,19 +16,8 @@ import { parseStatStartTime } from "../../src/parse/stat.js";
 import { memoryCgroupOf, memoryCgroupPath, parseCgroupFile, parseKernelConfig, parseKernelConfigByLine } from "../../src/parse/kernel-config.js";
 import { ProcFs } from "../../src/procfs/procfs.js";
 import { ParseError } from "../../src/errors.js";
+import { rng } from "../support/rng.js";
 
-/** A small deterministic generator (xorshift32), so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
 
 /** Characters that matter to the formats: separators, digits, hex, line breaks JavaScript's `.` and `\s` treat specially. */
 const ALPHABET = ["0", "1", "9", "a", "f", "g", "A", "-", ":", " ", "  ", "\t", "\r", "\n", "\u2028", "\u00a0", "\ufeff", "(", ")", "\\", "r", "w", "x", "s", "p", "/", ",", "memory", "é"];
