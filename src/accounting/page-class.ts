@@ -16,8 +16,8 @@
  *    MAP_SHARED anonymous memory, SysV shm, memfd, tmpfs), else file (page
  *    cache). KSM (KPF_KSM) and THP (KPF_THP, counted only on a PMD-sized run)
  *    are attributes of a memory-use page, not classes of their own;
- *  - PSS adds page/mapcount per page, exactly (the kernel truncates a fixed-
- *    point value per page and per VMA; see docs/numbers.md).
+ *  - PSS adds page/mapcount per page, truncated to 1/4096 byte as the
+ *    kernel's fixed point does (accounting/kernel-pss.ts; docs/numbers.md).
  *
  * This file is compiled twice: by tsc for the reports, and by asc into the
  * WebAssembly accounting loop (wasm/kpages.ts imports it). So it holds only
