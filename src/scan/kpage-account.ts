@@ -11,7 +11,7 @@ import { NF, U } from "../accounting/usage.js";
 import type { RunColumns } from "./entry-store.js";
 import { KpageIndex, RUNS_AT_ONCE } from "./kpage-index.js";
 import { PSS_UNITS_PER_BYTE } from "../accounting/kernel-pss.js";
-import { objectRunAt, type ScanObjects, type ScanRefs } from "./scan-data.js";
+import { forEachRefRun, objectRunAt, type ScanObjects, type ScanRefs } from "./scan-data.js";
 import { OBJECT_FIELDS, OBJECT_STRIDE, SUM_FILE, SUM_HUGE_PSS, SUM_PSS, SUM_PSS_ANON, SUM_PSS_FILE, SUM_PSS_SHMEM, SUM_RSS, SUM_SHMEM, SUM_UNMANAGED, SUM_USS, SUMS } from "./wasm-abi.js";
 
 /**
@@ -163,6 +163,9 @@ export class Accounting {
       this.addSegments(ix.account(pieces, this.partial), usage, pageSize);
       pieces = 0;
     };
+    const asPieces = (cols: RunColumns, from: number, to: number): void => {
+      for (let i = from; i < to; i++) piece(cols.pfn[i]!, cols.len[i]!, cols.vma[i]!, cols.bits[i]!);
+    };
     ix.begin(pageSize);
     for (let r = start; r < end; r++) {
       const o = refs.object[r]!;
@@ -175,11 +178,8 @@ export class Accounting {
       const headCut = objects.off[k0]! < off;
       const tailCut = objects.off[kl]! + objects.len[kl]! > stop;
       if (pageByPage[o] === 1 || k0 === kl) {
-        for (let k = k0, at = off; at < stop; k++) {
-          const m = Math.min(objects.off[k]! + objects.len[k]!, stop) - at;
-          piece(objects.pfn[k]! + (at - objects.off[k]!), m, vma, objects.bits[k]!);
-          at += m;
-        }
+        // Within one run, or page by page: the reference expanded into runs, as every reader expands it.
+        forEachRefRun(objects, refs, r, r + 1, asPieces);
         continue;
       }
       if (headCut) piece(objects.pfn[k0]! + (off - objects.off[k0]!), objects.off[k0]! + objects.len[k0]! - off, vma, objects.bits[k0]!);
@@ -207,7 +207,7 @@ export class Accounting {
     let rss = 0;
     let uss = 0;
     for (let f = 0; f < OBJ; f++) {
-      const sum = field(prefix, b, f) - field(prefix, a, f);
+      const sum = prefix[b + f]! - prefix[a + f]!;
       const s = OBJECT_SUMS[f]!;
       usage[base + SUM_TO_U[s]!]! += IN_PSS_UNITS[s] ? sum / PSS_UNITS_PER_BYTE : sum * ps;
       if (s === SUM_RSS) rss = sum;
@@ -227,10 +227,6 @@ export class Accounting {
       usage[base + U.shared]! += (out[o + 1 + SUM_RSS]! - out[o + 1 + SUM_USS]!) * ps;
     }
   }
-}
-
-function field(prefix: Float64Array, at: number, f: number): number {
-  return prefix[at + f]!;
 }
 
 /** Add the stored runs [start, end) of one process to its usage table (one-off; a scan uses one Accounting for all). */

@@ -368,6 +368,14 @@ export function forEachProcessRun(scan: Pick<ScanData, "runs" | "objects" | "ref
 /** Runs handed out at once by forEachRefRun. */
 const REF_SCRATCH = 4096;
 
+/** forEachRefRun's scratch chunk, made once and reused (it is called per process, and per reference by the accounting); a nested call makes its own. */
+let refScratch: RunChunk | undefined;
+let refScratchBusy = false;
+
+function newRefScratch(): RunChunk {
+  return { pfn: new Float64Array(REF_SCRATCH), len: new Uint32Array(REF_SCRATCH), vma: new Uint32Array(REF_SCRATCH), bits: new Uint8Array(REF_SCRATCH) };
+}
+
 /** Index of object `o`'s run holding page offset `off` (its runs are ascending and do not overlap), or -1. */
 export function objectRunAt(objects: ScanObjects, o: number, off: number): number {
   let lo = objects.first[o]!;
@@ -390,11 +398,21 @@ export function objectRunAt(objects: ScanObjects, o: number, off: number): numbe
  */
 export function forEachRefRun(objects: ScanObjects, refs: ScanRefs, start: number, end: number, fn: (cols: RunChunk, from: number, to: number) => void): void {
   if (end <= start) return;
-  const pfn = new Float64Array(REF_SCRATCH);
-  const len = new Uint32Array(REF_SCRATCH);
-  const vma = new Uint32Array(REF_SCRATCH);
-  const bits = new Uint8Array(REF_SCRATCH);
-  const cols: RunChunk = { pfn, len, vma, bits };
+  const shared = !refScratchBusy;
+  const cols = shared ? (refScratch ??= newRefScratch()) : newRefScratch();
+  const pfn = cols.pfn as Float64Array;
+  const len = cols.len as Uint32Array;
+  const vma = cols.vma as Uint32Array;
+  const bits = cols.bits as Uint8Array;
+  if (shared) refScratchBusy = true;
+  try {
+    expandRefs(objects, refs, start, end, cols, pfn, len, vma, bits, fn);
+  } finally {
+    if (shared) refScratchBusy = false;
+  }
+}
+
+function expandRefs(objects: ScanObjects, refs: ScanRefs, start: number, end: number, cols: RunChunk, pfn: Float64Array, len: Uint32Array, vma: Uint32Array, bits: Uint8Array, fn: (cols: RunChunk, from: number, to: number) => void): void {
   let n = 0;
   for (let r = start; r < end; r++) {
     const o = refs.object[r]!;

@@ -78,20 +78,24 @@ export function planObjects(targets: readonly { readonly vmas: readonly ObjectVm
     index: number;
   }
   const byKey = new Map<string, Found>();
-  for (const t of targets)
-    for (const v of t.vmas) {
+  // Each VMA's object, kept for the second pass (which learns which objects got a table).
+  const foundOf = targets.map((t) => new Array<Found | undefined>(t.vmas.length));
+  targets.forEach((t, ti) =>
+    t.vmas.forEach((v, vi) => {
       const key = objectKey(v);
-      if (key === undefined) continue;
+      if (key === undefined) return;
       const lo = Math.floor(v.offset / pageSize);
       const pages = Math.floor((v.end - v.start) / pageSize);
-      const f = byKey.get(key);
+      let f = byKey.get(key);
       if (f) {
         f.lo = Math.min(f.lo, lo);
         f.hi = Math.max(f.hi, lo + pages);
         f.mappings++;
         f.mapped += pages;
-      } else byKey.set(key, { lo, hi: lo + pages, mappings: 1, mapped: pages, shmem: v.kind === "shmem", index: -1 });
-    }
+      } else byKey.set(key, (f = { lo, hi: lo + pages, mappings: 1, mapped: pages, shmem: v.kind === "shmem", index: -1 }));
+      foundOf[ti]![vi] = f;
+    }),
+  );
   const worth = [...byKey.values()].filter((f) => f.mappings >= 2 && f.mapped > f.hi - f.lo);
   worth.sort((a, b) => b.mapped - (b.hi - b.lo) - (a.mapped - (a.hi - a.lo)));
   const firstOff: number[] = [];
@@ -109,14 +113,7 @@ export function planObjects(targets: readonly { readonly vmas: readonly ObjectVm
     mark.push(f.shmem ? E_SHMEM_VMA : 0);
     entries += n;
   }
-  const vmaObject = targets.map((t) => {
-    const a = new Int32Array(t.vmas.length).fill(-1);
-    t.vmas.forEach((v, i) => {
-      const key = objectKey(v);
-      if (key !== undefined) a[i] = byKey.get(key)!.index;
-    });
-    return a;
-  });
+  const vmaObject = foundOf.map((found) => Int32Array.from(found, (f) => f?.index ?? -1));
   return { vmaObject, firstOff: Float64Array.from(firstOff), pages: Float64Array.from(pages), base: Float64Array.from(base), mark: Uint8Array.from(mark), entries };
 }
 
