@@ -88,6 +88,8 @@ function hangUp(port: number, when: "before" | "during"): Promise<void> {
   });
 }
 
+const mib = (xs: number[]): string => xs.map((b) => (b / MiB).toFixed(1)).join(", ");
+
 test("200 concurrent scrapes, slow, stalled and vanishing clients: up, scans bounded, memory bounded", { skip, timeout: 300_000 }, async (t) => {
   const tree = sampleSystem();
   const passwd = tree.writePasswd();
@@ -103,6 +105,7 @@ test("200 concurrent scrapes, slow, stalled and vanishing clients: up, scans bou
 
   const rounds = 8;
   const rss: number[] = [];
+  const young: number[] = [];
   const heap: number[] = [];
   const stalled = Array.from({ length: 20 }, () => stalledHeaders(port));
   const t0 = Date.now();
@@ -120,7 +123,9 @@ test("200 concurrent scrapes, slow, stalled and vanishing clients: up, scans bou
     await Promise.all(gone);
     assert.ok(!child.hasExited, "serve is still running");
     rss.push(rssOf(child.pid));
-    heap.push(sampleValue(await metrics(url), "nodejs_heap_size_used_bytes")!);
+    const m = await metrics(url);
+    heap.push(sampleValue(m, "nodejs_heap_size_used_bytes")!);
+    young.push(sampleValue(m, 'nodejs_heap_space_size_total_bytes{space="new"}')!);
     // Let the freshness window pass, so the next round needs a new scan.
     await new Promise((r) => setTimeout(r, interval * 1000 + 100));
   }
@@ -139,14 +144,20 @@ test("200 concurrent scrapes, slow, stalled and vanishing clients: up, scans bou
   );
   // The first rounds warm the heap, the socket buffers and malloc's arenas up to a crowd of 200, in
   // one step whose round depends on timing (measured: 85.9 -> 108.4 MiB at round 3 in one run, at
-  // round 2 in another). A leak grows round after round instead: growth is the highest VmRSS of the
-  // last four rounds over the highest of rounds 2-4.
-  const growth = Math.max(...rss.slice(4)) - Math.max(...rss.slice(1, 4));
+  // round 2 in another). V8 also doubles its young generation (8 -> 16 MiB a semi-space, both
+  // semi-spaces resident: +15 MiB of VmRSS at round 4 in one CI run) when enough survives its
+  // scavenges, at a round that depends on timing too; that is bounded by --max-semi-space-size, not a
+  // leak, so the young generation's committed size is taken out of VmRSS. A leak grows round after
+  // round instead: growth is the highest of the last four rounds over the highest of rounds 2-4.
+  const settled = rss.map((b, i) => b - young[i]!);
+  const growth = Math.max(...settled.slice(4)) - Math.max(...settled.slice(1, 4));
   t.diagnostic(
     `exposition ${size} bytes; ${rounds} rounds of 200 scrapes + 20 byte-at-a-time readers + 100 hang-ups; ${scans} scans in ${elapsed.toFixed(1)} s; ` +
-      `VmRSS per round ${rss.map((b) => (b / MiB).toFixed(1)).join(", ")} MiB; JS heap used ${heap.map((b) => (b / MiB).toFixed(1)).join(", ")} MiB; stalled headers closed after ${Math.min(...closedAfter)}-${Math.max(...closedAfter)} ms`,
+      `VmRSS per round ${mib(rss)} MiB; V8 young generation ${mib(young)} MiB; JS heap used ${mib(heap)} MiB; stalled headers closed after ${Math.min(...closedAfter)}-${Math.max(...closedAfter)} ms`,
   );
-  assert.ok(growth < 16 * MiB, `VmRSS grew by ${(growth / MiB).toFixed(1)} MiB from the first rounds to the last`);
+  assert.ok(growth < 16 * MiB, `VmRSS less V8's young generation grew by ${(growth / MiB).toFixed(1)} MiB from the first rounds to the last`);
+  // And the whole of it stays that of a small server: the fixture's scan, 200 sockets, a 48 MiB young generation at most.
+  assert.ok(Math.max(...rss) < 200 * MiB, `VmRSS reached ${(Math.max(...rss) / MiB).toFixed(1)} MiB`);
   assert.equal((await get(`${url}/metrics`)).status, 200, "still answering");
 });
 
