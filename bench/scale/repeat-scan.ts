@@ -5,11 +5,15 @@
  * makes up the RSS: V8's young and old generations (resident KiB:
  * `newSpaceKiB`, `oldSpaceKiB`), memory outside V8's heap (`externalKiB`:
  * typed arrays' backing stores, the WebAssembly memories) and the malloc
- * heap's resident part (`brkKiB`, the [heap] mapping). No garbage collection
- * is forced: the numbers are what a caller would see.
+ * heap's resident part (`brkKiB`, the [heap] mapping). Nothing here forces a
+ * garbage collection beyond what the scanner's options do (its collection is
+ * inside `scan()` and in `ms`): the numbers are what a caller would see.
  *
- * Run by the bench as `node dist/bench/scale/repeat-scan.js N`; a process of
- * its own, so that its RSS is the scans' and nothing of the bench's.
+ * Run by the bench as `node dist/bench/scale/repeat-scan.js N [HOLD [collect]]`;
+ * a process of its own, so that its RSS is the scans' and nothing of the
+ * bench's. HOLD is the Scanner's holdYoungGenerationAfter and `collect` sets
+ * its collectBeforeScan (the bench passes 5 and collect, as `pagelens serve`
+ * scans); without them V8 sizes its heap as it likes.
  */
 import * as fs from "node:fs";
 import * as v8 from "node:v8";
@@ -41,11 +45,13 @@ function spaceKiB(name: string): number {
 }
 
 const n = Number(process.argv[2] ?? "100");
-if (!Number.isInteger(n) || n < 1) {
-  process.stderr.write("usage: repeat-scan.js SCANS\n");
+const hold = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+const collect = process.argv[4];
+if (!Number.isInteger(n) || n < 1 || (hold !== undefined && !(Number.isInteger(hold) && hold >= 0)) || (collect !== undefined && collect !== "collect")) {
+  process.stderr.write("usage: repeat-scan.js SCANS [HOLD_YOUNG_GENERATION_AFTER [collect]]\n");
   process.exit(2);
 }
-const scanner = new Scanner(new ProcFs({ root: "/proc" }));
+const scanner = new Scanner(new ProcFs({ root: "/proc" }), { holdYoungGenerationAfter: hold, collectBeforeScan: collect === "collect" });
 for (let i = 1; i <= n; i++) {
   const t0 = performance.now();
   const processes = await scanOnce(scanner);

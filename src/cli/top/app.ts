@@ -8,10 +8,9 @@
  * the scan's file reads go through the I/O pool and yield to the event loop,
  * and a key only redraws from the data already held.
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { PagelensError } from "../../errors.js";
 import { Scanner } from "../../scan/scanner.js";
+import { collectGarbage } from "../../native/v8-heap.js";
 import { topView, type TopSnapshot } from "../../views/top.js";
 import type { Context } from "../context.js";
 import { renderFrame, type Line } from "./frame.js";
@@ -77,41 +76,28 @@ function frameLines(data: TopData, ui: UiState, o: { intervalMs: number; scannin
 }
 
 /**
- * A full garbage collection, run once a refresh has been drawn, while top
- * waits for the next one. Each refresh leaves the garbage of a whole-machine
- * scan and its reports behind (on 2,000 processes tens of MB: maps and status
- * texts, parsed mappings, report rows); left to itself V8 lets its heap grow
- * to hold several refreshes' worth before it collects, so top's resident
- * memory swung between 220 and 310 MiB there. Collecting while idle costs a
- * few tens of ms per refresh and keeps only what the next refresh needs.
- * `gc` is not exposed without --expose-gc; setting the flag at run time
- * exposes it in contexts made afterwards (undefined if that ever fails:
- * top then works as before).
+ * A full garbage collection (src/native/v8-heap.ts), run once a refresh has
+ * been drawn, while top waits for the next one. Each refresh leaves the
+ * garbage of a whole-machine scan and its reports behind (on 2,000 processes
+ * tens of MB: maps and status texts, parsed mappings, report rows); left to
+ * itself V8 lets its heap grow to hold several refreshes' worth before it
+ * collects, so top's resident memory swung between 220 and 310 MiB there.
+ * Collecting while idle costs a few tens of ms per refresh and keeps only
+ * what the next refresh needs.
  */
-function idleCollector(): (() => void) | undefined {
-  try {
-    setFlagsFromString("--expose-gc");
-    const gc: unknown = runInNewContext("gc");
-    return typeof gc === "function" ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const collectIdle = collectGarbage;
 
-let collector: (() => void) | undefined | null = null;
-
-/** Collect now (see idleCollector). */
-export function collectIdle(): void {
-  if (collector === null) collector = idleCollector();
-  collector?.();
-}
-
-/** One Scanner per Context: top scans again and again, and the scanner keeps its buffers between scans. */
+/**
+ * One Scanner per Context: top scans again and again, and the scanner keeps
+ * its buffers between scans; after five, V8's young generation is held at its
+ * size (src/native/v8-heap.ts), so that top's own RSS stays flat.
+ */
 const scanners = new WeakMap<Context, Scanner>();
+const HOLD_YOUNG_GENERATION_AFTER = 5;
 
 function scanOf(ctx: Context, ui: UiState): Promise<TopSnapshot> {
   let scanner = scanners.get(ctx);
-  if (!scanner) scanners.set(ctx, (scanner = new Scanner(ctx.procfs, { passwdFile: ctx.passwdFile })));
+  if (!scanner) scanners.set(ctx, (scanner = new Scanner(ctx.procfs, { passwdFile: ctx.passwdFile, holdYoungGenerationAfter: HOLD_YOUNG_GENERATION_AFTER })));
   return topView(ctx, { libraries: ui.view === "libraries", scanner });
 }
 
