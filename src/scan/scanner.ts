@@ -54,7 +54,7 @@ export interface ScannerOptions {
    * neither, +9.1% holding the young generation after 5 scans, +2.9-3.0%
    * with both (docs/performance.md section 3).
    */
-  /** After this many scans, stop V8 from growing the young generation (`pagelens serve` and `top` pass 5). */
+  /** After this many scans, stop V8 from growing the young generation (`pagelens serve` and `top` hold it after 5). */
   readonly holdYoungGenerationAfter?: number;
   /** A full garbage collection before each scan but the first, of what the last scan and its reports left: 5-6 ms on a 15 MiB heap. */
   readonly collectBeforeScan?: boolean;
