@@ -52,6 +52,7 @@ import {
 import { compareCase, rollupAccuracy, type CaseOutcome, type CaseTargets, type Tools } from "../scale/compare.js";
 import { startBrowser } from "../scale/chromium.js";
 import { startPostgres } from "../scale/postgres.js";
+import { HOLD_YOUNG_GENERATION_AFTER } from "../../src/native/v8-heap.js";
 
 const SMEM_TARGET = 1.25;
 const RSS_TARGET_MIB = 150;
@@ -149,9 +150,6 @@ const sparseCase: Case = {
   },
 };
 
-/** The scanner's holdYoungGenerationAfter in the repeat case: what serve and top use. */
-const HOLD_AFTER = 5;
-
 const repeatCase: Case = {
   name: "repeat",
   title: "100 scans in one process (library API, as serve and top run it): RSS after scan 100 within 5% of RSS after scan 5",
@@ -164,9 +162,9 @@ const repeatCase: Case = {
     const w = cmd ? await startWorkload({ argv: cmd.argv, expectedChildRssKiB: (64 + 256) * 1024, log: note }) : undefined;
     try {
       // As `pagelens serve` scans: young generation held after 5 scans, a full collection before each (src/native/v8-heap.ts).
-      note(`repeat: ${scans} scans in one process, young generation held after scan ${HOLD_AFTER}, collected before each scan (node ${path.relative(ctx.root, script)})`);
+      note(`repeat: ${scans} scans in one process, young generation held after scan ${HOLD_YOUNG_GENERATION_AFTER}, collected before each scan (node ${path.relative(ctx.root, script)})`);
       const timeoutMs = envInt("BENCH_TIMEOUT_S", 120) * 1000 * 10;
-      const r = spawnSync(process.execPath, [script, String(scans), String(HOLD_AFTER), "collect"], { encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 });
+      const r = spawnSync(process.execPath, [script, String(scans), String(HOLD_YOUNG_GENERATION_AFTER), "collect"], { encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 });
       if (r.status !== 0) throw new Error(`bench: repeat-scan failed (${r.signal ?? `exit ${r.status}`}): ${r.stderr.slice(-2000)}`);
       const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { scan: number; ms: number; rssKiB: number; processes: number });
       const at = (i: number): number => rows[i - 1]!.rssKiB;

@@ -30,6 +30,19 @@ export function holdYoungGeneration(): void {
   v8.setFlagsFromString("--semi-space-growth-factor=1");
 }
 
+/** Scans after which `serve` and `top` hold the young generation: by then it has grown to what a scan's allocation needs. */
+export const HOLD_YOUNG_GENERATION_AFTER = 5;
+
+/**
+ * What a caller that scans again and again does before its scan number
+ * `scan` (from 1): hold the young generation once `holdAfter` scans are
+ * done, and with `collect` collect what the scans before left.
+ */
+export function beforeRepeatedScan(scan: number, o: { readonly holdAfter?: number; readonly collect?: boolean }): void {
+  if (o.holdAfter !== undefined && scan === o.holdAfter + 1) holdYoungGeneration();
+  if (o.collect === true && scan > 1) collectGarbage();
+}
+
 let collector: (() => void) | undefined | null = null;
 
 /**

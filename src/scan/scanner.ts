@@ -33,7 +33,7 @@
  * outlive the next.
  * Calls are queued: a scan starts when the previous one has finished.
  */
-import { collectGarbage, holdYoungGeneration } from "../native/v8-heap.js";
+import { beforeRepeatedScan } from "../native/v8-heap.js";
 import { ProcFs } from "../procfs/procfs.js";
 import type { PasswdSource } from "../procfs/users.js";
 import { MapsCache } from "./collect.js";
@@ -87,9 +87,7 @@ export class Scanner {
   scan(options: Omit<ScanOptions, "passwdFile"> = {}): Promise<Scan> {
     const run = this.queue.then(() => {
       this.count++;
-      const hold = this.options.holdYoungGenerationAfter;
-      if (hold !== undefined && this.count === hold + 1) holdYoungGeneration();
-      if (this.options.collectBeforeScan === true && this.count > 1) collectGarbage();
+      beforeRepeatedScan(this.count, { holdAfter: this.options.holdYoungGenerationAfter, collect: this.options.collectBeforeScan });
       return scanSystem(this.procfs, { ...options, passwdFile: this.options.passwdFile }, this.state);
     });
     // A failed scan must not stop the next one.

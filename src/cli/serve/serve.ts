@@ -15,7 +15,7 @@ import { scanReportsWithPage } from "./collect.js";
 import { Exposition } from "./exposition.js";
 import { metricFamilies } from "./metrics.js";
 import { ScanScheduler } from "./scheduler.js";
-import { collectGarbage, holdYoungGeneration } from "../../native/v8-heap.js";
+import { beforeRepeatedScan, HOLD_YOUNG_GENERATION_AFTER } from "../../native/v8-heap.js";
 import { startServer, type Refresh, type RunningServer } from "./server.js";
 
 /** Why the address cannot be listened on, in words. */
@@ -26,8 +26,6 @@ const LISTEN_ERRORS: Readonly<Record<string, string>> = {
   ENOTFOUND: "no such host name",
   EAI_AGAIN: "the host name could not be resolved",
 };
-
-const HOLD_YOUNG_GENERATION_AFTER = 5;
 
 export interface ServeOptions {
   readonly listen: string;
@@ -62,8 +60,7 @@ export async function startServe(ctx: Context, o: ServeOptions): Promise<Started
       // A server runs for months: once five scans have sized V8's young generation, hold it there, and
       // collect what the last refresh left before each scan (src/native/v8-heap.ts), so that the
       // server's RSS does not step up by 16-32 MiB at some later scan or pile up old garbage.
-      if (++scans === HOLD_YOUNG_GENERATION_AFTER + 1) holdYoungGeneration();
-      if (scans > 1) collectGarbage();
+      beforeRepeatedScan(++scans, { holdAfter: HOLD_YOUNG_GENERATION_AFTER, collect: true });
       const { page, ...reports } = await scanReportsWithPage(ctx, { pagelensVersion: o.pagelensVersion ?? "", addressMaps: o.addressMaps ?? DEFAULT_ADDRESS_MAPS });
       return { reports, page, families: metricFamilies(reports, { top: o.top }) };
     },

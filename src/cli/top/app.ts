@@ -10,7 +10,7 @@
  */
 import { PagelensError } from "../../errors.js";
 import { Scanner } from "../../scan/scanner.js";
-import { collectGarbage } from "../../native/v8-heap.js";
+import { collectGarbage, HOLD_YOUNG_GENERATION_AFTER } from "../../native/v8-heap.js";
 import { topView, type TopSnapshot } from "../../views/top.js";
 import type { Context } from "../context.js";
 import { renderFrame, type Line } from "./frame.js";
@@ -93,7 +93,6 @@ const collectIdle = collectGarbage;
  * size (src/native/v8-heap.ts), so that top's own RSS stays flat.
  */
 const scanners = new WeakMap<Context, Scanner>();
-const HOLD_YOUNG_GENERATION_AFTER = 5;
 
 function scanOf(ctx: Context, ui: UiState): Promise<TopSnapshot> {
   let scanner = scanners.get(ctx);
