@@ -6,7 +6,7 @@
  * so a fixture says what the kernel would say in the kernel's own terms.
  */
 import * as fs from "node:fs";
-import { encodePagemapEntry, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP, SWP_PTE_MARKER, TWO_32 } from "../../src/decode/pagemap.js";
+import { encodePagemapEntry, type PagemapEntry, PTE_MARKER_GUARD, PTE_MARKER_UFFD_WP, SWP_PTE_MARKER, TWO_32 } from "../../src/decode/pagemap.js";
 import {
   KPF_ANON,
   KPF_COMPOUND_HEAD,
@@ -32,6 +32,17 @@ export interface Word {
 }
 
 export const ZERO_WORD: Word = { lo: 0, hi: 0 };
+
+/** Entries as the kernel writes them into a read buffer: (lo, hi) pairs in a Uint32Array. */
+export function pagemapWords(list: readonly Partial<PagemapEntry>[]): Uint32Array {
+  const u32 = new Uint32Array(list.length * 2);
+  list.forEach((e, i) => {
+    const { lo, hi } = encodePagemapEntry(e);
+    u32[2 * i] = lo;
+    u32[2 * i + 1] = hi;
+  });
+  return u32;
+}
 
 /** A u64 value below 2^53 as a Word. */
 export function wordOf(value: number): Word {

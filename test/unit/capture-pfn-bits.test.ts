@@ -10,7 +10,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NF } from "../../src/accounting/usage.js";
 import { PfnBits, type PagemapSeen } from "../../src/capture/pfn-bits.js";
-import { encodePagemapEntry, PM_SWAP_HI, type PagemapEntry } from "../../src/decode/pagemap.js";
+import { PM_SWAP_HI, type PagemapEntry } from "../../src/decode/pagemap.js";
+import { pagemapWords } from "../support/pagemap-builder.js";
 import { EntryStore, SwapStore } from "../../src/scan/entry-store.js";
 import { walkPagemap, type WalkTarget } from "../../src/scan/pagemap-walk.js";
 import { rng } from "../support/rng.js";
@@ -40,13 +41,7 @@ function pagemap(seed: number, blocks: number): Uint32Array {
       for (let i = 0; i < n; i++) list.push({ present: true, pfn: r() < 0.8 ? pfn++ : (pfn = 1 + Math.floor(r() * 3_000_000)), exclusive: exclusive && r() < 0.95, file });
     }
   }
-  const u32 = new Uint32Array(list.length * 2);
-  list.forEach((e, i) => {
-    const { lo, hi } = encodePagemapEntry(e);
-    u32[2 * i] = lo;
-    u32[2 * i + 1] = hi;
-  });
-  return u32;
+  return pagemapWords(list);
 }
 
 /** The PFNs the walk stores for a lookup. */
@@ -104,13 +99,7 @@ for (const seed of [1, 2, 3, 4, 5]) {
 
 test("runs read through holes up to the gap, cut at maxRun without leaving the cut unread", () => {
   const bits = new PfnBits();
-  const u32 = new Uint32Array(2 * 6);
-  const pfns = [100, 110, 127, 200, 201, 202];
-  pfns.forEach((p, i) => {
-    const { lo, hi } = encodePagemapEntry({ present: true, pfn: p });
-    u32[2 * i] = lo;
-    u32[2 * i + 1] = hi;
-  });
+  const u32 = pagemapWords([100, 110, 127, 200, 201, 202].map((pfn) => ({ present: true, pfn })));
   bits.addLookedUp(u32, 6, 1, false, { huge: false }, { swapped: false, hidden: false });
   assert.deepEqual(bits.runs(16, 1 << 20), [100, 128, 200, 203]);
   assert.deepEqual(bits.runs(8, 1 << 20), [100, 101, 110, 111, 127, 128, 200, 203]);

@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { walkPagemap, type WalkTarget } from "../../src/scan/pagemap-walk.js";
 import { E_EXCLUSIVE, E_FILE, E_HUGE_RUN, E_SOFT_DIRTY, E_UFFD_WP, EntryStore, SwapStore } from "../../src/scan/entry-store.js";
-import { encodePagemapEntry, type PagemapEntry } from "../../src/decode/pagemap.js";
+import type { PagemapEntry } from "../../src/decode/pagemap.js";
+import { pagemapWords as entries } from "../support/pagemap-builder.js";
 import { NF, usageRow, type MemUsage } from "../../src/accounting/usage.js";
 
 const PS = 4096;
@@ -25,16 +26,6 @@ function target(opts: { trust?: boolean; rows?: number } = {}): WalkTarget {
   };
 }
 
-/** Entries as the kernel writes them: (lo, hi) pairs in a Uint32Array. */
-function entries(list: Partial<PagemapEntry>[]): Uint32Array {
-  const u32 = new Uint32Array(list.length * 2);
-  list.forEach((e, i) => {
-    const { lo, hi } = encodePagemapEntry(e);
-    u32[2 * i] = lo;
-    u32[2 * i + 1] = hi;
-  });
-  return u32;
-}
 
 /** Raw 64-bit entries given as BigInts. */
 function raw(list: bigint[]): Uint32Array {
