@@ -280,13 +280,7 @@ export class ProcFs {
   readOptionalPidText(pid: number, name: string): string | undefined {
     const file = this.pidPath(pid, name);
     if (this.backend) return this.backend.readOptionalText(file);
-    if (this.plainRoot !== "/proc") return readOptional(file);
-    try {
-      return readKernelText(file, undefined);
-    } catch (err) {
-      if (err instanceof ProcReadError && (err.code === "ENOENT" || err.code === "ENOTDIR")) return undefined;
-      throw err;
-    }
+    return readOptional(file, this.plainRoot === "/proc" ? readKernelText : readTextFile);
   }
 
   /** A whole binary file under the procfs root (config.gz), or undefined when it does not exist. */
@@ -403,9 +397,10 @@ export class ProcFs {
   }
 }
 
-function readOptional(file: string): string | undefined {
+/** `read(file)`, or undefined when the file does not exist (ENOENT, or a path through a non-directory). */
+function readOptional(file: string, read: (file: string, pid: undefined) => string = readTextFile): string | undefined {
   try {
-    return readTextFile(file, undefined);
+    return read(file, undefined);
   } catch (err) {
     if (err instanceof ProcReadError && (err.code === "ENOENT" || err.code === "ENOTDIR")) return undefined;
     throw err;
